@@ -1,0 +1,75 @@
+"""One build from start to end: read everything, check it, convert, render, write."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import assets as assets_mod
+from . import content, markup, render, schema, write
+from .errors import BuildFailed, SiteError
+from .model import Settings, Site
+
+BUNDLED = Path(__file__).resolve().parent.parent
+"""The generator's own checkout: its `templates/` and `static/` are the default theme."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a finished build did, for the summary line."""
+
+    pages: int
+    assets: int
+    changed: int
+    removed: int
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"built {self.pages} pages and {self.assets} static files in {self.seconds:.2f} s "
+                f"({self.changed} written, {self.pages + self.assets - self.changed} unchanged, {self.removed} removed)")
+
+
+def theme_dirs(source: Path, name: str) -> list[Path]:
+    """Folders to look in for templates or static files: the site's own first, then the bundled ones."""
+    dirs = [source / name, BUNDLED / name]
+    unique: list[Path] = []
+    for folder in dirs:
+        if folder.is_dir() and folder.resolve() not in [d.resolve() for d in unique]:
+            unique.append(folder)
+    return unique
+
+
+def load_site(settings: Settings) -> Site:
+    """Read and validate the sources and convert every article; raise BuildFailed on any problem."""
+    sources = content.read_sources(settings.source)
+    checked = schema.check(sources, settings)
+    allow_html = checked.config.unsafe_html
+    converted = {meta.raw.source: markup.convert(meta.raw.body, allow_html) for meta in checked.articles}
+    return schema.assemble(checked, converted)
+
+
+def build(settings: Settings) -> Report:
+    """Build the site into the output folder; on any problem the previous output stays as it was."""
+    started = time.perf_counter()
+    write.check_output_folder(settings.output, settings.source)
+    site = load_site(settings)
+    static = assets_mod.collect(theme_dirs(settings.source, "static"))
+    env = render.environment(theme_dirs(settings.source, "templates"), site, static)
+    pages = render.plan(site)
+    with write.Transaction(settings.output) as tx:
+        for asset in static.values():
+            tx.copy(asset.output, asset.source)
+        errors: list[SiteError] = []
+
+        def emit(page, text: str) -> None:
+            try:
+                tx.write(page.path, text.encode("utf-8"))
+            except ValueError as exc:
+                errors.append(SiteError(page.path, 0, 0, str(exc)))
+
+        render.render_all(env, pages, emit)
+        if errors:
+            raise BuildFailed(errors)
+        removed = len(tx.removed())
+    return Report(len(pages), len(static), len(tx.changed), removed, time.perf_counter() - started)

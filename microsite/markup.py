@@ -1,0 +1,58 @@
+"""Markdown to HTML: one configured Python-Markdown converter, pure text in and out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import markdown
+from markdown.extensions.toc import slugify_unicode
+
+from .model import TocEntry
+
+EXTENSIONS = ["tables", "fenced_code", "codehilite", "footnotes", "toc", "smarty", "sane_lists"]
+EXTENSION_CONFIG = {
+    "codehilite": {"css_class": "highlight", "guess_lang": False},
+    "toc": {"slugify": slugify_unicode, "permalink": "#", "permalink_class": "anchor", "permalink_title": "Link to this section", "toc_depth": "2-3"},
+    "footnotes": {"BACKLINK_TITLE": "Back to reference %d"},
+    "smarty": {"smart_angled_quotes": False},
+}
+
+_WORD = re.compile(r"\w+")
+_converters: dict[bool, markdown.Markdown] = {}
+
+
+@dataclass(frozen=True)
+class Converted:
+    """An article body turned into HTML, with its headings and length."""
+
+    html: str
+    toc: tuple[TocEntry, ...]
+    words: int
+
+
+def _converter(allow_html: bool) -> markdown.Markdown:
+    md = _converters.get(allow_html)
+    if md is None:
+        md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIG, output_format="html")
+        if not allow_html:
+            md.preprocessors.deregister("html_block")
+            md.inlinePatterns.deregister("html")
+        _converters[allow_html] = md
+    return md
+
+
+def _flatten(tokens: list[dict]) -> list[TocEntry]:
+    entries = []
+    for token in tokens:
+        entries.append(TocEntry(token["level"], token["id"], token["name"]))
+        entries.extend(_flatten(token.get("children", [])))
+    return entries
+
+
+def convert(text: str, allow_html: bool = True) -> Converted:
+    """Convert one article's Markdown; with `allow_html` false, raw HTML is shown as text."""
+    md = _converter(allow_html)
+    md.reset()
+    html = md.convert(text)
+    return Converted(html, tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)))

@@ -1,0 +1,180 @@
+"""Pages from a Site: what pages exist (plan) and their text (render); no file is read or written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from .assets import Asset
+from .errors import BuildFailed, SiteError
+from .model import Page, Site
+from .schema import make_slug
+
+HOME_ARTICLES = 10
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+FEED_NAMESPACE = uuid.UUID("6f1d1c52-8a3e-5f0b-9b0e-2c6f3a0d7e41")
+"""Feed ids are UUIDs in this namespace, derived from the site title and the entry, never the URL."""
+
+
+def _format_date(value: dt.datetime | dt.date) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+def _format_utc(value: dt.datetime) -> str:
+    return f"{_format_date(value)}, {value:%H:%M} UTC"
+
+
+def _iso(value: dt.datetime | dt.date) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def _json(value: Any) -> Markup:
+    """Serialise for a <script> block: `<`, `>` and `&` escaped so data cannot close the tag."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asset]) -> jinja2.Environment:
+    """Make the Jinja2 environment: autoescape on, undefined names are errors, site helpers global."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml", "htm"), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    base_path = site.config.base_path
+
+    def url(path: str = "") -> str:
+        """Root-relative URL of a site path, under the site's base path."""
+        return base_path + quote(path.lstrip("/"), safe="/#?=&%~")
+
+    def abs_url(path: str = "") -> str:
+        """Absolute URL of a site path, for feeds, canonical links and sitemaps."""
+        return site.config.base_url + quote(path.lstrip("/"), safe="/#?=&%~")
+
+    def asset(name: str) -> str:
+        """URL of a static file by its name in `static/`, fingerprinted where it applies."""
+        if name not in assets:
+            raise LookupError(f"no static file {name!r}; put it in static/")
+        return url(assets[name].output)
+
+    env.globals.update(
+        site=site.config,
+        data=site.data,
+        mission=site.data.get("mission", {}),
+        film=site.data.get("film", {}),
+        crew=site.crew,
+        events=site.events,
+        tags=site.tags,
+        url=url,
+        abs_url=abs_url,
+        asset=asset,
+    )
+    def urn(value: str) -> str:
+        """A permanent Atom id that survives moving the site to another address."""
+        return f"urn:uuid:{uuid.uuid5(FEED_NAMESPACE, f'{site.config.title}:{value}')}"
+
+    env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
+    return env
+
+
+def plan(site: Site) -> list[Page]:
+    """List every page of the site with its template, context and the inputs it depends on."""
+    articles = site.articles
+    every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
+    pages = [Page("index.html", "home.html", {"articles": articles[:HOME_ARTICLES], "page_url": ""},
+                  frozenset(f"article:{a.source}" for a in articles[:HOME_ARTICLES]) | {"articles", "mission", "site"})]
+    for index, article in enumerate(articles):
+        newer = articles[index - 1] if index > 0 else None
+        older = articles[index + 1] if index + 1 < len(articles) else None
+        members = [site.crew_by_id(c) for c in article.crew]
+        deps = {f"article:{article.source}", "articles", "mission", "site"}
+        deps |= {f"article:{a.source}" for a in (newer, older) if a}
+        pages.append(Page(f"{article.url}index.html", "article.html",
+                          {"article": article, "newer": newer, "older": older, "members": members, "page_url": article.url},
+                          frozenset(deps)))
+    pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}, frozenset({"mission", "site"})))
+    for member in site.crew:
+        own = [a for a in articles if member.id in a.crew]
+        pages.append(Page(f"{member.url}index.html", "crew.html",
+                          {"member": member, "articles": own, "page_url": member.url},
+                          frozenset({f"article:{a.source}" for a in own} | {"articles", "mission", "site"})))
+    pages.append(Page("mission/index.html", "mission.html", {"page_url": "mission/"}, frozenset({"mission", "site"})))
+    tagged_by = {t.slug: [a for a in articles if t.slug in {make_slug(n) for n in a.tags}] for t in site.tags}
+    pages.append(Page("tags/index.html", "tags.html",
+                      {"counts": {slug: len(tagged) for slug, tagged in tagged_by.items()}, "page_url": "tags/"},
+                      frozenset({"articles", "site"})))
+    for tag in site.tags:
+        tagged = tagged_by[tag.slug]
+        pages.append(Page(f"{tag.url}index.html", "tag.html", {"tag": tag, "articles": tagged, "page_url": tag.url},
+                          frozenset({f"article:{a.source}" for a in tagged} | {"articles", "site"})))
+    updated = max((a.modified for a in articles), default=EPOCH)
+    pages.append(Page("feed.xml", "feed.xml", {"articles": articles, "updated": updated, "page_url": "feed.xml"}, every | {"site"}))
+    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": _sitemap_entries(site), "page_url": "sitemap.xml"}, every | {"mission", "site"}))
+    pages.append(Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, frozenset({"site"})))
+    pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, frozenset({"site"})))
+    return pages
+
+
+def _sitemap_entries(site: Site) -> list[tuple[str, dt.datetime | None]]:
+    newest = site.articles[0].modified if site.articles else None
+    entries: list[tuple[str, dt.datetime | None]] = [("", newest)]
+    entries += [(a.url, a.modified) for a in site.articles]
+    entries += [("crew/", newest)] + [(m.url, newest) for m in site.crew]
+    entries += [("mission/", newest), ("tags/", newest)]
+    for tag in site.tags:
+        tagged = [a.modified for a in site.articles if tag.slug in {make_slug(n) for n in a.tags}]
+        entries.append((tag.url, max(tagged) if tagged else newest))
+    return entries
+
+
+def render(env: jinja2.Environment, page: Page) -> str:
+    """Render one page to text; template problems become SiteErrors naming template and line."""
+    try:
+        return env.get_template(page.template).render(page.context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BuildFailed([SiteError(_template_name(exc.filename or exc.name or page.template), exc.lineno or 0, 0,
+                                     f"template syntax error: {exc.message}")]) from None
+    except jinja2.TemplateNotFound as exc:
+        raise BuildFailed([SiteError(f"templates/{page.template}", 0, 0, f"template {exc.name!r} not found (needed for {page.path})")]) from None
+    except (jinja2.UndefinedError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        where, line = _template_frame(exc, page.template)
+        raise BuildFailed([SiteError(where, line, 0, f"{type(exc).__name__}: {exc} (while rendering {page.path})")]) from None
+
+
+def _template_name(filename: str) -> str:
+    path = Path(filename)
+    return f"templates/{path.name}" if path.is_absolute() else f"templates/{filename}"
+
+
+def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
+    """Find the innermost template line in a render traceback (Jinja maps frames to templates)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith((".html", ".xml", ".txt")):
+            return _template_name(frame.filename), frame.lineno or 0
+    return f"templates/{fallback}", 0
+
+
+def render_all(env: jinja2.Environment, pages: Iterable[Page], emit: Callable[[Page, str], None]) -> None:
+    """Render pages one at a time into `emit`, collecting every template problem."""
+    errors: list[SiteError] = []
+    for page in pages:
+        try:
+            emit(page, render(env, page))
+        except BuildFailed as exc:
+            errors += exc.errors
+    if errors:
+        raise BuildFailed(errors)

@@ -1,0 +1,138 @@
+"""The only writer: builds the new site in a staging folder beside the output, then swaps it in."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+
+from .errors import UsageError
+
+MARKER = ".microsite-output"
+"""File the generator leaves in every output folder it made; without it a folder is never replaced."""
+
+PROTECTED = {".git", ".hg", ".svn", "content", "templates", "pyproject.toml", "build.py"}
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+
+def check_output_folder(output: Path, source: Path) -> None:
+    """Refuse an output folder whose replacement would destroy something the generator did not make."""
+    output, source = output.resolve(), source.resolve()
+    if output == source or source.is_relative_to(output):
+        raise UsageError(f"refusing to use {output} as output: it contains the source folder {source}")
+    for inner in ("content", "templates", "static"):
+        if output.is_relative_to(source / inner):
+            raise UsageError(f"refusing to use {output} as output: it lies inside the source's {inner}/ folder")
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"refusing to use {output} as output: it is a file, not a folder")
+    if output.is_dir() and any(output.iterdir()) and not (output / MARKER).is_file():
+        found = sorted(p.name for p in output.iterdir() if p.name in PROTECTED)
+        why = f"it holds {', '.join(found)}" if found else "it holds files this generator did not write"
+        raise UsageError(f"refusing to replace {output}: {why}; choose an empty or new folder")
+
+
+def safe_relative(rel: str) -> PurePosixPath:
+    """Check an output path: relative, no `..`, no NUL or backslash, no reserved device names."""
+    if not rel or "\0" in rel or "\\" in rel or rel.startswith("/") or ":" in rel.split("/", 1)[0]:
+        raise ValueError(f"unsafe output path {rel!r}")
+    path = PurePosixPath(rel)
+    for part in path.parts:
+        if part in ("", ".", "..") or part.split(".")[0].lower() in _RESERVED:
+            raise ValueError(f"unsafe output path {rel!r}")
+    return path
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two folders with renameat2(RENAME_EXCHANGE) where the kernel offers it."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+class Transaction:
+    """Collects the files of one build; `commit` makes them the output, `abort` leaves the old one."""
+
+    def __init__(self, output: Path):
+        self.output = output.absolute()
+        self.staging = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
+        self.paths: set[str] = set()
+        self.changed: list[str] = []
+
+    def __enter__(self) -> "Transaction":
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging.mkdir()
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _target(self, rel: str) -> Path:
+        path = safe_relative(rel)
+        key = path.as_posix().lower()
+        if key in self.paths:
+            raise ValueError(f"two pages want the same output path {rel!r}")
+        self.paths.add(key)
+        target = self.staging.joinpath(*path.parts)
+        if not target.resolve().is_relative_to(self.staging.resolve()):
+            raise ValueError(f"output path {rel!r} leaves the output folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def _keep_old(self, rel: str, target: Path, same) -> bool:
+        """Reuse the previous build's file when its bytes are unchanged, keeping its timestamp."""
+        old = self.output / rel
+        try:
+            if old.is_file() and not old.is_symlink() and same(old):
+                os.link(old, target)
+                return True
+        except OSError:
+            pass
+        return False
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Add one file with the given bytes."""
+        target = self._target(rel)
+        if not self._keep_old(rel, target, lambda old: old.stat().st_size == len(data) and old.read_bytes() == data):
+            target.write_bytes(data)
+            self.changed.append(rel)
+
+    def copy(self, rel: str, source: Path) -> None:
+        """Add one file copied from `source`."""
+        target = self._target(rel)
+        size = source.stat().st_size
+        if not self._keep_old(rel, target, lambda old: old.stat().st_size == size and old.read_bytes() == source.read_bytes()):
+            shutil.copyfile(source, target)
+            self.changed.append(rel)
+
+    def removed(self) -> list[str]:
+        """List files of the previous output that the new one no longer has."""
+        if not self.output.is_dir():
+            return []
+        old = {p.relative_to(self.output).as_posix() for p in self.output.rglob("*") if p.is_file()} - {MARKER}
+        return sorted(old - {p.relative_to(self.staging).as_posix() for p in self.staging.rglob("*") if p.is_file()})
+
+    def commit(self) -> None:
+        """Swap the staging folder in as the output, atomically where the system allows."""
+        (self.staging / MARKER).write_text("This folder is generated by microsite and replaced on every build.\n", encoding="utf-8")
+        if self.output.exists():
+            if _exchange(self.staging, self.output):
+                shutil.rmtree(self.staging)
+                return
+            previous = self.output.parent / f".{self.output.name}.previous-{os.getpid()}"
+            os.rename(self.output, previous)
+            os.rename(self.staging, self.output)
+            shutil.rmtree(previous)
+        else:
+            os.rename(self.staging, self.output)

@@ -1,0 +1,182 @@
+"""Fixtures that write small real sites into a temporary folder and build them."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+
+from microsite import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SITE_YAML = """\
+title: Test Orbit
+description: A small site used by the tests.
+base_url: https://example.org/
+language: en
+author: Test Desk
+"""
+
+MISSION_YAML = """\
+mission:
+  name: Test mission
+  spacecraft: [Soyuz MS-19]
+  facts:
+    - label: Launch
+      value: 5 October 2021
+  events:
+    - id: landing
+      time: 2021-10-17T04:35:00Z
+      title: Landing
+      detail: Back on the ground.
+    - id: launch
+      time: 2021-10-05T08:55:02Z
+      title: Launch
+      detail: Lift-off from Baikonur.
+crew:
+  - id: peresild
+    name: Yulia Peresild
+    name_native: Юлия Пересильд
+    role: Actress
+    bio: Lead actress.
+  - id: shipenko
+    name: Klim Shipenko
+    name_native: Клим Шипенко
+    role: Director
+    bio: Director and camera.
+  - id: novitsky
+    name: Oleg Novitsky
+    role: Commander
+    bio: Soyuz MS-18 commander.
+film:
+  title: The Challenge
+"""
+
+
+def article(title: str, date: str = "2021-10-17T09:00:00Z", body: str = "Some text.", **fields) -> str:
+    """Return the text of an article file with the given front matter."""
+    lines = ["---", f"title: {title}", f"date: {date}"]
+    for key, value in fields.items():
+        lines.append(f"{key}: {value}")
+    lines += ["---", "", textwrap.dedent(body).strip(), ""]
+    return "\n".join(lines)
+
+
+@dataclass
+class Site:
+    """A source folder in tmp_path, with helpers to edit it and build it."""
+
+    source: Path
+    capsys: pytest.CaptureFixture
+
+    @property
+    def output(self) -> Path:
+        return self.source / "output"
+
+    def write(self, rel: str, text: str) -> Path:
+        path = self.source / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def build(self, *args: str, expect: int = 0) -> "Result":
+        return run_build(self.capsys, ["--source", str(self.source), *args], expect)
+
+    def page(self, rel: str) -> BeautifulSoup:
+        return parse(self.output / rel)
+
+
+@dataclass
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+def run_build(capsys, args: list[str], expect: int | None = 0) -> Result:
+    """Run the command line in-process and check its exit status."""
+    capsys.readouterr()
+    status = cli.main(args)
+    out, err = capsys.readouterr()
+    if expect is not None:
+        assert status == expect, f"exit {status}, expected {expect}\nstdout:\n{out}\nstderr:\n{err}"
+    return Result(status, out, err)
+
+
+@pytest.fixture
+def site(tmp_path: Path, capsys) -> Site:
+    """A minimal valid site with three articles."""
+    s = Site(tmp_path / "site", capsys)
+    s.write("content/site.yaml", SITE_YAML)
+    s.write("content/mission.yaml", MISSION_YAML)
+    s.write("content/articles/landing.md", article("The landing", "2021-10-17T09:00:00Z", "Home again.", tags="[landing, soyuz]", crew="[peresild, shipenko, novitsky]"))
+    s.write("content/articles/launch.md", article("The launch", "2021-10-05", "Up they go.", tags="[soyuz]", crew="[peresild]"))
+    s.write("content/articles/the-film.md", article("The film", "2023-04-20T10:00:00+03:00", "## Release\n\nIn cinemas.", tags="[film]"))
+    return s
+
+
+@pytest.fixture
+def default_site(tmp_path: Path, capsys) -> Site:
+    """A copy of the shipped default site."""
+    s = Site(tmp_path / "default", capsys)
+    shutil.copytree(ROOT / "content", s.source / "content")
+    return s
+
+
+def parse(path: Path) -> BeautifulSoup:
+    """Parse an HTML file as a browser would read it."""
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def resolve(site_dir: Path, page: Path, href: str, base_path: str = "/") -> tuple[Path | None, str]:
+    """Map a link on `page` to the file it names inside the built site, plus its fragment."""
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc:
+        return None, ""
+    path = unquote(parts.path)
+    if not path:
+        return page, parts.fragment
+    if path.startswith("/"):
+        assert path.startswith(base_path), f"{page}: link {href!r} is outside the base path {base_path}"
+        target = site_dir / path[len(base_path):]
+    else:
+        target = (page.parent / path)
+    if path.endswith("/") or target.is_dir():
+        target = target / "index.html"
+    return target, parts.fragment
+
+
+def broken_links(site_dir: Path, base_path: str = "/") -> list[str]:
+    """Every internal href/src on every page that does not resolve to a file (and fragment)."""
+    broken = []
+    ids: dict[Path, set[str]] = {}
+    for page in sorted(site_dir.rglob("*.html")):
+        soup = parse(page)
+        ids[page] = {tag["id"] for tag in soup.find_all(id=True)}
+    for page in sorted(site_dir.rglob("*.html")):
+        soup = parse(page)
+        for tag in soup.find_all(["a", "link", "img", "script"]):
+            href = tag.get("href") or tag.get("src")
+            if not href or href.startswith(("mailto:", "tel:")):
+                continue
+            target, fragment = resolve(site_dir, page, href, base_path)
+            if target is None:
+                continue
+            if not target.is_file():
+                broken.append(f"{page.relative_to(site_dir)}: {href}")
+            elif fragment and target.suffix == ".html":
+                target_ids = ids.get(target) or {t["id"] for t in parse(target).find_all(id=True)}
+                if unquote(fragment) not in target_ids:
+                    broken.append(f"{page.relative_to(site_dir)}: {href} (no such id)")
+    return broken
+
+
+def text(node) -> str:
+    """Visible text of a node with whitespace folded."""
+    return " ".join(node.get_text(" ").split())
