@@ -1,16 +1,62 @@
-"""The command line: parse arguments, call the engine, map problems to exit statuses."""
+"""The command line: parse arguments, call the engine, map problems to exit statuses.
+
+`microsite [build] [options]` builds; other commands register themselves in COMMANDS.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from . import __version__, engine
 from .errors import BuildFailed, UsageError
 from .model import Settings
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+
+
+def add_site_options(p: argparse.ArgumentParser) -> None:
+    """Options every command that reads a site shares."""
+    p.add_argument("--source", type=Path, default=Path("."), metavar="DIR",
+                   help="folder holding content/ (and optional templates/, static/ overrides); default: here")
+    p.add_argument("--output", type=Path, default=None, metavar="DIR", help="where the site is written; default: SOURCE/output")
+    p.add_argument("--base-url", default=None, metavar="URL", help="override base_url from content/site.yaml")
+    p.add_argument("--drafts", action="store_true", help="also publish articles marked draft: true")
+    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Turn parsed arguments into build settings."""
+    source = args.source.resolve()
+    if not source.is_dir():
+        raise UsageError(f"source folder {source} does not exist")
+    output = (args.output if args.output is not None else source / "output").absolute()
+    return Settings(source=source, output=output, base_url=args.base_url, drafts=args.drafts)
+
+
+def report_failure(exc: BuildFailed) -> None:
+    """Print every problem of a failed build, then one summary line."""
+    for error in exc.errors:
+        print(error, file=sys.stderr)
+    count = len(exc.errors)
+    print(f"microsite: build failed with {count} problem{'s' if count != 1 else ''}; output left as it was", file=sys.stderr)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Build the site once."""
+    settings = settings_from(args)
+    report = engine.build(settings)
+    if not args.quiet:
+        print(f"microsite: {report.summary()} -> {settings.output}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
+    "build": ("build the site into the output folder (the default command)", add_site_options, cmd_build),
+}
+"""name -> (help, add its options, run it)."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -20,45 +66,31 @@ def parser() -> argparse.ArgumentParser:
         description="Build a static microsite from Markdown articles and a crew/mission YAML file.",
     )
     p.add_argument("--version", action="version", version=f"microsite {__version__}")
-    p.add_argument("--source", type=Path, default=Path("."), metavar="DIR",
-                   help="folder holding content/ (and optional templates/, static/ overrides); default: here")
-    p.add_argument("--output", type=Path, default=None, metavar="DIR", help="where the site is written; default: SOURCE/output")
-    p.add_argument("--base-url", default=None, metavar="URL", help="override base_url from content/site.yaml")
-    p.add_argument("--drafts", action="store_true", help="also publish articles marked draft: true")
-    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, add_options, run) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        add_options(command)
+        command.set_defaults(run=run)
     return p
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Turn parsed arguments into build settings."""
-    source = args.source.resolve()
-    output = (args.output if args.output is not None else source / "output").absolute()
-    return Settings(source=source, output=output, base_url=args.base_url, drafts=args.drafts)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "build")
     args = parser().parse_args(argv)
     try:
-        settings = settings_from(args)
-        if not settings.source.is_dir():
-            raise UsageError(f"source folder {settings.source} does not exist")
-        report = engine.build(settings)
+        return args.run(args)
     except UsageError as exc:
         print(f"microsite: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BuildFailed as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
-        count = len(exc.errors)
-        print(f"microsite: build failed with {count} problem{'s' if count != 1 else ''}; output left as it was", file=sys.stderr)
+        report_failure(exc)
         return EXIT_CONTENT
     except KeyboardInterrupt:
         print("microsite: interrupted; output left as it was", file=sys.stderr)
         return 130
-    if not args.quiet:
-        print(f"microsite: {report.summary()} -> {settings.output}")
-    return EXIT_OK
 
 
 if __name__ == "__main__":
