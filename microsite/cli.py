@@ -24,7 +24,20 @@ def add_site_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", type=Path, default=None, metavar="DIR", help="where the site is written; default: SOURCE/output")
     p.add_argument("--base-url", default=None, metavar="URL", help="override base_url from content/site.yaml")
     p.add_argument("--drafts", action="store_true", help="also publish articles marked draft: true")
+    p.add_argument("--max-article-bytes", type=_positive, default=None, metavar="N",
+                   help="report articles larger than N bytes instead of parsing them (default: site.yaml max_article_bytes, or 5 MB)")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+
+
+def _positive(text: str) -> int:
+    """Parse a whole number above zero for the command line."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not above 0")
+    return value
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -33,7 +46,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if not source.is_dir():
         raise UsageError(f"source folder {source} does not exist")
     output = (args.output if args.output is not None else source / "output").absolute()
-    return Settings(source=source, output=output, base_url=args.base_url, drafts=args.drafts)
+    return Settings(source=source, output=output, base_url=args.base_url, drafts=args.drafts,
+                    max_article_bytes=getattr(args, "max_article_bytes", None))
 
 
 def report_failure(exc: BuildFailed) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,9 @@ from . import yaml12
 from .errors import SiteError
 
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
-"""Markdown files larger than this are reported, not parsed."""
+"""Markdown files larger than this are reported, not parsed (site.yaml `max_article_bytes` changes it)."""
+MAX_YAML_BYTES = 20 * 1024 * 1024
+"""YAML data files larger than this are reported, not parsed."""
 
 IGNORED_PREFIXES = (".", "#", "~")
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".part", ".crdownload")
@@ -41,40 +44,57 @@ class Sources:
     errors: tuple[SiteError, ...]
 
 
+def _binary(head: bytes) -> bool:
+    """Tell a binary file by a NUL byte near its start, as git and grep do."""
+    return b"\0" in head
+
+
 def read_text(path: Path, rel: str, limit: int | None = None) -> str:
-    """Read a UTF-8 text file, accepting a byte-order mark and CRLF line endings."""
-    data = path.read_bytes()
-    if limit is not None and len(data) > limit:
-        raise yaml12.LocatedProblem(SiteError(rel, 0, 0, f"file is {len(data):,} bytes, over the {limit:,}-byte limit; split it or raise max_article_bytes"))
-    if b"\0" in data[:8192]:
-        raise yaml12.LocatedProblem(SiteError(rel, 0, 0, "binary file, not text; move it to static/"))
+    """Read a UTF-8 text file, accepting a byte-order mark and CRLF line endings.
+
+    The size is checked before reading and the start before decoding, so a video saved as `.md`
+    costs one `stat` and 8 KiB, not its whole length in memory.
+    """
+    size = path.stat().st_size
+    if limit is not None and size > limit:
+        raise yaml12.LocatedProblem(SiteError(rel, 1, 1, f"file is {size:,} bytes, over the {limit:,}-byte limit; "
+                                                         f"split it, or raise max_article_bytes in content/site.yaml"))
+    with path.open("rb") as handle:
+        if _binary(handle.read(8192)):
+            raise yaml12.LocatedProblem(SiteError(rel, 1, 1, "binary file, not text; images and videos belong in static/"))
+        handle.seek(0)
+        data = handle.read()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
         raise yaml12.LocatedProblem(SiteError(rel, line, column, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8")) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise yaml12.LocatedProblem(SiteError(rel, 0, 0, "file is empty"))
+        raise yaml12.LocatedProblem(SiteError(rel, 1, 1, "file is empty; write the front matter and text, or delete the file"))
     return text
 
 
 def split_front_matter(text: str, rel: str) -> tuple[str, str, int]:
-    """Split `---` front matter from the body; return (yaml, body, body's first line number)."""
-    if not text.startswith("---\n") and text.rstrip("\n") != "---":
-        raise yaml12.LocatedProblem(SiteError(rel, 1, 1, "missing front matter: start the file with a line '---', then title and date, then '---'"))
+    """Split `---` front matter from the body; return (yaml, body, body's first line number).
+
+    The front matter ends at the first line that is `---` or `...` (trailing spaces allowed), so
+    a `---` rule inside the body stays in the body.
+    """
     lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        raise yaml12.LocatedProblem(SiteError(rel, 1, 1, "missing front matter: start the file with a line '---', then title and date, then '---'"))
     for index in range(1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
-            return "\n".join(lines[1:index]) + "\n", "\n".join(lines[index + 1:]), index + 2
-    raise yaml12.LocatedProblem(SiteError(rel, 1, 1, "front matter is not closed: add a line '---' after the last field"))
+            return "".join(line + "\n" for line in lines[1:index]), "\n".join(lines[index + 1:]), index + 2
+    raise yaml12.LocatedProblem(SiteError(rel, 1, 1, "front matter opened here is not closed: add a line '---' after the last field"))
 
 
-def read_article(path: Path, rel: str, limit: int = MAX_ARTICLE_BYTES) -> RawArticle:
+def read_article(path: Path, rel: str, limit: int | None = MAX_ARTICLE_BYTES) -> RawArticle:
     """Read one Markdown article and parse its front matter."""
     text = read_text(path, rel, limit)
     front_text, body, body_line = split_front_matter(text, rel)
@@ -87,45 +107,117 @@ def read_article(path: Path, rel: str, limit: int = MAX_ARTICLE_BYTES) -> RawArt
     return RawArticle(rel, front, body, body_line)
 
 
-def read_yaml_file(path: Path, rel: str) -> yaml12.YamlMap:
+def read_yaml_file(path: Path, rel: str, limit: int | None = None) -> yaml12.YamlMap:
     """Read a YAML data file whose top level must be a mapping."""
-    data = yaml12.load_file_text(read_text(path, rel), rel)
+    data = yaml12.load_file_text(read_text(path, rel, limit), rel)
     if not isinstance(data, yaml12.YamlMap):
         raise yaml12.LocatedProblem(SiteError(rel, 1, 1, "the top level must be a mapping of 'key: value' lines"))
     return data
 
 
-def article_files(source: Path) -> list[Path]:
+def walk_files(folder: Path, root: Path, errors: list[SiteError]) -> list[Path]:
+    """List the regular files under `folder` in a stable order, following symlinks only inside `root`.
+
+    A symlink leading out of the source folder, a dangling or looping symlink, and anything that
+    is not a regular file or folder (a FIFO would block the build forever) is reported instead.
+    """
+    root = root.resolve()
+    files: list[Path] = []
+    seen: set[Path] = set()
+
+    def visit(directory: Path) -> None:
+        real = directory.resolve()
+        if real in seen:
+            return
+        seen.add(real)
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            path = Path(entry.path)
+            if is_ignored(entry.name):
+                continue
+            if entry.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    errors.append(SiteError(rel(path, root), 1, 1, "symlink leads nowhere (its target is missing or loops); fix or delete it"))
+                    continue
+                if not target.is_relative_to(root):
+                    errors.append(SiteError(rel(path, root), 1, 1, f"symlink points outside the source folder (to {target}); copy the file in instead"))
+                    continue
+                if entry.is_dir() and real.is_relative_to(target):
+                    errors.append(SiteError(rel(path, root), 1, 1, "symlink points at a folder that contains it, which would loop; delete it"))
+                    continue
+            if entry.is_dir():
+                visit(path)
+            elif entry.is_file():
+                files.append(path)
+            else:
+                errors.append(SiteError(rel(path, root), 1, 1, "not a regular file (a pipe, socket or device); delete it"))
+
+    if folder.is_dir():
+        visit(folder)
+    return files
+
+
+def theme_problems(source: Path) -> list[SiteError]:
+    """Check the site's own `templates/` and `static/` for symlinks out of the source folder."""
+    errors: list[SiteError] = []
+    for name in ("templates", "static"):
+        walk_files(source / name, source, errors)
+    return errors
+
+
+def article_files(source: Path, errors: list[SiteError] | None = None) -> list[Path]:
     """List the Markdown articles under `content/articles/`, in a stable order."""
-    folder = source / "content" / "articles"
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*.md") if p.is_file() and not is_ignored(p.name))
+    found = walk_files(source / "content" / "articles", source, [] if errors is None else errors)
+    return [p for p in found if p.suffix == ".md"]
 
 
-def read_sources(source: Path, limit: int = MAX_ARTICLE_BYTES) -> Sources:
-    """Read `site.yaml`, `mission.yaml` and every article, collecting every problem found."""
+def site_limit(site: yaml12.YamlMap | None) -> int:
+    """The article size limit `site.yaml` sets, or the default (a bad value is schema's to report)."""
+    value = site.get("max_article_bytes") if site is not None else None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return MAX_ARTICLE_BYTES
+
+
+def read_sources(source: Path, limit: int | None = None) -> Sources:
+    """Read `site.yaml`, `mission.yaml` and every article, collecting every problem found.
+
+    `limit` overrides `max_article_bytes` from `site.yaml`.
+    """
     errors: list[SiteError] = []
     content = source / "content"
     if not content.is_dir():
         return Sources(None, None, (), (SiteError(rel(content, source), 0, 0, "no content/ folder here; pass --source DIR pointing at the site"),))
+    listed = walk_files(content, source, errors)
 
     def load(name: str):
         path = content / name
-        if not path.is_file():
-            errors.append(SiteError(rel(path, source), 0, 0, f"missing {name}"))
+        if path not in listed:
+            if not path.exists() and not path.is_symlink():
+                errors.append(SiteError(rel(path, source), 0, 0, f"missing {name}"))
             return None
         try:
-            return read_yaml_file(path, rel(path, source))
+            return read_yaml_file(path, rel(path, source), MAX_YAML_BYTES)
         except yaml12.LocatedProblem as exc:
             errors.append(exc.error)
             return None
 
     site, mission = load("site.yaml"), load("mission.yaml")
+    limit = limit or site_limit(site)
     articles = []
-    for path in article_files(source):
+    folder = content / "articles"
+    for path in listed:
+        if not path.is_relative_to(folder):
+            continue
+        name = rel(path, source)
+        if path.suffix != ".md":
+            with path.open("rb") as handle:
+                if _binary(handle.read(8192)):
+                    errors.append(SiteError(name, 1, 1, "binary file in content/articles/, which holds only Markdown (*.md); move it to static/"))
+            continue
         try:
-            articles.append(read_article(path, rel(path, source), limit))
+            articles.append(read_article(path, name, limit))
         except yaml12.LocatedProblem as exc:
             errors.append(exc.error)
     return Sources(site, mission, tuple(articles), tuple(errors))
@@ -136,4 +228,7 @@ def rel(path: Path, root: Path) -> str:
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
-        return path.as_posix()
+        try:
+            return path.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()

@@ -41,11 +41,29 @@ def theme_dirs(source: Path, name: str) -> list[Path]:
 
 
 def load_site(settings: Settings) -> Site:
-    """Read and validate the sources and convert every article; raise BuildFailed on any problem."""
-    sources = content.read_sources(settings.source)
-    checked = schema.check(sources, settings)
+    """Read and validate the sources and convert every article; raise BuildFailed on any problem.
+
+    Content problems are reported together with template syntax errors, so one run shows all.
+    """
+    theme = content.theme_problems(settings.source)
+    try:
+        sources = content.read_sources(settings.source, settings.max_article_bytes)
+        checked = schema.check(sources, settings)
+        if theme:
+            raise BuildFailed([])
+    except BuildFailed as exc:
+        raise BuildFailed(exc.errors + theme + render.template_problems(theme_dirs(settings.source, "templates"))) from None
     allow_html = checked.config.unsafe_html
-    converted = {meta.raw.source: markup.convert(meta.raw.body, allow_html) for meta in checked.articles}
+    converted = {}
+    errors = []
+    for meta in checked.articles:
+        try:
+            converted[meta.raw.source] = markup.convert(meta.raw.body, allow_html)
+        except RecursionError:
+            errors.append(SiteError(meta.raw.source, meta.raw.body_line, 1, "Markdown nested too deeply to convert "
+                                    "(emphasis, links or lists inside each other hundreds of times); flatten it"))
+    if errors:
+        raise BuildFailed(errors)
     return schema.assemble(checked, converted)
 
 
@@ -58,9 +76,12 @@ def build(settings: Settings) -> Report:
     env = render.environment(theme_dirs(settings.source, "templates"), site, static)
     pages = render.plan(site)
     with write.Transaction(settings.output) as tx:
-        for asset in static.values():
-            tx.copy(asset.output, asset.source)
         errors: list[SiteError] = []
+        for asset in static.values():
+            try:
+                tx.copy(asset.output, asset.source)
+            except ValueError as exc:
+                errors.append(SiteError(f"static/{asset.name}", 0, 0, f"{exc}; rename the file"))
 
         def emit(page, text: str) -> None:
             try:

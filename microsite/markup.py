@@ -9,6 +9,7 @@ import markdown
 from markdown.extensions.toc import slugify_unicode
 
 from .model import TocEntry
+from .urls import SafeLinks
 
 EXTENSIONS = ["tables", "fenced_code", "codehilite", "footnotes", "toc", "smarty", "sane_lists"]
 EXTENSION_CONFIG = {
@@ -38,6 +39,7 @@ def _converter(allow_html: bool) -> markdown.Markdown:
         if not allow_html:
             md.preprocessors.deregister("html_block")
             md.inlinePatterns.deregister("html")
+            SafeLinks().extendMarkdown(md)
         _converters[allow_html] = md
     return md
 

@@ -25,6 +25,8 @@ class Settings:
     """Publish articles marked `draft: true` as well."""
     jobs: int = 0
     """Worker processes for Markdown conversion; 0 picks one per core."""
+    max_article_bytes: int | None = None
+    """Overrides `max_article_bytes` from `site.yaml`: larger articles are reported, not parsed."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import traceback
 import uuid
 from pathlib import Path
@@ -146,30 +147,72 @@ def render(env: jinja2.Environment, page: Page) -> str:
     try:
         return env.get_template(page.template).render(page.context)
     except jinja2.TemplateSyntaxError as exc:
-        raise BuildFailed([SiteError(_template_name(exc.filename or exc.name or page.template), exc.lineno or 0, 0,
-                                     f"template syntax error: {exc.message}")]) from None
+        raise BuildFailed([_syntax_error(exc, page.template)]) from None
     except jinja2.TemplateNotFound as exc:
-        raise BuildFailed([SiteError(f"templates/{page.template}", 0, 0, f"template {exc.name!r} not found (needed for {page.path})")]) from None
-    except (jinja2.UndefinedError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        missing = exc.name if isinstance(exc.name, str) else page.template
+        if missing == page.template:
+            raise BuildFailed([SiteError(f"templates/{missing}", 0, 0, f"template not found (needed for {page.path}); "
+                                                                        f"add templates/{missing}")]) from None
+        where, line = _template_frame(exc, page.template)
+        raise BuildFailed([SiteError(where, line, 0, f"template {missing!r} not found; add templates/{missing} "
+                                                     f"or fix the name (while rendering {page.path})")]) from None
+    except jinja2.UndefinedError as exc:
+        where, line = _template_frame(exc, page.template)
+        raise BuildFailed([SiteError(where, line, 0, f"{exc.message}; check the spelling, or test it with "
+                                                     f"'is defined' (while rendering {page.path})")]) from None
+    except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
         where, line = _template_frame(exc, page.template)
         raise BuildFailed([SiteError(where, line, 0, f"{type(exc).__name__}: {exc} (while rendering {page.path})")]) from None
 
 
+def _syntax_error(exc: jinja2.TemplateSyntaxError, fallback: str) -> SiteError:
+    return SiteError(_template_name(exc.filename or exc.name or fallback), exc.lineno or 0, 0, f"template syntax error: {exc.message}")
+
+
+def template_problems(template_dirs: list[Path]) -> list[SiteError]:
+    """Compile every template without rendering, so syntax errors show even when no page renders."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]), autoescape=True)
+    errors = []
+    for name in env.list_templates():
+        if Path(name).name.startswith((".", "#", "~")) or name.endswith(("~", ".swp", ".tmp", ".bak")):
+            continue
+        try:
+            env.get_template(name)
+        except jinja2.TemplateAssertionError:
+            continue  # an unknown filter or test here may be one the site's environment adds
+        except jinja2.TemplateSyntaxError as exc:
+            errors.append(_syntax_error(exc, name))
+        except UnicodeDecodeError as exc:
+            errors.append(SiteError(f"templates/{name}", 0, 0, f"not valid UTF-8 ({exc.reason}); save the template as UTF-8"))
+    return errors
+
+
 def _template_name(filename: str) -> str:
+    """Name a template file as messages show it, relative to its templates folder."""
     path = Path(filename)
-    return f"templates/{path.name}" if path.is_absolute() else f"templates/{filename}"
+    if path.is_absolute():
+        parts = path.parts
+        if "templates" in parts:
+            index = len(parts) - 1 - parts[::-1].index("templates")
+            return "/".join(parts[index:])
+        return f"templates/{path.name}"
+    return f"templates/{filename}"
 
 
 def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
     """Find the innermost template line in a render traceback (Jinja maps frames to templates)."""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.endswith((".html", ".xml", ".txt")):
+        if not frame.filename.endswith(".py") and not frame.filename.startswith("<"):
             return _template_name(frame.filename), frame.lineno or 0
     return f"templates/{fallback}", 0
 
 
 def render_all(env: jinja2.Environment, pages: Iterable[Page], emit: Callable[[Page, str], None]) -> None:
-    """Render pages one at a time into `emit`, collecting every template problem."""
+    """Render pages one at a time into `emit`, collecting every template problem.
+
+    One mistake in a shared template fails every page; it is reported once, naming how many
+    other pages it broke.
+    """
     errors: list[SiteError] = []
     for page in pages:
         try:
@@ -177,4 +220,25 @@ def render_all(env: jinja2.Environment, pages: Iterable[Page], emit: Callable[[P
         except BuildFailed as exc:
             errors += exc.errors
     if errors:
-        raise BuildFailed(errors)
+        raise BuildFailed(_fold(errors))
+
+
+_WHILE = re.compile(r" \(while rendering ([^)]*)\)$")
+
+
+def _fold(errors: list[SiteError]) -> list[SiteError]:
+    """Merge problems that differ only in the page being rendered."""
+    pages: dict[SiteError, list[str]] = {}
+    for error in errors:
+        match = _WHILE.search(error.message)
+        key = SiteError(error.path, error.line, error.column, error.message[:match.start()] if match else error.message)
+        pages.setdefault(key, []).extend([match.group(1)] if match else [])
+    folded = []
+    for key, names in pages.items():
+        if not names:
+            folded.append(key)
+            continue
+        others = len(names) - 1
+        more = f" and {others} other page{'s' if others != 1 else ''}" if others else ""
+        folded.append(SiteError(key.path, key.line, key.column, f"{key.message} (while rendering {names[0]}{more})"))
+    return folded

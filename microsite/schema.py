@@ -15,12 +15,14 @@ from slugify import slugify
 from .content import RawArticle, Sources
 from .errors import BuildFailed, SiteError
 from .markup import Converted
+from .limits import scan_markdown
 from .typography import smarten
+from .urls import refused_value
 from .model import Article, CrewMember, Event, Settings, Site, SiteConfig, Tag
 from .yaml12 import YamlList, YamlMap
 
 ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html"}
+SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes"}
 ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt"}
 
 
@@ -101,6 +103,19 @@ def _suggest(word: str, options) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def refuse_script_urls(value: Any, problems: Problems, where: tuple[int, int], key: object = "") -> None:
+    """Report every `javascript:`, `vbscript:` or `data:` URL anywhere in a YAML value."""
+    if isinstance(value, YamlMap):
+        for k, v in value.items():
+            refuse_script_urls(v, problems, value.where(k), k)
+    elif isinstance(value, YamlList):
+        for index, item in enumerate(value):
+            refuse_script_urls(item, problems, value.where(index), key)
+    elif isinstance(value, str) and refused_value(key, value):
+        problems.add(where, f"'{key}' holds a {value.split(':', 1)[0].strip().lower()}: URL, which would run in readers' "
+                            f"browsers; use an http(s) URL or a path")
+
+
 def to_utc(value: Any, problems: Problems, where: tuple[int, int], key: str) -> tuple[dt.datetime, bool] | None:
     """Normalise a date or an offset-aware datetime to UTC; report naive times and bad text."""
     if isinstance(value, str):
@@ -147,6 +162,10 @@ def check_config(raw: YamlMap, path: str, settings: Settings, problems: Problems
         author=problems.text(raw, "author", required=True),
         unsafe_html=problems.field(raw, "unsafe_html", (bool,), "true or false", default=True),
     )
+    limit = problems.field(raw, "max_article_bytes", (int,), "a whole number of bytes, e.g. 5000000")
+    if limit is not None and limit <= 0:
+        problems.add(raw.where("max_article_bytes"), f"'max_article_bytes' must be more than 0, not {limit}")
+    refuse_script_urls(raw, problems, (raw.line, raw.column))
     return config
 
 
@@ -212,6 +231,7 @@ def check_events(raw: Any, problems: Problems) -> list[Event]:
 def check_mission(raw: YamlMap, problems: Problems) -> tuple[list[CrewMember], list[Event]]:
     """Validate `mission.yaml`: the mission with its events, the crew, and the film."""
     problems.unknown(raw, {"mission", "crew", "film"}, "mission.yaml")
+    refuse_script_urls(raw, problems, (raw.line, raw.column))
     mission = problems.field(raw, "mission", (YamlMap,), "a mapping", required=True)
     problems.field(raw, "crew", (YamlList,), "a list of crew members", required=True)
     problems.field(raw, "film", (YamlMap,), "a mapping")
@@ -262,6 +282,8 @@ def check_article(raw: RawArticle, crew_ids: set[str], problems: Problems) -> Ar
     slug = make_slug(problems.text(front, "slug") or stem)
     if not slug:
         problems.add(front.where("slug"), "cannot make a URL slug from this name; set 'slug: some-words'")
+    refuse_script_urls(front, problems, (front.line, front.column))
+    problems.errors += scan_markdown(raw.body, raw.source, raw.body_line)
     before = len(problems.errors)
     fields = dict(
         title=smarten(title),

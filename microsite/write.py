@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import os
+import re
 import shutil
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 from .errors import UsageError
 
@@ -27,21 +30,29 @@ def check_output_folder(output: Path, source: Path) -> None:
             raise UsageError(f"refusing to use {output} as output: it lies inside the source's {inner}/ folder")
     if output.exists() and not output.is_dir():
         raise UsageError(f"refusing to use {output} as output: it is a file, not a folder")
-    if output.is_dir() and any(output.iterdir()) and not (output / MARKER).is_file():
-        found = sorted(p.name for p in output.iterdir() if p.name in PROTECTED)
+    if not output.is_dir():
+        return
+    found = sorted(p.name for p in output.iterdir() if p.name in PROTECTED)
+    if found or (any(output.iterdir()) and not (output / MARKER).is_file()):
         why = f"it holds {', '.join(found)}" if found else "it holds files this generator did not write"
         raise UsageError(f"refusing to replace {output}: {why}; choose an empty or new folder")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def safe_relative(rel: str) -> PurePosixPath:
-    """Check an output path: relative, no `..`, no NUL or backslash, no reserved device names."""
-    if not rel or "\0" in rel or "\\" in rel or rel.startswith("/") or ":" in rel.split("/", 1)[0]:
+    """Check an output path: relative, no `..` (also percent-encoded), no NUL or other control
+    character, no backslash or drive letter, no trailing dot or space, no reserved device name, so
+    every file system and web server reads it as the same path inside the output folder."""
+    if not rel or rel.startswith("/") or ":" in rel:
         raise ValueError(f"unsafe output path {rel!r}")
-    path = PurePosixPath(rel)
-    for part in path.parts:
-        if part in ("", ".", "..") or part.split(".")[0].lower() in _RESERVED:
+    for part in rel.split("/"):
+        plain = unquote(unquote(part))
+        if plain in ("", ".", "..") or "/" in plain or "\\" in plain or _CONTROL.search(plain) \
+                or plain.endswith((" ", ".")) or plain.split(".")[0].strip().lower() in _RESERVED:
             raise ValueError(f"unsafe output path {rel!r}")
-    return path
+    return PurePosixPath(rel)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -57,26 +68,102 @@ def _exchange(a: Path, b: Path) -> bool:
     return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
+class BuildLock:
+    """An exclusive lock beside the output folder, so two builds never write the same output.
+
+    The lock is `flock` on `.NAME.lock`, released by the kernel when the process ends however it
+    ends; the file is removed on release, and a lock file swapped away under a waiting build is
+    noticed by comparing inodes.
+    """
+
+    def __init__(self, output: Path):
+        self.output = output
+        self.path = output.parent / f".{output.name}.lock"
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise UsageError naming the build that holds it."""
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise UsageError(f"another build (process {holder}) is writing {self.output}; "
+                                 f"wait for it to finish, then build again") from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                self.fd = fd
+                return
+            os.close(fd)
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock."""
+        if self.fd is not None:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            os.close(self.fd)
+            self.fd = None
+
+
+def _leftovers(output: Path) -> list[Path]:
+    """Staging and previous folders that a killed build of this output left behind."""
+    pattern = re.compile(rf"\.{re.escape(output.name)}\.(staging|previous)-[0-9]+$")
+    return [p for p in output.parent.iterdir() if pattern.match(p.name) and p.is_dir() and not p.is_symlink()]
+
+
+def recover(output: Path) -> None:
+    """Undo what a build killed mid-way left: bring back an output moved aside, drop stale staging.
+
+    Called with the lock held, so no living build owns these folders.
+    """
+    if not output.parent.is_dir():
+        return
+    for folder in _leftovers(output):
+        if ".previous-" in folder.name and not output.exists() and (folder / MARKER).is_file():
+            os.rename(folder, output)
+        else:
+            shutil.rmtree(folder)
+
+
 class Transaction:
     """Collects the files of one build; `commit` makes them the output, `abort` leaves the old one."""
 
     def __init__(self, output: Path):
-        self.output = output.absolute()
+        output = output.absolute()
+        self.output = output.resolve() if output.is_symlink() else output
         self.staging = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
         self.paths: set[str] = set()
         self.changed: list[str] = []
+        self.lock = BuildLock(self.output)
 
     def __enter__(self) -> "Transaction":
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self.staging.mkdir()
+        self.lock.acquire()
+        try:
+            recover(self.output)
+            self.staging.mkdir()
+        except BaseException:
+            self.lock.release()
+            raise
         return self
 
     def __exit__(self, kind, exc, tb) -> None:
-        if kind is None:
-            self.commit()
-        else:
-            shutil.rmtree(self.staging, ignore_errors=True)
+        try:
+            if kind is None:
+                self.commit()
+            else:
+                shutil.rmtree(self.staging, ignore_errors=True)
+        finally:
+            self.lock.release()
 
     def _target(self, rel: str) -> Path:
         path = safe_relative(rel)

@@ -183,7 +183,11 @@ def load(text: str, line_offset: int = 0):
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
         if exc.context and exc.problem:
-            problem = f"{problem} ({exc.context})"
+            problem = f"{problem} ({exc.context}"
+            start = exc.context_mark
+            if start and mark and (start.line, start.column) != (mark.line, mark.column):
+                problem += f" that starts on line {start.line + 1 + line_offset}, column {start.column + 1}"
+            problem += ")"
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise YamlProblem(f"malformed YAML: {problem}", line, column) from None
     except yaml.YAMLError as exc:
