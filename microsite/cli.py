@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, engine
+from . import __version__, check, engine
 from .errors import BuildFailed, UsageError
 from .model import Settings
 
@@ -69,6 +69,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "build": ("build the site into the output folder (the default command)", add_site_options, cmd_build),
+    "check": ("run every check of a build plus links and anchors, writing nothing", check.add_options, check.cmd_check),
 }
 """name -> (help, add its options, run it)."""
 

@@ -1,0 +1,209 @@
+"""`microsite check`: every validation of a build plus links and anchors, without writing anything.
+
+A build stops on errors; `check` also reports warnings, things a reader would trip over that do
+not make the site wrong: an image without alt text, a link to a page or anchor that does not
+exist, an article dated in the future. `--strict` turns warnings into errors, for CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import posixpath
+import sys
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from . import assets as assets_mod
+from . import content, engine, render, write
+from .errors import BuildFailed, SiteError
+from .model import Settings, Site
+
+
+@dataclass
+class _Page(HTMLParser):
+    """The ids a page offers and the links it makes, as a crawler reads them."""
+
+    ids: set[str] = field(default_factory=set)
+    links: list[tuple[str, str, str]] = field(default_factory=list)
+    """(tag, attribute, URL) of every href and src."""
+    images: list[tuple[str, str | None]] = field(default_factory=list)
+    """(src, alt) of every img."""
+
+    def __post_init__(self) -> None:
+        HTMLParser.__init__(self, convert_charrefs=True)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for name in ("id", "name") if tag == "a" else ("id",):
+            if values.get(name):
+                self.ids.add(values[name])
+        for name in ("href", "src"):
+            if values.get(name) is not None:
+                self.links.append((tag, name, values[name]))
+        if tag == "img":
+            self.images.append((values.get("src") or "", values.get("alt")))
+
+
+def _parse(text: str) -> _Page:
+    page = _Page()
+    page.feed(text)
+    page.close()
+    return page
+
+
+def _target(page_path: str, href: str, site: Site) -> tuple[str, str] | None:
+    """Map a link on a page to (output path, fragment), or None when it leaves the site."""
+    parts = urlsplit(href)
+    base = urlsplit(site.config.base_url)
+    if parts.scheme or parts.netloc:
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            return None
+    path = unquote(parts.path)
+    if not path:
+        return page_path, parts.fragment
+    if path.startswith("/"):
+        if not path.startswith(site.config.base_path):
+            return ("/" + path.lstrip("/")), parts.fragment  # outside the base path: never a file of the site
+        path = path[len(site.config.base_path):]
+    else:
+        path = posixpath.join(posixpath.dirname(page_path), path)
+    trailing = path.endswith("/") or path == ""
+    path = posixpath.normpath(path) if path else ""
+    path = "" if path == "." else path
+    if trailing or not path:
+        path = f"{path}/index.html".lstrip("/")
+    return path, parts.fragment
+
+
+def _line_of(raw: content.RawArticle, needle: str) -> tuple[int, int] | None:
+    """Find where a link target is written in an article's Markdown body."""
+    index = raw.body.find(needle)
+    if index < 0:
+        return None
+    line = raw.body.count("\n", 0, index)
+    column = index - (raw.body.rfind("\n", 0, index) + 1) + 1
+    return raw.body_line + line, column
+
+
+def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteError]:
+    """Validate and render the whole site in memory; return the warnings, raise BuildFailed on errors."""
+    write.check_output_folder(settings.output, settings.source)
+    site = engine.load_site(settings)
+    static = assets_mod.collect(engine.theme_dirs(settings.source, "static"))
+    env = render.environment(engine.theme_dirs(settings.source, "templates"), site, static)
+    pages = render.plan(site)
+    rendered: dict[str, str] = {}
+    templates: dict[str, str] = {}
+    errors: list[SiteError] = []
+    seen: dict[str, str] = {}
+
+    def claim(path: str, where: str) -> bool:
+        try:
+            write.safe_relative(path)
+        except ValueError as exc:
+            errors.append(SiteError(where, 0, 0, str(exc)))
+            return False
+        if path.lower() in seen:
+            errors.append(SiteError(where, 0, 0, f"two files want the same output path {path!r} (also {seen[path.lower()]})"))
+            return False
+        seen[path.lower()] = where
+        return True
+
+    for asset in static.values():
+        claim(asset.output, f"static/{asset.name}")
+
+    def emit(page, text: str) -> None:
+        if claim(page.path, page.path):
+            rendered[page.path] = text
+            templates[page.path] = page.template
+
+    render.render_all(env, pages, emit)
+    if errors:
+        raise BuildFailed(errors)
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    raws = {a.source: _raw(settings.source, a.source) for a in site.articles}
+    warnings: list[SiteError] = []
+    for article in site.articles:
+        raw = raws[article.source]
+        if article.date > now:
+            warnings.append(SiteError(article.source, *raw.front.where("date"),
+                                      f"warning: dated {article.date:%Y-%m-%d}, in the future; it is published now all the same"))
+        if article.image and not article.image_alt:
+            warnings.append(SiteError(article.source, *raw.front.where("image"),
+                                      "warning: 'image' has no 'image_alt'; describe the picture for readers who cannot see it"))
+        for src, alt in _parse(article.body).images:
+            if not (alt or "").strip():
+                where = _line_of(raw, src) or (raw.body_line, 1)
+                warnings.append(SiteError(article.source, *where,
+                                          f"warning: image {src!r} has no alt text; write it as ![what it shows]({src})"))
+
+    parsed = {path: _parse(text) for path, text in rendered.items() if path.endswith(".html")}
+    files = set(rendered) | {a.output for a in static.values()}
+    by_page = {f"{a.url}index.html": a for a in site.articles}
+    for path, page in sorted(parsed.items()):
+        article = by_page.get(path)
+        for tag, attribute, href in page.links:
+            if href.startswith(("mailto:", "tel:")) or (tag == "link" and attribute == "href" and href.startswith("http")):
+                continue
+            target = _target(path, href, site)
+            if target is None:
+                continue
+            file, fragment = target
+            problem = ""
+            if file not in files:
+                problem = f"broken internal link {href!r}: no page {file}"
+            elif fragment and file in parsed and unquote(fragment) not in parsed[file].ids:
+                problem = f"broken anchor {href!r}: {file} has no id {unquote(fragment)!r}"
+            if not problem:
+                continue
+            where = None
+            if article:
+                raw = raws[article.source]
+                where = raw.front.where("image") if article.image and href.endswith(article.image) else _line_of(raw, href)
+            if where:
+                warnings.append(SiteError(article.source, *where, f"warning: {problem}"))
+            else:
+                warnings.append(SiteError(f"templates/{templates[path]}", 0, 0, f"warning: {problem} (on {path})"))
+    return sorted(set(warnings))
+
+
+def _raw(source: Path, rel: str) -> content.RawArticle:
+    return content.read_article(source / rel, rel, None)
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """Options of `check`: those of a build, plus --strict."""
+    from .cli import add_site_options
+
+    add_site_options(p)
+    p.add_argument("--strict", action="store_true", help="treat warnings (alt text, broken links, future dates) as errors")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check the site without writing the output folder."""
+    from .cli import EXIT_CONTENT, EXIT_OK, settings_from
+
+    settings = settings_from(args)
+    try:
+        warnings = check_site(settings)
+    except BuildFailed as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"microsite: check failed with {_count(len(exc.errors), 'problem')}; nothing written", file=sys.stderr)
+        return EXIT_CONTENT
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    if warnings and args.strict:
+        print(f"microsite: check failed with {_count(len(warnings), 'warning')} (--strict); nothing written", file=sys.stderr)
+        return EXIT_CONTENT
+    if not args.quiet:
+        print(f"microsite: check passed with {_count(len(warnings), 'warning')}; nothing written")
+    return EXIT_OK
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
