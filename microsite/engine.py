@@ -60,7 +60,8 @@ def load_site(settings: Settings) -> Site:
         try:
             converted[meta.raw.source] = markup.convert(meta.raw.body, allow_html)
         except RecursionError:
-            errors.append(SiteError(meta.raw.source, meta.raw.body_line, 1, "Markdown nested too deeply to convert "
+            first = meta.raw.body_line + len(meta.raw.body) - len(meta.raw.body.lstrip("\n"))
+            errors.append(SiteError(meta.raw.source, first, 1, "Markdown nested too deeply to convert "
                                     "(emphasis, links or lists inside each other hundreds of times); flatten it"))
     if errors:
         raise BuildFailed(errors)

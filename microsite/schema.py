@@ -18,6 +18,7 @@ from .markup import Converted
 from .limits import scan_markdown
 from .typography import smarten
 from .urls import refused_value
+from .write import RESERVED_NAMES
 from .model import Article, CrewMember, Event, Settings, Site, SiteConfig, Tag
 from .yaml12 import YamlList, YamlMap
 
@@ -183,6 +184,9 @@ def check_crew(raw: Any, problems: Problems) -> list[CrewMember]:
         if member_id and not ID_PATTERN.match(member_id):
             problems.add(item.where("id"), f"crew id {member_id!r} must use only a-z, 0-9 and hyphens, e.g. {make_slug(member_id)!r}")
             continue
+        if member_id in RESERVED_NAMES:
+            problems.add(item.where("id"), f"crew id {member_id!r} is a reserved file name on Windows hosts; choose another")
+            continue
         if member_id in seen:
             problems.add(item.where("id"), f"duplicate crew id {member_id!r} (first used on line {seen[member_id]})")
             continue
@@ -254,8 +258,8 @@ class ArticleMeta:
     fields: dict
 
 
-def check_article(raw: RawArticle, crew_ids: set[str], problems: Problems) -> ArticleMeta | None:
-    """Validate one article's front matter."""
+def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems) -> ArticleMeta | None:
+    """Validate one article's front matter; `crew_ids` None means mission.yaml could not be read."""
     front = raw.front
     title = problems.text(front, "title", required=True)
     date = None
@@ -268,13 +272,15 @@ def check_article(raw: RawArticle, crew_ids: set[str], problems: Problems) -> Ar
         updated = to_utc(front["updated"], problems, front.where("updated"), "updated")
     crew = []
     for member_id, where in problems.text_list(front, "crew"):
-        if member_id in crew_ids:
+        if crew_ids is None or member_id in crew_ids:
             crew.append(member_id)
         else:
             problems.add(where, f"unknown crew id {member_id!r}{_suggest(member_id, crew_ids) or '; crew ids are listed in content/mission.yaml'}")
     tags = []
     for name, where in problems.text_list(front, "tags"):
-        if make_slug(name):
+        if make_slug(name) in RESERVED_NAMES:
+            problems.add(where, f"tag {name!r} would be published as a reserved file name on Windows hosts; reword it")
+        elif make_slug(name):
             tags.append(name)
         else:
             problems.add(where, f"tag {name!r} has no letters or digits to make a URL from")
@@ -282,6 +288,8 @@ def check_article(raw: RawArticle, crew_ids: set[str], problems: Problems) -> Ar
     slug = make_slug(problems.text(front, "slug") or stem)
     if not slug:
         problems.add(front.where("slug"), "cannot make a URL slug from this name; set 'slug: some-words'")
+    elif slug in RESERVED_NAMES:
+        problems.add(front.where("slug" if "slug" in front else "title"), f"slug {slug!r} is a reserved file name on Windows hosts; set a different 'slug:'")
     refuse_script_urls(front, problems, (front.line, front.column))
     problems.errors += scan_markdown(raw.body, raw.source, raw.body_line)
     before = len(problems.errors)
@@ -328,7 +336,7 @@ def check(sources: Sources, settings: Settings) -> Checked:
         problems = Problems("content/mission.yaml")
         crew, events = check_mission(sources.mission, problems)
         errors += problems.errors
-    crew_ids = {m.id for m in crew}
+    crew_ids = {m.id for m in crew} if sources.mission is not None else None
     metas = []
     by_slug: dict[str, str] = {}
     for raw in sources.articles:

@@ -17,7 +17,8 @@ MARKER = ".microsite-output"
 """File the generator leaves in every output folder it made; without it a folder is never replaced."""
 
 PROTECTED = {".git", ".hg", ".svn", "content", "templates", "pyproject.toml", "build.py"}
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))})
+"""Device names Windows will not use as file names, with any extension."""
 
 
 def check_output_folder(output: Path, source: Path) -> None:
@@ -50,7 +51,7 @@ def safe_relative(rel: str) -> PurePosixPath:
     for part in rel.split("/"):
         plain = unquote(unquote(part))
         if plain in ("", ".", "..") or "/" in plain or "\\" in plain or _CONTROL.search(plain) \
-                or plain.endswith((" ", ".")) or plain.split(".")[0].strip().lower() in _RESERVED:
+                or plain.endswith((" ", ".")) or plain.split(".")[0].strip().lower() in RESERVED_NAMES:
             raise ValueError(f"unsafe output path {rel!r}")
     return PurePosixPath(rel)
 
