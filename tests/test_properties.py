@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from urllib.parse import unquote
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -72,7 +73,7 @@ def test_accepted_output_paths_stay_inside_the_folder(rel):
     for part in rel.split("/"):
         assert part not in ("", ".", "..")
         assert "\\" not in part and "\x00" not in part
-        assert re.sub("%(25)*2e", ".", part, flags=re.IGNORECASE).strip(".") != "" or False
+        assert unquote(unquote(part)) not in (".", ".."), "no encoded parent step, for servers that decode twice"
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
@@ -89,6 +90,6 @@ def test_a_transaction_writes_only_inside_its_output(names):
                 except ValueError:
                     pass
         inside = {p for p in base.rglob("*") if p.is_relative_to(output)}
-        assert {p for p in base.rglob("*")} - inside == {output, base / "outside"}
+        assert {p for p in base.rglob("*")} - inside == {base / "outside"}
         for path in inside:
             assert path.resolve().is_relative_to(output.resolve())

@@ -1,0 +1,89 @@
+"""`microsite check`: the validations of a build plus links and anchors, writing nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import article, run_build
+
+
+def listing(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
+def check(site, *args, expect):
+    return run_build(site.capsys, ["check", "--source", str(site.source), *args], expect)
+
+
+WARNED = article("Warned", "2999-01-01", image="lead.jpg", body="""
+See [the launch](/articles/launch/), [nowhere](/articles/nowhere/) and [no anchor](/mission/#liftoff).
+A [good anchor](/mission/#landing), a [relative one](../launch/) and [outside](https://example.com/x).
+
+![](/static/favicon.svg)
+""")
+
+
+def test_clean_site_passes_and_writes_nothing(site, tmp_path):
+    before = listing(tmp_path)
+    result = check(site, "--strict", expect=0)
+    assert result.out.strip() == "microsite: check passed with 0 warnings; nothing written"
+    assert listing(tmp_path) == before
+    assert not site.output.exists()
+
+
+def test_shipped_site_passes_strict_check(default_site):
+    check(default_site, "--strict", expect=0)
+
+
+def test_warnings_point_at_the_source(site):
+    site.write("content/articles/warned.md", WARNED)
+    result = check(site, expect=0)
+    assert result.err.splitlines() == [
+        "content/articles/warned.md:3:1: warning: dated 2999-01-01, in the future; it is published now all the same",
+        "content/articles/warned.md:4:1: warning: 'image' has no 'image_alt'; describe the picture for readers who cannot see it",
+        "content/articles/warned.md:4:1: warning: broken internal link '/lead.jpg': no page lead.jpg",
+        "content/articles/warned.md:6:41: warning: broken internal link '/articles/nowhere/': no page articles/nowhere/index.html",
+        "content/articles/warned.md:6:85: warning: broken anchor '/mission/#liftoff': mission/index.html has no id 'liftoff'",
+        "content/articles/warned.md:9:1: warning: image '/static/favicon.svg' has no alt text; write it as ![what it shows](/static/favicon.svg)",
+    ]
+    assert result.out.strip() == "microsite: check passed with 6 warnings; nothing written"
+
+
+def test_strict_turns_warnings_into_errors(site, tmp_path):
+    site.build()
+    before = listing(tmp_path)
+    site.write("content/articles/warned.md", WARNED)
+    before["site/content/articles/warned.md"] = (site.source / "content/articles/warned.md").stat().st_mtime_ns
+    result = check(site, "--strict", expect=1)
+    assert result.err.splitlines()[-1] == "microsite: check failed with 6 warnings (--strict); nothing written"
+    assert listing(tmp_path) == before
+
+
+def test_broken_links_made_by_templates_name_the_template(site):
+    site.write("templates/404.html", '{% extends "base.html" %}{% block main %}<a href="{{ url(\'crew/nobody/\') }}">x</a>{% endblock %}')
+    result = check(site, expect=0)
+    assert result.err.splitlines() == [
+        "templates/404.html: warning: broken internal link '/crew/nobody/': no page crew/nobody/index.html (on 404.html)"]
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"content/articles/bad.md": "---\ntitle: Broken\n---\n"}, "content/articles/bad.md:2:1: missing required field 'date'"),
+    ({"templates/tags.html": "{% extends 'base.html' %}{% block main %}{{ missing }}{% endblock %}"},
+     "templates/tags.html:1: 'missing' is undefined"),
+    ({"static/com1.css": "x"}, "static/com1.css: unsafe output path 'static/com1.css'"),
+])
+def test_errors_fail_the_check(site, tmp_path, files, message):
+    for rel, text in files.items():
+        site.write(rel, text)
+    before = listing(tmp_path)
+    result = check(site, expect=1)
+    assert any(line.startswith(message) for line in result.err.splitlines()), result.err
+    assert result.err.splitlines()[-1].startswith("microsite: check failed with 1 problem")
+    assert listing(tmp_path) == before
+
+
+def test_check_refuses_an_output_folder_a_build_would_refuse(site):
+    result = check(site, "--output", str(site.source / "content"), expect=2)
+    assert "refusing to use" in result.err
