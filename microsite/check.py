@@ -57,10 +57,8 @@ def _parse(text: str) -> _Page:
 def _target(page_path: str, href: str, site: Site) -> tuple[str, str] | None:
     """Map a link on a page to (output path, fragment), or None when it leaves the site."""
     parts = urlsplit(href)
-    base = urlsplit(site.config.base_url)
     if parts.scheme or parts.netloc:
-        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
-            return None
+        return None  # absolute URLs may name pages this site does not build (feeds, canonical links, sources)
     path = unquote(parts.path)
     if not path:
         return page_path, parts.fragment
@@ -147,7 +145,7 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteE
     for path, page in sorted(parsed.items()):
         article = by_page.get(path)
         for tag, attribute, href in page.links:
-            if href.startswith(("mailto:", "tel:")) or (tag == "link" and attribute == "href" and href.startswith("http")):
+            if href.startswith(("mailto:", "tel:")):
                 continue
             target = _target(path, href, site)
             if target is None:
