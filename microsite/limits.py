@@ -55,6 +55,8 @@ def scan_markdown(body: str, path: str, first_line: int) -> list[SiteError]:
             return [SiteError(path, number, 1, f"blockquotes nested more than {MAX_QUOTE_DEPTH} deep; flatten them")]
         if _indent(line) > MAX_INDENT:
             return [SiteError(path, number, 1, f"indented more than {MAX_INDENT} columns (lists nested over {MAX_INDENT // 4} deep); flatten them")]
+        if "[" not in line and not depth:
+            continue
         escaped = False
         for column, char in enumerate(line, start=1):
             if escaped:

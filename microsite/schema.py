@@ -25,6 +25,12 @@ from .yaml12 import YamlList, YamlMap
 ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes"}
 ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt"}
+MISSION_FIELDS = {"name", "spacecraft", "summary", "facts", "events"}
+EVENT_FIELDS = {"id", "time", "timezone", "place", "title", "detail", "since", "since_label"}
+CREW_FIELDS = {"id", "name", "name_native", "role", "bio", "about", "born", "birthplace", "flights", "aliases"}
+FILM_FIELDS = {"title", "title_native", "summary", "director", "genre", "premiere", "release", "facts"}
+"""Fields of mission.yaml that the theme uses. Other keys reach templates as written, unless
+they look like a misspelling of one of these."""
 
 
 def make_slug(text: str) -> str:
@@ -79,6 +85,14 @@ class Problems:
             else:
                 self.add(value.where(index), f"items of '{key}' must be text, not {_kind(item)}")
         return items
+
+    def misspelt(self, mapping: YamlMap, known: set[str], what: str) -> None:
+        """Name keys that are not declared but close to one that is (`nmae` for `name`)."""
+        for key in mapping:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
+                if close:
+                    self.add(mapping.where(key), f"unknown key '{key}' in {what}; did you mean '{close[0]}'?")
 
     def unknown(self, mapping: YamlMap, known: set[str], what: str) -> None:
         """Name keys that are not part of the declared schema, suggesting the closest one."""
@@ -180,6 +194,7 @@ def check_crew(raw: Any, problems: Problems) -> list[CrewMember]:
         if not isinstance(item, YamlMap):
             problems.add(raw.where(index), "each crew member must be a mapping with id, name, role and bio")
             continue
+        problems.misspelt(item, CREW_FIELDS, "a crew member")
         member_id = problems.text(item, "id", required=True)
         if member_id and not ID_PATTERN.match(member_id):
             problems.add(item.where("id"), f"crew id {member_id!r} must use only a-z, 0-9 and hyphens, e.g. {make_slug(member_id)!r}")
@@ -218,6 +233,7 @@ def check_events(raw: Any, problems: Problems) -> list[Event]:
         if not isinstance(item, YamlMap):
             problems.add(raw.where(index), "each event must be a mapping with time, title and detail")
             continue
+        problems.misspelt(item, EVENT_FIELDS, "an event")
         title = problems.text(item, "title", required=True)
         event_id = problems.text(item, "id") or make_slug(title)
         if event_id in seen:
@@ -240,7 +256,10 @@ def check_mission(raw: YamlMap, problems: Problems) -> tuple[list[CrewMember], l
     problems.field(raw, "crew", (YamlList,), "a list of crew members", required=True)
     problems.field(raw, "film", (YamlMap,), "a mapping")
     events: list[Event] = []
+    if isinstance(raw.get("film"), YamlMap):
+        problems.misspelt(raw["film"], FILM_FIELDS, "film")
     if isinstance(mission, YamlMap):
+        problems.misspelt(mission, MISSION_FIELDS, "mission")
         problems.text(mission, "name", required=True)
         facts = problems.field(mission, "facts", (YamlList,), "a list of {label, value}")
         for index, fact in enumerate(facts or []):

@@ -112,6 +112,12 @@ CASES = [
      "content/site.yaml:3:1: base_url must be an absolute http(s) URL"),
     ("unknown-mission-key", {"content/mission.yaml": MISSION_YAML + "flim:\n  title: Typo\n"}, [], 1,
      "content/mission.yaml:33:1: unknown key 'flim' in mission.yaml; did you mean 'film'?"),
+    ("misspelt-crew-key", {"content/mission.yaml": mission_with("    role: Director", "    roel: Director")}, [], 1,
+     "content/mission.yaml:25:5: unknown key 'roel' in a crew member; did you mean 'role'?"),
+    ("misspelt-event-key", {"content/mission.yaml": mission_with("      detail: Back on the ground.", "      detial: Back on the ground.")}, [], 1,
+     "content/mission.yaml:11:7: unknown key 'detial' in an event; did you mean 'detail'?"),
+    ("mistyped-crew-name", {"content/mission.yaml": mission_with("    name: Klim Shipenko", "    name: [Klim, Shipenko]")}, [], 1,
+     "content/mission.yaml:23:5: 'name' must be text, not a list"),
     ("over-size-limit", {"content/site.yaml": SITE_YAML + "max_article_bytes: 1000\n",
                          "content/articles/bad.md": front("title: Long", "date: 2021-10-17", body="word " * 400)}, [], 1,
      "content/articles/bad.md:1:1: file is 2,039 bytes, over the 1,000-byte limit"),
@@ -247,3 +253,20 @@ def test_accepted_oddities_bom_crlf_and_yaml12_types(site):
     assert page.find(id="c").get_text() == "NO"
     assert page.find(id="n").get_text() == "13"
     assert site.page("articles/windows/index.html").find("h1").get_text() == "Windows file"
+
+
+@pytest.mark.parametrize("name, message", [
+    ("huge.md", "content/articles/huge.md:1:1: file is 209,715,200 bytes, over the 5,242,880-byte limit"),
+    ("huge.mp4", "content/articles/huge.mp4:1:1: binary file in content/articles/"),
+])
+def test_a_huge_file_is_reported_without_being_read(site, name, message):
+    with open(site.source / "content/articles" / name, "wb") as handle:
+        handle.truncate(200 * 1024 * 1024)  # sparse: takes no disk space, reads as zeros
+    result = site.build(expect=1)
+    assert any(line.startswith(message) for line in result.err.splitlines()), result.err
+
+
+def test_a_200_mb_file_elsewhere_in_content_is_not_read(site):
+    with open(site.source / "content/video.mp4", "wb") as handle:
+        handle.truncate(200 * 1024 * 1024)
+    site.build()
