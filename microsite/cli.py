@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("microsite: interrupted; output left as it was", file=sys.stderr)
         return 130
+    except OSError as exc:
+        print(f"microsite: error: {exc}; output left as it was", file=sys.stderr)
+        return EXIT_CONTENT
 
 
 if __name__ == "__main__":

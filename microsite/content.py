@@ -201,7 +201,9 @@ def read_sources(source: Path, limit: int | None = None) -> Sources:
             return read_yaml_file(path, rel(path, source), MAX_YAML_BYTES)
         except yaml12.LocatedProblem as exc:
             errors.append(exc.error)
-            return None
+        except OSError as exc:
+            errors.append(SiteError(rel(path, source), 1, 1, f"cannot read: {exc.strerror or exc}"))
+        return None
 
     site, mission = load("site.yaml"), load("mission.yaml")
     limit = limit or site_limit(site)
@@ -211,15 +213,17 @@ def read_sources(source: Path, limit: int | None = None) -> Sources:
         if not path.is_relative_to(folder):
             continue
         name = rel(path, source)
-        if path.suffix != ".md":
-            with path.open("rb") as handle:
-                if _binary(handle.read(8192)):
-                    errors.append(SiteError(name, 1, 1, "binary file in content/articles/, which holds only Markdown (*.md); move it to static/"))
-            continue
         try:
+            if path.suffix != ".md":
+                with path.open("rb") as handle:
+                    if _binary(handle.read(8192)):
+                        errors.append(SiteError(name, 1, 1, "binary file in content/articles/, which holds only Markdown (*.md); move it to static/"))
+                continue
             articles.append(read_article(path, name, limit))
         except yaml12.LocatedProblem as exc:
             errors.append(exc.error)
+        except OSError as exc:
+            errors.append(SiteError(name, 1, 1, f"cannot read: {exc.strerror or exc}"))
     return Sources(site, mission, tuple(articles), tuple(errors))
 
 

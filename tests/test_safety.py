@@ -199,3 +199,10 @@ def test_output_through_a_symlink_keeps_the_symlink(site, tmp_path):
     site.write("content/articles/new.md", article("New"))
     site.build("--output", str(link))
     assert link.is_symlink() and (link / "articles/new/index.html").is_file()
+
+
+def test_a_system_error_is_a_message_not_a_traceback(site, tmp_path):
+    (tmp_path / "plain.txt").write_text("a file, not a folder")
+    result = site.build("--output", str(tmp_path / "plain.txt/site"), expect=1)
+    assert result.err.startswith("microsite: error: ") and "output left as it was" in result.err
+    assert "Traceback" not in result.err
