@@ -15,11 +15,15 @@ from microsite import write, yaml12
 from microsite.content import split_front_matter
 from microsite.schema import make_slug
 
+NO_DEADLINE = settings(deadline=None)
+"""Properties, not timings: a busy machine must not fail a test."""
+
 FENCES = {"---", "..."}
 line = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=40)
 front_line = line.filter(lambda s: s.rstrip() not in FENCES)
 
 
+@NO_DEADLINE
 @given(st.lists(front_line, max_size=8), st.lists(line, max_size=8))
 def test_front_matter_splits_back_into_its_parts(front, body):
     front_text = "".join(f"{l}\n" for l in front)
@@ -30,6 +34,7 @@ def test_front_matter_splits_back_into_its_parts(front, body):
     assert body_line == len(front) + 3, "the body starts on the line after the closing ---"
 
 
+@NO_DEADLINE
 @given(st.text(max_size=200))
 def test_front_matter_split_either_succeeds_or_names_line_one(text):
     try:
@@ -46,6 +51,7 @@ def test_front_matter_split_either_succeeds_or_names_line_one(text):
 SLUG = re.compile(r"([a-z0-9]+(-[a-z0-9]+)*)?")
 
 
+@NO_DEADLINE
 @given(st.text(max_size=300))
 def test_slugs_are_short_lowercase_ascii_and_stable(text):
     slug = make_slug(text)
@@ -60,6 +66,7 @@ path_chars = st.sampled_from(list("ab./\\%2eE:\x00\x1f ~") + ["..", "%2e", "%252
 hostile_path = st.lists(path_chars, min_size=1, max_size=12).map("".join)
 
 
+@NO_DEADLINE
 @given(st.one_of(hostile_path, st.text(max_size=60)))
 def test_accepted_output_paths_stay_inside_the_folder(rel):
     root = Path("/srv/output")
@@ -76,7 +83,7 @@ def test_accepted_output_paths_stay_inside_the_folder(rel):
         assert unquote(unquote(part)) not in (".", ".."), "no encoded parent step, for servers that decode twice"
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(hostile_path, st.text(max_size=30)), min_size=1, max_size=6))
 def test_a_transaction_writes_only_inside_its_output(names):
     with tempfile.TemporaryDirectory() as tmp:
