@@ -45,14 +45,14 @@ def load_site(settings: Settings) -> Site:
 
     Content problems are reported together with template syntax errors, so one run shows all.
     """
-    theme = content.theme_problems(settings.source)
+    problems = content.theme_problems(settings.source)
+    sources = content.read_sources(settings.source, settings.max_article_bytes)
     try:
-        sources = content.read_sources(settings.source, settings.max_article_bytes)
         checked = schema.check(sources, settings)
-        if theme:
-            raise BuildFailed([])
     except BuildFailed as exc:
-        raise BuildFailed(exc.errors + theme + render.template_problems(theme_dirs(settings.source, "templates"))) from None
+        problems += exc.errors
+    if problems:
+        raise BuildFailed(problems + render.template_problems(theme_dirs(settings.source, "templates")))
     allow_html = checked.config.unsafe_html
     converted = {}
     errors = []
