@@ -1,8 +1,10 @@
 """Bounds on what one article may ask of the Markdown converter, so no input can hang a build.
 
-Python-Markdown recurses once per nesting level and rescans nested brackets from each opening
-one, so a few kilobytes of `[[[[` or of deeply indented lists take minutes. Real articles nest a
-handful of levels; anything past these limits is reported at its line and column instead.
+Python-Markdown recurses once per nesting level, rescans nested brackets from each opening one,
+and rebuilds a paragraph once per inline element in it: a few kilobytes of `[[[[`, of deeply
+indented lists, or one paragraph of ten thousand code spans take minutes. Real articles nest a
+handful of levels and put dozens of elements in a paragraph; past these limits the place is
+reported at its line and column instead.
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ MAX_INDENT = 4 * 32
 """Columns of indentation, i.e. 32 levels of nested lists."""
 MAX_BRACKET_DEPTH = 32
 """Open `[` not yet closed within one paragraph (links inside links inside ...)."""
+MAX_INLINE_MARKS = 2000
+"""Characters that may open an inline element (`` ` [ * _ < & ``) in one paragraph or list item."""
 
 _FENCE = re.compile(r"\s{0,3}(`{3,}|~{3,})")
 _QUOTES = re.compile(r"\s{0,3}((?:>\s?)+)")
+_OWN_BLOCK = re.compile(r"\s{0,3}([-+*]\s|[0-9]{1,9}[.)]\s|\|)")
+"""A list item or table row: Markdown processes its inline elements on their own."""
+_MARKS = re.compile(r"[`\[*_<&]")
 
 
 def _indent(line: str) -> int:
@@ -35,9 +42,10 @@ def _indent(line: str) -> int:
 
 
 def scan_markdown(body: str, path: str, first_line: int) -> list[SiteError]:
-    """Report the first place (if any) where the body nests deeper than the limits allow."""
+    """Report the first place (if any) where the body goes past the limits."""
     fence = ""
-    depth = 0
+    depth = marks = 0
+    start: int | None = None
     for number, line in enumerate(body.split("\n"), start=first_line):
         if fence:
             if line.strip().startswith(fence):
@@ -48,26 +56,33 @@ def scan_markdown(body: str, path: str, first_line: int) -> list[SiteError]:
             fence = opened.group(1)
             continue
         if not line.strip():
-            depth = 0
+            depth, start = 0, None
             continue
+        if start is None or _OWN_BLOCK.match(line):
+            marks, start = 0, number
         quotes = _QUOTES.match(line)
         if quotes and quotes.group(1).count(">") > MAX_QUOTE_DEPTH:
             return [SiteError(path, number, 1, f"blockquotes nested more than {MAX_QUOTE_DEPTH} deep; flatten them")]
-        if _indent(line) > MAX_INDENT:
+        indent = _indent(line)
+        if indent > MAX_INDENT:
             return [SiteError(path, number, 1, f"indented more than {MAX_INDENT} columns (lists nested over {MAX_INDENT // 4} deep); flatten them")]
-        if "[" not in line and not depth:
-            continue
-        escaped = False
-        for column, char in enumerate(line, start=1):
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == "[":
-                depth += 1
-                if depth > MAX_BRACKET_DEPTH:
-                    return [SiteError(path, number, column, f"more than {MAX_BRACKET_DEPTH} '[' open at once in one paragraph; "
-                                                             f"close them or escape them as \\[")]
-            elif char == "]" and depth:
-                depth -= 1
+        if "[" in line or depth:
+            escaped = False
+            for column, char in enumerate(line, start=1):
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == "[":
+                    depth += 1
+                    if depth > MAX_BRACKET_DEPTH:
+                        return [SiteError(path, number, column, f"more than {MAX_BRACKET_DEPTH} '[' open at once in one paragraph; "
+                                                                 f"close them or escape them as \\[")]
+                elif char == "]" and depth:
+                    depth -= 1
+        if indent < 4:
+            marks += len(_MARKS.findall(line))
+            if marks > MAX_INLINE_MARKS:
+                return [SiteError(path, start, 1, f"paragraph with more than {MAX_INLINE_MARKS} inline marks (` [ * _ < &), "
+                                                  f"which Markdown would take minutes over; split it with blank lines")]
     return []
