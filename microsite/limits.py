@@ -19,6 +19,8 @@ MAX_INDENT = 4 * 32
 """Columns of indentation, i.e. 32 levels of nested lists."""
 MAX_BRACKET_DEPTH = 32
 """Open `[` not yet closed within one paragraph (links inside links inside ...)."""
+MAX_HEADINGS = 1000
+"""Headings in one article: the table of contents makes each id unique in quadratic time."""
 MAX_INLINE_MARKS = 2000
 """Characters that may open an inline element (`` ` [ * _ < & ``) in one paragraph or list item."""
 
@@ -26,6 +28,7 @@ _FENCE = re.compile(r"\s{0,3}(`{3,}|~{3,})")
 _QUOTES = re.compile(r"\s{0,3}((?:>\s?)+)")
 _OWN_BLOCK = re.compile(r"\s{0,3}([-+*]\s|[0-9]{1,9}[.)]\s|\|)")
 """A list item or table row: Markdown processes its inline elements on their own."""
+_HEADING = re.compile(r"\s{0,3}(#{1,6}(\s|$)|=+\s*$|-+\s*$)")
 _MARKS = re.compile(r"[`\[*_<&]")
 
 
@@ -44,7 +47,7 @@ def _indent(line: str) -> int:
 def scan_markdown(body: str, path: str, first_line: int) -> list[SiteError]:
     """Report the first place (if any) where the body goes past the limits."""
     fence = ""
-    depth = marks = 0
+    depth = marks = headings = 0
     start: int | None = None
     for number, line in enumerate(body.split("\n"), start=first_line):
         if fence:
@@ -60,6 +63,10 @@ def scan_markdown(body: str, path: str, first_line: int) -> list[SiteError]:
             continue
         if start is None or _OWN_BLOCK.match(line):
             marks, start = 0, number
+        if _HEADING.match(line):
+            headings += 1
+            if headings > MAX_HEADINGS:
+                return [SiteError(path, number, 1, f"more than {MAX_HEADINGS} headings in one article; split it into several")]
         quotes = _QUOTES.match(line)
         if quotes and quotes.group(1).count(">") > MAX_QUOTE_DEPTH:
             return [SiteError(path, number, 1, f"blockquotes nested more than {MAX_QUOTE_DEPTH} deep; flatten them")]

@@ -151,6 +151,8 @@ CASES = [
      "content/articles/bad.md:6:1: paragraph with more than 2000 inline marks"),
     ("many-inline-elements", {"content/articles/bad.md": front("title: T", "date: 2021-10-17", body="Intro.\n\nStart\n" + "`a` " * 20000)}, [], 1,
      "content/articles/bad.md:8:1: paragraph with more than 2000 inline marks"),
+    ("too-many-headings", {"content/articles/bad.md": front("title: T", "date: 2021-10-17", body="\n\n".join("## Part" for _ in range(1200)))}, [], 1,
+     "content/articles/bad.md:2006:1: more than 1000 headings in one article; split it into several"),
     ("tag-without-letters", {"content/articles/bad.md": front("title: T", "date: 2021-10-17", "tags: [soyuz, '!!!']")}, [], 1,
      "content/articles/bad.md:4:15: tag '!!!' has no letters or digits to make a URL from"),
     ("static-name-unsafe", {"static/aux.txt": "reserved on Windows\n"}, [], 1,
