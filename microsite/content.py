@@ -154,6 +154,9 @@ def walk_files(folder: Path, root: Path, errors: list[SiteError]) -> list[Path]:
                 errors.append(SiteError(rel(path, root), 1, 1, "not a regular file (a pipe, socket or device); delete it"))
 
     if folder.is_dir():
+        if not folder.resolve().is_relative_to(root):
+            errors.append(SiteError(rel(folder, root), 1, 1, f"symlink points outside the source folder (to {folder.resolve()}); copy the folder in instead"))
+            return []
         visit(folder)
     return files
 

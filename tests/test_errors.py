@@ -227,7 +227,9 @@ def test_a_template_mistake_shared_by_every_page_is_reported_once(site):
      "content/articles/dangling.md:1:1: symlink leads nowhere"),
     (lambda s: os.mkfifo(s.source / "content/articles/pipe.md"),
      "content/articles/pipe.md:1:1: not a regular file (a pipe, socket or device); delete it"),
-], ids=["file-out", "folder-out", "static-out", "template-out", "loop", "dangling", "fifo"])
+    (lambda s: os.symlink(s.source.parent / "elsewhere", s.source / "static") if (s.source.parent / "elsewhere").mkdir() is None else None,
+     "static:1:1: symlink points outside the source folder"),
+], ids=["file-out", "folder-out", "static-out", "template-out", "loop", "dangling", "fifo", "static-folder-out"])
 def test_links_out_of_the_source_are_refused(site, make, message):
     site.build()
     before, around = snapshot(site.output), listing(site.source.parent)
@@ -235,7 +237,7 @@ def test_links_out_of_the_source_are_refused(site, make, message):
     result = site.build(expect=1)
     assert any(line.startswith(message) for line in result.err.splitlines()), result.err
     assert snapshot(site.output) == before
-    assert {p for p in listing(site.source.parent) - around if not p.startswith(("site/content", "site/static", "site/templates"))} == set()
+    assert {p for p in listing(site.source.parent) - around if not p.startswith(("site/content", "site/static", "site/templates", "elsewhere"))} == set()
 
 
 def test_symlinks_inside_the_source_are_followed(site):
