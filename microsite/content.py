@@ -169,10 +169,10 @@ def theme_problems(source: Path) -> list[SiteError]:
     return errors
 
 
-def article_files(source: Path, errors: list[SiteError] | None = None) -> list[Path]:
-    """List the Markdown articles under `content/articles/`, in a stable order."""
-    found = walk_files(source / "content" / "articles", source, [] if errors is None else errors)
-    return [p for p in found if p.suffix == ".md"]
+def article_files(source: Path) -> list[Path]:
+    """List the Markdown articles under `content/articles/`, in a stable order, skipping symlinks
+    out of the source (`read_sources` reports those)."""
+    return [p for p in walk_files(source / "content" / "articles", source, []) if p.suffix == ".md"]
 
 
 def site_limit(site: yaml12.YamlMap | None) -> int:
@@ -210,23 +210,21 @@ def read_sources(source: Path, limit: int | None = None) -> Sources:
 
     site, mission = load("site.yaml"), load("mission.yaml")
     limit = limit or site_limit(site)
-    articles = []
     folder = content / "articles"
     for path in listed:
-        if not path.is_relative_to(folder):
-            continue
-        name = rel(path, source)
+        if path.is_relative_to(folder) and path.suffix != ".md":
+            with path.open("rb") as handle:
+                if _binary(handle.read(8192)):
+                    errors.append(SiteError(rel(path, source), 1, 1, "binary file in content/articles/, which holds only "
+                                                                      "Markdown (*.md); move it to static/"))
+    articles = []
+    for path in article_files(source):
         try:
-            if path.suffix != ".md":
-                with path.open("rb") as handle:
-                    if _binary(handle.read(8192)):
-                        errors.append(SiteError(name, 1, 1, "binary file in content/articles/, which holds only Markdown (*.md); move it to static/"))
-                continue
-            articles.append(read_article(path, name, limit))
+            articles.append(read_article(path, rel(path, source), limit))
         except yaml12.LocatedProblem as exc:
             errors.append(exc.error)
         except OSError as exc:
-            errors.append(SiteError(name, 1, 1, f"cannot read: {exc.strerror or exc}"))
+            errors.append(SiteError(rel(path, source), 1, 1, f"cannot read: {exc.strerror or exc}"))
     return Sources(site, mission, tuple(articles), tuple(errors))
 
 
