@@ -11,7 +11,6 @@ import argparse
 import datetime as dt
 import posixpath
 import sys
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -22,18 +21,16 @@ from .errors import BuildFailed, SiteError
 from .model import Settings, Site
 
 
-@dataclass
 class _Page(HTMLParser):
     """The ids a page offers and the links it makes, as a crawler reads them."""
 
-    ids: set[str] = field(default_factory=set)
-    links: list[tuple[str, str, str]] = field(default_factory=list)
-    """(tag, attribute, URL) of every href and src."""
-    images: list[tuple[str, str | None]] = field(default_factory=list)
-    """(src, alt) of every img."""
-
-    def __post_init__(self) -> None:
-        HTMLParser.__init__(self, convert_charrefs=True)
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.links: list[tuple[str, str, str]] = []
+        """(tag, attribute, URL) of every href, src and srcset candidate."""
+        self.images: list[tuple[str, str | None]] = []
+        """(src, alt) of every img."""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -43,6 +40,9 @@ class _Page(HTMLParser):
         for name in ("href", "src"):
             if values.get(name) is not None:
                 self.links.append((tag, name, values[name]))
+        for candidate in (values.get("srcset") or "").split(","):
+            if candidate.strip():
+                self.links.append((tag, "srcset", candidate.split()[0]))
         if tag == "img":
             self.images.append((values.get("src") or "", values.get("alt")))
 

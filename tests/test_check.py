@@ -86,3 +86,12 @@ def test_errors_fail_the_check(site, tmp_path, files, message):
 def test_check_refuses_an_output_folder_a_build_would_refuse(site):
     result = check(site, "--output", str(site.source / "content"), expect=2)
     assert "refusing to use" in result.err
+
+
+def test_srcset_candidates_are_followed(site):
+    site.write("templates/404.html", '{% extends "base.html" %}{% block main %}'
+                                     '<img alt="x" src="{{ asset(\'favicon.svg\') }}" srcset="{{ asset(\'favicon.svg\') }} 1x, /static/big.png 2x">'
+                                     '{% endblock %}')
+    result = check(site, expect=0)
+    assert result.err.splitlines() == [
+        "templates/404.html: warning: broken internal link '/static/big.png': no page static/big.png (on 404.html)"]
