@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import traceback
 import uuid
 from pathlib import Path
@@ -142,27 +141,47 @@ def _sitemap_entries(site: Site) -> list[tuple[str, dt.datetime | None]]:
     return entries
 
 
-def render(env: jinja2.Environment, page: Page) -> str:
-    """Render one page to text; template problems become SiteErrors naming template and line."""
+class _PageProblem(Exception):
+    """A template problem met while rendering one page; `shared` is true when the page is not the cause."""
+
+    def __init__(self, error: SiteError, shared: bool = True):
+        super().__init__(str(error))
+        self.error, self.shared = error, shared
+
+
+def _render(env: jinja2.Environment, page: Page) -> str:
     try:
         return env.get_template(page.template).render(page.context)
     except jinja2.TemplateSyntaxError as exc:
-        raise BuildFailed([_syntax_error(exc, page.template)]) from None
+        raise _PageProblem(_syntax_error(exc, page.template), shared=False) from None
     except jinja2.TemplateNotFound as exc:
         missing = exc.name if isinstance(exc.name, str) else page.template
         if missing == page.template:
-            raise BuildFailed([SiteError(f"templates/{missing}", 0, 0, f"template not found (needed for {page.path}); "
-                                                                        f"add templates/{missing}")]) from None
+            raise _PageProblem(SiteError(f"templates/{missing}", 0, 0, f"template not found (needed for {page.path}); "
+                                                                        f"add templates/{missing}"), shared=False) from None
         where, line = _template_frame(exc, page.template)
-        raise BuildFailed([SiteError(where, line, 0, f"template {missing!r} not found; add templates/{missing} "
-                                                     f"or fix the name (while rendering {page.path})")]) from None
+        raise _PageProblem(SiteError(where, line, 0, f"template {missing!r} not found; add templates/{missing} or fix the name")) from None
     except jinja2.UndefinedError as exc:
         where, line = _template_frame(exc, page.template)
-        raise BuildFailed([SiteError(where, line, 0, f"{exc.message}; check the spelling, or test it with "
-                                                     f"'is defined' (while rendering {page.path})")]) from None
+        raise _PageProblem(SiteError(where, line, 0, f"{exc.message}; check the spelling, or test it with 'is defined'")) from None
     except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
         where, line = _template_frame(exc, page.template)
-        raise BuildFailed([SiteError(where, line, 0, f"{type(exc).__name__}: {exc} (while rendering {page.path})")]) from None
+        raise _PageProblem(SiteError(where, line, 0, f"{type(exc).__name__}: {exc}")) from None
+
+
+def _while(error: SiteError, pages: list[str]) -> SiteError:
+    """Say which page (and how many more) a template problem broke."""
+    others = len(pages) - 1
+    more = f" and {others} other page{'s' if others != 1 else ''}" if others else ""
+    return SiteError(error.path, error.line, error.column, f"{error.message} (while rendering {pages[0]}{more})")
+
+
+def render(env: jinja2.Environment, page: Page) -> str:
+    """Render one page to text; template problems become SiteErrors naming template and line."""
+    try:
+        return _render(env, page)
+    except _PageProblem as exc:
+        raise BuildFailed([_while(exc.error, [page.path]) if exc.shared else exc.error]) from None
 
 
 def _syntax_error(exc: jinja2.TemplateSyntaxError, fallback: str) -> SiteError:
@@ -213,32 +232,21 @@ def render_all(env: jinja2.Environment, pages: Iterable[Page], emit: Callable[[P
     One mistake in a shared template fails every page; it is reported once, naming how many
     other pages it broke.
     """
+    broken: dict[SiteError, list[str]] = {}
     errors: list[SiteError] = []
     for page in pages:
         try:
-            emit(page, render(env, page))
+            text = _render(env, page)
+        except _PageProblem as exc:
+            if exc.shared:
+                broken.setdefault(exc.error, []).append(page.path)
+            else:
+                errors.append(exc.error)
+            continue
+        try:
+            emit(page, text)
         except BuildFailed as exc:
             errors += exc.errors
+    errors += [_while(error, paths) for error, paths in broken.items()]
     if errors:
-        raise BuildFailed(_fold(errors))
-
-
-_WHILE = re.compile(r" \(while rendering ([^)]*)\)$")
-
-
-def _fold(errors: list[SiteError]) -> list[SiteError]:
-    """Merge problems that differ only in the page being rendered."""
-    pages: dict[SiteError, list[str]] = {}
-    for error in errors:
-        match = _WHILE.search(error.message)
-        key = SiteError(error.path, error.line, error.column, error.message[:match.start()] if match else error.message)
-        pages.setdefault(key, []).extend([match.group(1)] if match else [])
-    folded = []
-    for key, names in pages.items():
-        if not names:
-            folded.append(key)
-            continue
-        others = len(names) - 1
-        more = f" and {others} other page{'s' if others != 1 else ''}" if others else ""
-        folded.append(SiteError(key.path, key.line, key.column, f"{key.message} (while rendering {names[0]}{more})"))
-    return folded
+        raise BuildFailed(errors)
