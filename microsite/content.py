@@ -12,7 +12,7 @@ MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 """Markdown files larger than this are reported, not parsed."""
 
 IGNORED_PREFIXES = (".", "#", "~")
-IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".part", ".crdownload")
+IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".part", ".crdownload", "___jb_tmp___", "___jb_old___")
 
 
 def is_ignored(name: str) -> bool:
@@ -103,8 +103,11 @@ def article_files(source: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.md") if p.is_file() and not is_ignored(p.name))
 
 
-def read_sources(source: Path, limit: int = MAX_ARTICLE_BYTES) -> Sources:
-    """Read `site.yaml`, `mission.yaml` and every article, collecting every problem found."""
+def read_sources(source: Path, limit: int = MAX_ARTICLE_BYTES, memo=None) -> Sources:
+    """Read `site.yaml`, `mission.yaml` and every article, collecting every problem found.
+
+    A `memo` (incremental.Memo) parses each distinct article text once across rebuilds.
+    """
     errors: list[SiteError] = []
     content = source / "content"
     if not content.is_dir():
@@ -125,7 +128,8 @@ def read_sources(source: Path, limit: int = MAX_ARTICLE_BYTES) -> Sources:
     articles = []
     for path in article_files(source):
         try:
-            articles.append(read_article(path, rel(path, source), limit))
+            name = rel(path, source)
+            articles.append(memo.read(path, name, limit, read_article) if memo else read_article(path, name, limit))
         except yaml12.LocatedProblem as exc:
             errors.append(exc.error)
     return Sources(site, mission, tuple(articles), tuple(errors))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -24,6 +25,7 @@ SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe
 ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt"}
 
 
+@functools.lru_cache(maxsize=65536)
 def make_slug(text: str) -> str:
     """Turn a title, tag or file name into a lowercase ASCII slug (transliterating any script)."""
     return slugify(text, max_length=80, word_boundary=True)

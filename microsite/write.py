@@ -64,7 +64,9 @@ class Transaction:
         self.output = output.absolute()
         self.staging = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
         self.paths: set[str] = set()
+        self.files: dict[str, str] = {}
         self.changed: list[str] = []
+        self._folders: set[Path] = set()
 
     def __enter__(self) -> "Transaction":
         self.output.parent.mkdir(parents=True, exist_ok=True)
@@ -84,10 +86,13 @@ class Transaction:
         if key in self.paths:
             raise ValueError(f"two pages want the same output path {rel!r}")
         self.paths.add(key)
+        self.files[key] = path.as_posix()
         target = self.staging.joinpath(*path.parts)
         if not target.resolve().is_relative_to(self.staging.resolve()):
             raise ValueError(f"output path {rel!r} leaves the output folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
         return target
 
     def _keep_old(self, rel: str, target: Path, same) -> bool:
@@ -108,6 +113,16 @@ class Transaction:
             target.write_bytes(data)
             self.changed.append(rel)
 
+    def keep(self, rel: str) -> bool:
+        """Carry the previous build's file over unread; False when there is none to carry."""
+        target = self._target(rel)
+        if self._keep_old(rel, target, lambda old: True):
+            return True
+        key = safe_relative(rel).as_posix().lower()
+        self.paths.discard(key)
+        self.files.pop(key, None)
+        return False
+
     def copy(self, rel: str, source: Path) -> None:
         """Add one file copied from `source`."""
         target = self._target(rel)
@@ -120,8 +135,11 @@ class Transaction:
         """List files of the previous output that the new one no longer has."""
         if not self.output.is_dir():
             return []
-        old = {p.relative_to(self.output).as_posix() for p in self.output.rglob("*") if p.is_file()} - {MARKER}
-        return sorted(old - {p.relative_to(self.staging).as_posix() for p in self.staging.rglob("*") if p.is_file()})
+        old = set()
+        for folder, _, names in os.walk(self.output):
+            prefix = Path(folder).relative_to(self.output).as_posix()
+            old.update(name if prefix == "." else f"{prefix}/{name}" for name in names)
+        return sorted(old - set(self.files.values()) - {MARKER})
 
     def commit(self) -> None:
         """Swap the staging folder in as the output, atomically where the system allows."""
