@@ -31,7 +31,7 @@ from . import content, write, yaml12
 from .errors import UsageError
 from .incremental import ASSETS, CONTENT
 from .model import Settings
-from .watch import Result, Session
+from .watch import Result, Session, sigterm_stops
 
 LIVE = "/.microsite/"
 """Prefix of the server's own URLs; no page or static file can live there (hidden names are never published)."""
@@ -426,15 +426,16 @@ def run(settings: Settings, host: str, port: int, out=None) -> int:
     session = Session(settings, out)
     session.listeners.append(server.hub.publish)
     thread = None
-    try:
-        thread = server.start()
-        print(f"microsite: serving {settings.output} at {server.url()} (Ctrl-C to stop)", file=out, flush=True)
-        session.start()
-        session.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        session.close()
-        server.stop(thread)
+    with sigterm_stops():
+        try:
+            thread = server.start()
+            print(f"microsite: serving {settings.output} at {server.url()} (Ctrl-C to stop)", file=out, flush=True)
+            session.start()
+            session.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            session.close()
+            server.stop(thread)
     print("microsite: stopped", file=out, flush=True)
     return 0

@@ -7,20 +7,22 @@ its listeners (the dev server). Events that arrive during a build make exactly o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, Iterator, TextIO
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from . import engine, write
 from .content import is_ignored
-from .errors import BuildFailed, SiteError
+from .errors import BuildFailed, SiteError, UsageError
 from .incremental import Memo
 from .model import Settings
 
@@ -60,6 +62,10 @@ class Changes:
                 return []
             taken, self._paths = sorted(self._paths), set()
             return taken
+
+    def pending(self) -> bool:
+        with self._cond:
+            return bool(self._paths)
 
     def wake(self) -> None:
         with self._cond:
@@ -203,20 +209,27 @@ class Session:
         self.listeners: list[Callable[[Result], None]] = []
         self.last: Result | None = None
         self.builds = 0
+        self.building = False
         self.stop = threading.Event()
         self.watcher = Watcher(settings)
 
     def build(self, changes: list[str]) -> Result:
         """Run one build; a content problem becomes part of the result, never an exception."""
         started = time.perf_counter()
+        self.building = True
         try:
             engine.build(self.settings, self.memo)
         except BuildFailed as exc:
             result = Result(changes, time.perf_counter() - started, errors=list(exc.errors))
+        except (UsageError, OSError) as exc:
+            problem = SiteError(str(self.settings.output), 0, 0, str(exc))
+            result = Result(changes, time.perf_counter() - started, errors=[problem])
         else:
             last = self.memo.last
             result = Result(changes, time.perf_counter() - started, rewritten=dict(last.rewritten),
                             removed=list(last.removed), stylesheets=dict(last.stylesheets), rendered=last.rendered)
+        finally:
+            self.building = False
         self.builds += 1
         result.number = self.builds
         self.last = result
@@ -226,6 +239,11 @@ class Session:
         for listener in self.listeners:
             listener(result)
         return result
+
+    @property
+    def idle(self) -> bool:
+        """True when no build runs and no change waits for one."""
+        return not self.building and not self.watcher.changes.pending()
 
     def start(self) -> Result:
         """Start watching, then build once (events during that build lead to one more)."""
@@ -246,19 +264,37 @@ class Session:
         self.watcher.stop()
 
 
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Let `kill` stop a session as cleanly as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(settings: Settings, out: TextIO | None = None) -> int:
     """Build, then rebuild on every change until Ctrl-C."""
     out = out if out is not None else sys.stdout
     write.check_output_folder(settings.output, settings.source)
     session = Session(settings, out)
-    try:
-        print(f"microsite: watching {settings.source} for changes to content/, templates/ and static/ (Ctrl-C to stop)",
-              file=out, flush=True)
-        session.start()
-        session.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        session.close()
+    with sigterm_stops():
+        try:
+            print(f"microsite: watching {settings.source} for changes to content/, templates/ and static/ (Ctrl-C to stop)",
+                  file=out, flush=True)
+            session.start()
+            session.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            session.close()
     print("microsite: stopped", file=out, flush=True)
     return 0
