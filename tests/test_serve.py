@@ -20,7 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 from hypothesis import given, settings as hsettings, strategies as st
 
-from conftest import ROOT, article, text
+from conftest import MISSION_YAML, ROOT, SITE_YAML, article, text
 from live import EventStream, Running, settle, wait_for
 from microsite import cli
 from microsite.serve import CLIENT, locate
@@ -33,6 +33,21 @@ def served(site):
     (site.source / "secret.txt").write_text(SECRET, encoding="utf-8")
     (site.source.parent / "secret.txt").write_text(SECRET, encoding="utf-8")
     run = Running(site.source, serve=True)
+    yield run
+    run.close()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One served site for the tests that only read, so each case does not pay for a build."""
+    source = tmp_path_factory.mktemp("shared") / "site"
+    (source / "content/articles").mkdir(parents=True)
+    (source / "content/site.yaml").write_text(SITE_YAML, encoding="utf-8")
+    (source / "content/mission.yaml").write_text(MISSION_YAML, encoding="utf-8")
+    (source / "content/articles/launch.md").write_text(article("The launch", "2021-10-05", "Up they go.", tags="[soyuz]"), encoding="utf-8")
+    (source / "secret.txt").write_text(SECRET, encoding="utf-8")
+    (source.parent / "secret.txt").write_text(SECRET, encoding="utf-8")
+    run = Running(source, serve=True)
     yield run
     run.close()
 
@@ -67,8 +82,8 @@ TRAVERSAL = [
 
 
 @pytest.mark.parametrize("target", TRAVERSAL)
-def test_traversal_battery_never_leaves_the_output_folder(served, target):
-    status, headers, body = get(served.port, target)
+def test_traversal_battery_never_leaves_the_output_folder(shared, target):
+    status, headers, body = get(shared.port, target)
     assert status in (400, 403, 404), (target, status)
     assert SECRET.encode() not in body
     assert b"root:" not in body
@@ -86,8 +101,8 @@ def test_symlinks_out_of_the_output_folder_are_refused(served):
 
 @pytest.mark.parametrize("target", ["//evil.example/..%2f", "//evil.example/%2e%2e", "//evil.example/", "/\\evil.example/",
                                     "//evil.example/articles", "///evil.example/..", "//articles", "/articles"])
-def test_no_redirect_ever_leaves_the_site(served, target):
-    status, headers, _ = get(served.port, target)
+def test_no_redirect_ever_leaves_the_site(shared, target):
+    status, headers, _ = get(shared.port, target)
     location = headers.get("Location", "")
     if 300 <= status < 400:
         assert location.startswith("/") and not location.startswith(("//", "/\\")), (target, location)
@@ -95,42 +110,42 @@ def test_no_redirect_ever_leaves_the_site(served, target):
     assert status != 500
 
 
-def test_directories_redirect_to_their_slash_and_serve_index(served):
-    status, headers, _ = get(served.port, "/articles/launch")
+def test_directories_redirect_to_their_slash_and_serve_index(shared):
+    status, headers, _ = get(shared.port, "/articles/launch")
     assert status == 301 and headers["Location"] == "/articles/launch/"
-    status, _, body = get(served.port, "/articles/launch/")
+    status, _, body = get(shared.port, "/articles/launch/")
     assert status == 200 and text(soup(body).find("h1")) == "The launch"
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "attacker.example.org", "127.0.0.1.evil.example",
                                   "localhost.evil.example", "", "[::1]@evil.example"])
-def test_non_local_host_headers_are_refused(served, host):
-    status, _, body = get(served.port, "/", host=host)
+def test_non_local_host_headers_are_refused(shared, host):
+    status, _, body = get(shared.port, "/", host=host)
     assert status in (400, 403)
     assert b"<h1" not in body
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST", "[::1]:{port}", "127.0.0.1"])
-def test_local_host_headers_are_served(served, host):
-    status, _, _ = get(served.port, "/", host=host.format(port=served.port))
+def test_local_host_headers_are_served(shared, host):
+    status, _, _ = get(shared.port, "/", host=host.format(port=shared.port))
     assert status == 200
 
 
-def test_a_request_without_host_is_refused(served):
-    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+def test_a_request_without_host_is_refused(shared):
+    with socket.create_connection(("127.0.0.1", shared.port), timeout=10) as sock:
         sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
         reply = sock.recv(100)
     assert reply.split()[1] in (b"400", b"403")
 
 
-def test_live_reload_from_a_foreign_origin_is_refused(served):
-    for headers in ({"Origin": "http://evil.example"}, {"Origin": f"http://evil.example:{served.port}"},
-                    {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": f"http://127.0.0.1:{served.port + 1}"}):
-        stream = EventStream(served.port, "index.html", "/", headers=headers)
+def test_live_reload_from_a_foreign_origin_is_refused(shared):
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": f"http://evil.example:{shared.port}"},
+                    {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": f"http://127.0.0.1:{shared.port + 1}"}):
+        stream = EventStream(shared.port, "index.html", "/", headers=headers)
         wait_for(lambda: stream.status, what="a status")
         assert stream.status == 403, headers
         stream.close()
-    own = EventStream(served.port, "index.html", "/", headers={"Origin": f"http://127.0.0.1:{served.port}"})
+    own = EventStream(shared.port, "index.html", "/", headers={"Origin": f"http://127.0.0.1:{shared.port}"})
     wait_for(lambda: own.status, what="a status")
     assert own.status == 200
     own.close()
@@ -149,23 +164,23 @@ def test_the_reload_endpoint_cannot_read_files(served):
     assert status == 200 and headers["Content-Type"].startswith("text/javascript") and SECRET.encode() not in body
 
 
-def test_the_reload_client_is_only_added_while_serving(served):
-    status, _, body = get(served.port, "/articles/launch/")
+def test_the_reload_client_is_only_added_while_serving(shared):
+    status, _, body = get(shared.port, "/articles/launch/")
     scripts = [s.get("src") for s in soup(body).find_all("script")]
     assert CLIENT in scripts
-    on_disk = (served.settings.output / "articles/launch/index.html").read_text(encoding="utf-8")
+    on_disk = (shared.settings.output / "articles/launch/index.html").read_text(encoding="utf-8")
     assert ".microsite" not in on_disk
-    for page in served.settings.output.rglob("*.html"):
+    for page in shared.settings.output.rglob("*.html"):
         assert CLIENT not in page.read_text(encoding="utf-8")
 
 
-def test_not_found_gets_the_404_page_with_status_404(served):
-    status, _, body = get(served.port, "/no/such/page/")
+def test_not_found_gets_the_404_page_with_status_404(shared):
+    status, _, body = get(shared.port, "/no/such/page/")
     assert status == 404 and soup(body).find("h1")
 
 
-def test_head_has_no_body(served):
-    status, headers, body = get(served.port, "/", method="HEAD")
+def test_head_has_no_body(shared):
+    status, headers, body = get(shared.port, "/", method="HEAD")
     assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
 
 
@@ -253,7 +268,9 @@ def test_requests_during_rebuilds_get_complete_pages(served):
         while not stop.is_set():
             n += 1
             marked = base.replace("<body>", f"<body data-v=\"{n}\">").replace("</body>", f"<!--v{n}--></body>")
-            (served.settings.source / "templates/base.html").write_text(marked, encoding="utf-8")
+            # saved atomically, so every build reads a whole template and any torn page is the server's fault
+            (served.settings.source / "templates/base.html.tmp").write_text(marked, encoding="utf-8")
+            os.replace(served.settings.source / "templates/base.html.tmp", served.settings.source / "templates/base.html")
             time.sleep(0.15)
 
     def fetch(i: int) -> None:
@@ -261,7 +278,7 @@ def test_requests_during_rebuilds_get_complete_pages(served):
         status, _, body = get(served.port, target)
         page = body.decode("utf-8")
         if status != 200 or not page.rstrip().endswith("</html>"):
-            problems.append(f"{target}: {status} incomplete")
+            problems.append(f"{target}: {status} incomplete: {page[-300:]!r}")
             return
         match = re.search(r'<body data-v="(\d+)">', page)
         if match and f"<!--v{match.group(1)}-->" not in page:
