@@ -49,8 +49,10 @@ class Digests:
 class Templates:
     """Each template's source digest, the templates it pulls in and the global names it reads."""
 
-    def __init__(self, env: jinja2.Environment):
+    def __init__(self, env: jinja2.Environment, known: dict | None = None):
         self.env = env
+        self._known = known if known is not None else {}
+        """Analyses by (name, source text), kept across builds by the caller."""
         self._bare = jinja2.Environment(extensions=list(env.extensions))
         """Parses for analysis: meta leaves out names the environment defines, and we want them all."""
         self._bare.filters.update(env.filters)
@@ -61,10 +63,13 @@ class Templates:
     def _analyse(self, name: str) -> tuple[str, frozenset[str] | None, frozenset[str]]:
         if name not in self._own:
             source, _, _ = self.env.loader.get_source(self.env, name)
-            ast = self._bare.parse(source, name)
-            refs = list(meta.find_referenced_templates(ast))
-            pulled = None if None in refs else frozenset(refs)
-            self._own[name] = (_hash(source), pulled, frozenset(meta.find_undeclared_variables(ast)))
+            key = (name, source)
+            if key not in self._known:
+                ast = self._bare.parse(source, name)
+                refs = list(meta.find_referenced_templates(ast))
+                pulled = None if None in refs else frozenset(refs)
+                self._known[key] = (_hash(source), pulled, frozenset(meta.find_undeclared_variables(ast)))
+            self._own[name] = self._known[key]
         return self._own[name]
 
     def closure(self, name: str) -> tuple[frozenset[str], frozenset[str]] | None:
@@ -103,8 +108,8 @@ class Templates:
 class Inputs:
     """Fingerprints of every page of one build, from its templates, context and global names."""
 
-    def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any]):
-        self.templates = Templates(env)
+    def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any], known: dict | None = None):
+        self.templates = Templates(env, known)
         self.digests = Digests()
         self.globals = {name: value for name, value in env.globals.items() if not callable(value)}
         self._global_digest: dict[str, str] = {}
@@ -115,6 +120,10 @@ class Inputs:
         if name not in self._global_digest:
             self._global_digest[name] = self.digests.of(self.globals[name])
         return self._global_digest[name]
+
+    def scope(self) -> str:
+        """Digest every global value and the static files: what template filters may read."""
+        return _hash(self._assets + "".join(f"{g}:{self._of_global(g)}" for g in sorted(self.globals)))
 
     def fingerprint(self, page: Page) -> str | None:
         """Digest all a page is made from; None when it cannot be known, so the page is rendered."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import jinja2
+import jinja2.bccache
 
 from . import markup
 from .deps import Inputs
@@ -38,6 +39,28 @@ class Outcome:
     """Old stylesheet output path -> new one, for stylesheets whose fingerprint changed."""
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory across builds; Jinja checks each against its source.
+
+    Jinja folds filters on constants at compile time (`"feed"|urn` becomes text), and filters read
+    the site's data, so compiled code is only reused while that data (`scope`) is the same.
+    """
+
+    def __init__(self) -> None:
+        self._store: dict[tuple[str, str], bytes] = {}
+        self.scope = ""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self._store.get((self.scope, bucket.key))
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if len(self._store) > 512:
+            self._store.clear()
+        self._store[(self.scope, bucket.key)] = bucket.bytecode_to_string()
+
+
 class Memo:
     """Caches shared by successive builds of one source folder into one output folder."""
 
@@ -49,6 +72,8 @@ class Memo:
         self._output_id: tuple[int, int] | None = None
         self._pending: tuple[dict[str, str], dict[str, str], tuple[int, int] | None] | None = None
         self.last = Outcome()
+        self.compiled = CompiledTemplates()
+        self._analyses: dict = {}
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
         """Parse a source file once per distinct content; an unchanged file costs one read and a hash."""
@@ -71,7 +96,9 @@ class Memo:
 
     def stale(self, env: jinja2.Environment, assets: Mapping[str, Any], pages: list[Page], tx: Transaction) -> list[Page]:
         """Carry over every page whose inputs are unchanged since the last build; return the rest."""
-        inputs = Inputs(env, assets)
+        inputs = Inputs(env, assets, self._analyses)
+        self.compiled.scope = inputs.scope()
+        env.bytecode_cache = self.compiled
         prints = {page.path: inputs.fingerprint(page) for page in pages}
         same_output = self._output_id is not None and self._output_id == _identity(tx.output)
         todo = []
