@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import random
+import re
 import shutil
 import statistics
 import sys
@@ -21,33 +21,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from corpus import generate  # noqa: E402  (bench/corpus.py, the shared benchmark corpus)
 from microsite.assets import fingerprint  # noqa: E402
 from microsite.model import Settings  # noqa: E402
 from microsite.watch import Session  # noqa: E402
-
-WORDS = ("orbit soyuz station crew film camera docking landing module thruster capsule steppe actress director "
-         "commander hatch undocking parachute baikonur kazakhstan scene rehearsal light lens").split()
-CREW = ["peresild", "shipenko", "novitsky", "shkaplerov", "dubrov"]
-
-
-def generate(dest: Path, count: int, seed: int = 2021) -> Path:
-    """Write the default site's data plus `count` deterministic articles into `dest`."""
-    rnd = random.Random(seed)
-    shutil.copytree(ROOT / "content", dest / "content")
-    articles = dest / "content" / "articles"
-    for i in range(count):
-        tags = sorted(rnd.sample(WORDS[:12], 2))
-        paragraphs = ["## Part one"] + [" ".join(rnd.choice(WORDS) for _ in range(70)) + "." for _ in range(5)]
-        paragraphs += ["| a | b |\n|---|---|\n| 1 | 2 |", "```python\nprint('orbit')\n```"]
-        (articles / f"generated-{i:04d}.md").write_text(
-            f"---\ntitle: Generated article {i} on {tags[0]}\n"
-            f"date: {2015 + i % 8}-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z\n"
-            f"summary: Number {i}.\ntags: [{', '.join(tags)}]\ncrew: [{rnd.choice(CREW)}]\n---\n\n" + "\n\n".join(paragraphs) + "\n",
-            encoding="utf-8")
-    return dest
-
 
 def wait(check, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
@@ -114,9 +93,10 @@ def measure(source: Path, edits: int) -> list[str]:
         once("article added", new, "---\ntitle: Added by the bench\ndate: 2030-01-01\ntags: [orbit]\n---\n\nNew.\n",
              out / "articles/bench-added/index.html", "Added by the bench")
         mission = source / "content/mission.yaml"
-        once("crew member edited (mission.yaml)", mission,
-             mission.read_text(encoding="utf-8").replace("name: Yulia Peresild", "name: Yulia Peresild (edited)", 1),
-             out / "crew/peresild/index.html", "(edited)")
+        data = mission.read_text(encoding="utf-8")
+        member = re.search(r"^  - id: (\S+)\n    name: (.+)$", data, re.M)
+        once("crew member renamed (mission.yaml)", mission,
+             data[:member.end()] + " (edited)" + data[member.end():], out / "crew" / member.group(1) / "index.html", "(edited)")
         templates = source / "templates"
         templates.mkdir(exist_ok=True)
         tag = (ROOT / "templates/tag.html").read_text(encoding="utf-8")
@@ -153,7 +133,9 @@ def main() -> int:
             default = Path(tmp) / "default"
             shutil.copytree(ROOT / "content", default / "content")
             sites.append(("default site", default))
-            sites.append((f"generated site, {args.articles} articles", generate(Path(tmp) / "generated", args.articles)))
+            generated = Path(tmp) / "generated"
+            generate(generated, args.articles)
+            sites.append((f"generated site (bench/corpus.py), {args.articles} articles", generated))
         for label, source in sites:
             print(f"{label}:", flush=True)
             for line in measure(source, args.edits):
