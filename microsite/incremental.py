@@ -65,12 +65,13 @@ class Memo:
     """Caches shared by successive builds of one source folder into one output folder."""
 
     def __init__(self) -> None:
-        self._raw: dict[tuple[str, str, int], Any] = {}
+        self._raw: dict[str, tuple[str, int, Any]] = {}
         self._html: dict[tuple[str, bool], markup.Converted] = {}
+        self._html_used: set[tuple[str, bool]] = set()
         self._prints: dict[str, str] = {}
         self._assets: dict[str, str] = {}
         self._output_id: tuple[int, int] | None = None
-        self._pending: tuple[dict[str, str], dict[str, str], tuple[int, int] | None] | None = None
+        self._pending: tuple[dict[str, str], dict[str, str]] | None = None
         self.last = Outcome()
         self.compiled = CompiledTemplates()
         self._analyses: dict = {}
@@ -78,24 +79,25 @@ class Memo:
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
         """Parse a source file once per distinct content; an unchanged file costs one read and a hash."""
         digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-        key = (rel, digest, limit)
-        if key not in self._raw:
-            self._raw[key] = reader(path, rel, limit)
-        return self._raw[key]
+        known = self._raw.get(rel)
+        if known is not None and known[:2] == (digest, limit):
+            return known[2]
+        raw = reader(path, rel, limit)
+        self._raw[rel] = (digest, limit, raw)
+        return raw
 
     def convert(self, text: str, allow_html: bool) -> markup.Converted:
         """Convert Markdown once per distinct text."""
         key = (text, allow_html)
         if key not in self._html:
             self._html[key] = markup.convert(text, allow_html)
+        self._html_used.add(key)
         return self._html[key]
-
-    def forget_unused(self, sources: set[str]) -> None:
-        """Drop cached parses of files that are gone, so a long session does not grow without end."""
-        self._raw = {k: v for k, v in self._raw.items() if k[0] in sources}
 
     def stale(self, env: jinja2.Environment, assets: Mapping[str, Any], pages: list[Page], tx: Transaction) -> list[Page]:
         """Carry over every page whose inputs are unchanged since the last build; return the rest."""
+        if len(self._analyses) > 256:
+            self._analyses.clear()
         inputs = Inputs(env, assets, self._analyses)
         self.compiled.scope = inputs.scope()
         env.bytecode_cache = self.compiled
@@ -108,7 +110,7 @@ class Memo:
                 continue
             todo.append(page)
         new_assets = {name: asset.output for name, asset in assets.items()}
-        self._pending = ({p: f for p, f in prints.items() if f is not None}, new_assets, None)
+        self._pending = ({p: f for p, f in prints.items() if f is not None}, new_assets)
         self.last = Outcome(rendered=len(todo))
         self.last.stylesheets = {old: new_assets[name] for name, old in self._assets.items()
                                  if name.endswith(".css") and name in new_assets and new_assets[name] != old}
@@ -134,13 +136,16 @@ class Memo:
         """Adopt the fingerprints of the build that was just swapped in."""
         if self._pending is None:
             return
-        self._prints, self._assets, _ = self._pending
+        self._prints, self._assets = self._pending
         self._pending = None
+        self._html = {key: self._html[key] for key in self._html_used if key in self._html}
+        self._html_used = set()
         self._output_id = _identity(output)
 
     def abandon(self) -> None:
-        """Forget the fingerprints of a build that failed; the previous output and memo stay valid."""
+        """Forget what a build that failed had staged; the previous output and memo stay valid."""
         self._pending = None
+        self._html_used = set()
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:
