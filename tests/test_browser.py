@@ -67,3 +67,20 @@ def test_a_stylesheet_edit_restyles_the_tab_without_reloading(browser_page):
     page.wait_for_function("() => getComputedStyle(document.querySelector('h1')).textTransform === 'uppercase'", timeout=15000)
     assert page.evaluate("() => window.stillHere") is True, "the page was not reloaded"
     assert page.locator('link[rel="stylesheet"]').count() == 1
+
+
+def test_crew_and_template_edits_reach_the_open_tab(browser_page):
+    run, page = browser_page
+    page.goto(f"{run.url}/crew/peresild/")
+    wait_for(lambda: run.server.hub.count() == 1, what="the page's live-reload connection")
+    mission = run.settings.source / "content/mission.yaml"
+    mission.write_text(mission.read_text(encoding="utf-8").replace("name: Yulia Peresild", "name: Yulia S. Peresild"), encoding="utf-8")
+    page.wait_for_function("() => document.querySelector('h1').innerText.includes('Yulia S. Peresild')", timeout=15000)
+
+    (run.settings.source / "templates").mkdir()
+    crew = (ROOT / "templates/crew.html").read_text(encoding="utf-8")
+    head, _, tail = crew.rpartition("{% endblock %}")
+    (run.settings.source / "templates/crew.html").write_text(
+        head + '<p id="template-probe">From the edited template.</p>{% endblock %}' + tail, encoding="utf-8")
+    page.wait_for_selector("#template-probe", timeout=15000)
+    assert page.url == f"{run.url}/crew/peresild/"
