@@ -227,6 +227,7 @@ class Handler(BaseHTTPRequestHandler):
     """GET and HEAD for files of the output folder, the reload client and its event stream."""
 
     server: "DevServer"
+
     def version_string(self) -> str:
         return "microsite"
 
@@ -241,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.plain(HTTPStatus.FORBIDDEN, "Host not allowed: open the site through localhost or 127.0.0.1\n", body)
         path = self.path.split("?", 1)[0]
         if path == EVENTS:
-            return self.events()
+            return self.events() if body else self.send_bytes(HTTPStatus.OK, b"", "text/event-stream", False)
         if path == CLIENT:
             return self.send_bytes(HTTPStatus.OK, CLIENT_JS.encode(), "text/javascript; charset=utf-8", body)
         if path.startswith(LIVE):
@@ -264,7 +265,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_bytes(status, text.encode(), "text/plain; charset=utf-8", body)
 
     def not_found(self, body: bool) -> None:
-        page = self.server.root / "404.html"
+        page = (self.server.root / "404.html").resolve()
         if page.is_file():
             return self.send_file(HTTPStatus.NOT_FOUND, page, body)
         if self.server.hub.build == 0 or self.server.hub.errors:
