@@ -65,7 +65,7 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
     static = assets_mod.collect(theme_dirs(settings.source, "static"))
     env = render.environment(theme_dirs(settings.source, "templates"), site, static)
     pages = render.plan(site)
-    with write.Transaction(settings.output) as tx:
+    with write.Transaction(settings.output, reuse=memo is not None) as tx:
         for asset in static.values():
             tx.copy(asset.output, asset.source)
         errors: list[SiteError] = []

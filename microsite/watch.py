@@ -262,6 +262,7 @@ class Session:
         self.stop.set()
         self.watcher.changes.wake()
         self.watcher.stop()
+        write.discard_spare(self.settings.output)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from microsite.errors import BuildFailed
 from microsite.incremental import ASSETS, CONTENT, Memo
 from microsite.model import Settings
 from microsite import render
-from microsite.write import MARKER
+from microsite.write import MARKER, Transaction, discard_spare, spare_folder
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -249,3 +249,29 @@ def test_dependency_graph_names_the_pages_each_source_feeds(site):
     assert "crew/index.html" in pages_fed_by(inputs, pages, "content/mission.yaml")
     assert pages_fed_by(inputs, pages, "templates/tag.html") == [f"tags/{t}/index.html" for t in ("film", "landing", "soyuz")]
     assert len(pages_fed_by(inputs, pages, "templates/base.html")) == len([p for p in pages if p.path.endswith(".html")])
+
+
+def test_a_reused_staging_folder_never_touches_the_live_output(tmp_path):
+    out = tmp_path / "out"
+    with Transaction(out, reuse=True) as tx:
+        tx.write("a", b"file a")
+        tx.write("b/index.html", b"page b")
+        tx.write("c/d/e.txt", b"deep")
+        tx.write("same.txt", b"same")
+    with Transaction(out, reuse=True) as tx:
+        tx.write("x", b"only x")
+        tx.write("same.txt", b"same")
+    assert spare_folder(out).is_dir()
+    live = tree(out)
+    with Transaction(out, reuse=True) as tx:
+        tx.write("a/index.html", b"a became a folder")
+        tx.write("b", b"b became a file")
+        tx.write("same.txt", b"same")
+        assert tx.keep("x")
+        assert tree(out) == live, "the live output is untouched until the swap"
+    got = tree(out)
+    del got[MARKER]
+    assert got == {"a/index.html": b"a became a folder", "b": b"b became a file", "same.txt": b"same", "x": b"only x"}
+    assert not (out / "c").exists()
+    discard_spare(out)
+    assert not spare_folder(out).exists()
