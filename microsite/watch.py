@@ -26,7 +26,7 @@ from .errors import BuildFailed, SiteError, UsageError
 from .incremental import Memo
 from .model import Settings
 
-QUIET = 0.08
+QUIET = 0.1
 """Seconds without a new event before a burst counts as finished."""
 
 WATCHED = ("content", "templates", "static")
