@@ -6,7 +6,6 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -380,7 +379,6 @@ def test_serve_command_binds_loopback_picks_a_free_port_and_stops_cleanly(site):
         port = int(url.rsplit(":", 1)[1].strip("/"))
         wait_for(lambda: (site.output / "index.html").is_file(), what="the first build")
         assert get(port, "/")[0] == 200
-        threads_before = threading.active_count()
         stream = EventStream(port, "index.html", "/")
         wait_for(lambda: stream.status == 200, what="a live connection")
     finally:
