@@ -437,3 +437,17 @@ def test_locate_never_resolves_outside_the_root(resolver_root, parts):
         assert SECRET not in Path(found).read_text(encoding="utf-8")
     if kind == "redirect":
         assert str(found).startswith("/") and not str(found).startswith("//")
+
+
+def test_stopping_leaves_no_threads_and_no_temp_folders(site):
+    before = set(threading.enumerate())
+    run = Running(site.source, serve=True)
+    stream = EventStream(run.port, "index.html", "/", run.session.builds)
+    wait_for(lambda: run.server.hub.count() == 1, what="a live connection")
+    path = site.source / "content/articles/launch.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    wait_for(lambda: run.session.builds >= 2, what="a rebuild")
+    run.close()
+    wait_for(lambda: set(threading.enumerate()) <= before, timeout=10, what="every session thread to end")
+    stream.close()
+    assert sorted(p.name for p in site.source.iterdir() if p.name.startswith(".")) == []
