@@ -451,3 +451,17 @@ def test_stopping_leaves_no_threads_and_no_temp_folders(site):
     wait_for(lambda: set(threading.enumerate()) <= before, timeout=10, what="every session thread to end")
     stream.close()
     assert sorted(p.name for p in site.source.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_site_under_a_base_path_is_served_under_it(site):
+    yaml = site.source / "content/site.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("https://example.org/", "https://example.org/sub/"), encoding="utf-8")
+    run = Running(site.source, serve=True)
+    try:
+        status, _, body = get(run.port, "/sub/articles/launch/")
+        assert status == 200 and soup(body).select_one("a[rel=next]")["href"].startswith("/sub/")
+        status, headers, _ = get(run.port, "/")
+        assert status == 301 and headers["Location"] == "/sub/"
+        assert get(run.port, "/articles/launch/")[0] == 404
+    finally:
+        run.close()
