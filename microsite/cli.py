@@ -69,9 +69,39 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    """Options of `serve`: the site's, plus where to listen."""
+    add_site_options(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on; default 127.0.0.1 (this machine only)")
+    p.add_argument("--port", type=port_number, default=8000, help="port to listen on; 0 picks a free one; default 8000")
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0 for any free one."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return int(text)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Build, then rebuild on every change."""
+    from . import watch
+
+    return watch.run(settings_from(args))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Build, serve on loopback, rebuild on every change and reload the browser."""
+    from . import serve
+
+    return serve.run(settings_from(args), args.host, args.port)
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "build": ("build the site into the output folder (the default command)", add_site_options, cmd_build),
     "check": ("run every check of a build plus links and anchors, writing nothing", check.add_options, check.cmd_check),
+    "serve": ("build, serve the site on http://127.0.0.1:8000/ and reload the browser on every change", add_serve_options, cmd_serve),
+    "watch": ("build, then rebuild on every change to content/, templates/ or static/", add_site_options, cmd_watch),
 }
 """name -> (help, add its options, run it)."""
 

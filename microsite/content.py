@@ -15,7 +15,7 @@ MAX_YAML_BYTES = 20 * 1024 * 1024
 """YAML data files larger than this are reported, not parsed."""
 
 IGNORED_PREFIXES = (".", "#", "~")
-IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".part", ".crdownload")
+IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".part", ".crdownload", "___jb_tmp___", "___jb_old___")
 
 
 def is_ignored(name: str) -> bool:
@@ -183,10 +183,11 @@ def site_limit(site: yaml12.YamlMap | None) -> int:
     return MAX_ARTICLE_BYTES
 
 
-def read_sources(source: Path, limit: int | None = None) -> Sources:
+def read_sources(source: Path, limit: int | None = None, memo=None) -> Sources:
     """Read `site.yaml`, `mission.yaml` and every article, collecting every problem found.
 
-    `limit` overrides `max_article_bytes` from `site.yaml`.
+    `limit` overrides `max_article_bytes` from `site.yaml`; a `memo` (incremental.Memo) parses
+    each distinct article text once across rebuilds.
     """
     errors: list[SiteError] = []
     content = source / "content"
@@ -220,7 +221,8 @@ def read_sources(source: Path, limit: int | None = None) -> Sources:
     articles = []
     for path in article_files(source):
         try:
-            articles.append(read_article(path, rel(path, source), limit))
+            name = rel(path, source)
+            articles.append(memo.read(path, name, limit, read_article) if memo else read_article(path, name, limit))
         except yaml12.LocatedProblem as exc:
             errors.append(exc.error)
         except OSError as exc:

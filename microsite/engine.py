@@ -9,6 +9,7 @@ from pathlib import Path
 from . import assets as assets_mod
 from . import content, markup, render, schema, write
 from .errors import BuildFailed, SiteError
+from .incremental import Memo
 from .model import Settings, Site
 
 BUNDLED = Path(__file__).resolve().parent.parent
@@ -40,13 +41,13 @@ def theme_dirs(source: Path, name: str) -> list[Path]:
     return unique
 
 
-def load_site(settings: Settings) -> Site:
+def load_site(settings: Settings, memo: Memo | None = None) -> Site:
     """Read and validate the sources and convert every article; raise BuildFailed on any problem.
 
     Content problems are reported together with template syntax errors, so one run shows all.
     """
     problems = content.theme_problems(settings.source)
-    sources = content.read_sources(settings.source, settings.max_article_bytes)
+    sources = content.read_sources(settings.source, settings.max_article_bytes, memo=memo)
     try:
         checked = schema.check(sources, settings)
     except BuildFailed as exc:
@@ -54,11 +55,12 @@ def load_site(settings: Settings) -> Site:
     if problems:
         raise BuildFailed(problems + render.template_problems(theme_dirs(settings.source, "templates")))
     allow_html = checked.config.unsafe_html
+    convert = memo.convert if memo else markup.convert
     converted = {}
     errors = []
     for meta in checked.articles:
         try:
-            converted[meta.raw.source] = markup.convert(meta.raw.body, allow_html)
+            converted[meta.raw.source] = convert(meta.raw.body, allow_html)
         except RecursionError:
             first = meta.raw.body_line + len(meta.raw.body) - len(meta.raw.body.lstrip("\n"))
             errors.append(SiteError(meta.raw.source, first, 1, "Markdown nested too deeply to convert "
@@ -68,15 +70,21 @@ def load_site(settings: Settings) -> Site:
     return schema.assemble(checked, converted)
 
 
-def build(settings: Settings) -> Report:
-    """Build the site into the output folder; on any problem the previous output stays as it was."""
+def build(settings: Settings, memo: Memo | None = None) -> Report:
+    """Build the site into the output folder; on any problem the previous output stays as it was.
+
+    With a `memo` from the previous build, pages whose inputs did not change are carried over
+    instead of rendered (watch and serve); the output is the same as without one.
+    """
     started = time.perf_counter()
     write.check_output_folder(settings.output, settings.source)
-    site = load_site(settings)
+    if memo:
+        memo.abandon()
+    site = load_site(settings, memo)
     static = assets_mod.collect(theme_dirs(settings.source, "static"))
     env = render.environment(theme_dirs(settings.source, "templates"), site, static)
     pages = render.plan(site)
-    with write.Transaction(settings.output) as tx:
+    with write.Transaction(settings.output, reuse=memo is not None) as tx:
         errors: list[SiteError] = []
         for asset in static.values():
             try:
@@ -90,8 +98,13 @@ def build(settings: Settings) -> Report:
             except ValueError as exc:
                 errors.append(SiteError(page.path, 0, 0, str(exc)))
 
-        render.render_all(env, pages, emit)
+        render.render_all(env, memo.stale(env, static, pages, tx) if memo else pages, emit)
         if errors:
             raise BuildFailed(errors)
-        removed = len(tx.removed())
+        gone = tx.removed()
+        removed = len(gone)
+        if memo:
+            memo.classify(tx, gone)
+    if memo:
+        memo.commit(settings.output)
     return Report(len(pages), len(static), len(tx.changed), removed, time.perf_counter() - started)

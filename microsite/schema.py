@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -33,6 +34,7 @@ FILM_FIELDS = {"title", "title_native", "summary", "director", "genre", "premier
 they look like a misspelling of one of these."""
 
 
+@functools.lru_cache(maxsize=65536)
 def make_slug(text: str) -> str:
     """Turn a title, tag or file name into a lowercase ASCII slug (transliterating any script)."""
     return slugify(text, max_length=80, word_boundary=True)

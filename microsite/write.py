@@ -135,15 +135,44 @@ def recover(output: Path) -> None:
             shutil.rmtree(folder)
 
 
-class Transaction:
-    """Collects the files of one build; `commit` makes them the output, `abort` leaves the old one."""
+def spare_folder(output: Path) -> Path:
+    """Where a reusing transaction keeps the output it swapped out, to build the next one in."""
+    output = output.absolute()
+    return output.parent / f".{output.name}.staging-{os.getpid()}.spare"
 
-    def __init__(self, output: Path):
+
+def discard_spare(output: Path) -> None:
+    """Remove the kept folder when a session of rebuilds ends."""
+    shutil.rmtree(spare_folder(output), ignore_errors=True)
+
+
+def _files(folder: Path) -> set[str]:
+    found = set()
+    for where, _, names in os.walk(folder):
+        prefix = Path(where).relative_to(folder).as_posix()
+        found.update(name if prefix == "." else f"{prefix}/{name}" for name in names)
+    return found
+
+
+class Transaction:
+    """Collects the files of one build; `commit` makes them the output, `abort` leaves the old one.
+
+    With `reuse`, the output swapped out is kept (as `spare_folder`) and the next build is staged
+    in it: unchanged files and folders stay, so a rebuild touches only what changed instead of
+    creating a whole new tree. The output is still swapped in whole.
+    """
+
+    def __init__(self, output: Path, reuse: bool = False):
         output = output.absolute()
         self.output = output.resolve() if output.is_symlink() else output
         self.staging = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
+        self.spare = spare_folder(self.output) if reuse else None
         self.paths: set[str] = set()
+        self.files: dict[str, str] = {}
         self.changed: list[str] = []
+        self._folders: set[Path] = set()
+        self._leftover: set[str] = set()
+        """Files of a reused folder that this build has not claimed (yet)."""
         self.lock = BuildLock(self.output)
 
     def __enter__(self) -> "Transaction":
@@ -151,7 +180,12 @@ class Transaction:
         self.lock.acquire()
         try:
             recover(self.output)
-            self.staging.mkdir()
+            shutil.rmtree(self.staging, ignore_errors=True)
+            if self.spare is not None and self.spare.is_dir() and not self.spare.is_symlink():
+                os.rename(self.spare, self.staging)
+                self._leftover = _files(self.staging) - {MARKER}
+            else:
+                self.staging.mkdir()
         except BaseException:
             self.lock.release()
             raise
@@ -172,18 +206,56 @@ class Transaction:
         if key in self.paths:
             raise ValueError(f"two pages want the same output path {rel!r}")
         self.paths.add(key)
+        self.files[key] = path.as_posix()
         target = self.staging.joinpath(*path.parts)
         if not target.resolve().is_relative_to(self.staging.resolve()):
             raise ValueError(f"output path {rel!r} leaves the output folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._folders:
+            self._make_folder(target.parent)
+            self._folders.add(target.parent)
+        self._leftover.discard(path.as_posix())
         return target
+
+    def _make_folder(self, folder: Path) -> None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            # a reused folder holds a file where this build needs a folder
+            current = self.staging
+            for part in folder.relative_to(self.staging).parts:
+                current = current / part
+                if current.is_symlink() or current.is_file():
+                    current.unlink()
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def _vacate(self, target: Path) -> None:
+        """Clear a path of a reused folder for a new file (never writing into a shared inode)."""
+        if self.spare is None:
+            return
+        try:
+            os.unlink(target)
+        except FileNotFoundError:
+            pass
+        except (IsADirectoryError, PermissionError):
+            shutil.rmtree(target)
+
+    def _holds(self, target: Path, old: Path) -> bool:
+        """Tell whether a reused folder already has the previous build's file at this path."""
+        if self.spare is None:
+            return False
+        try:
+            return os.path.samestat(os.lstat(target), os.lstat(old))
+        except OSError:
+            return False
 
     def _keep_old(self, rel: str, target: Path, same) -> bool:
         """Reuse the previous build's file when its bytes are unchanged, keeping its timestamp."""
         old = self.output / rel
         try:
             if old.is_file() and not old.is_symlink() and same(old):
-                os.link(old, target)
+                if not self._holds(target, old):
+                    self._vacate(target)
+                    os.link(old, target)
                 return True
         except OSError:
             pass
@@ -193,14 +265,26 @@ class Transaction:
         """Add one file with the given bytes."""
         target = self._target(rel)
         if not self._keep_old(rel, target, lambda old: old.stat().st_size == len(data) and old.read_bytes() == data):
+            self._vacate(target)
             target.write_bytes(data)
             self.changed.append(rel)
+
+    def keep(self, rel: str) -> bool:
+        """Carry the previous build's file over unread; False when there is none to carry."""
+        target = self._target(rel)
+        if self._keep_old(rel, target, lambda old: True):
+            return True
+        key = safe_relative(rel).as_posix().lower()
+        self.paths.discard(key)
+        self.files.pop(key, None)
+        return False
 
     def copy(self, rel: str, source: Path) -> None:
         """Add one file copied from `source`."""
         target = self._target(rel)
         size = source.stat().st_size
         if not self._keep_old(rel, target, lambda old: old.stat().st_size == size and old.read_bytes() == source.read_bytes()):
+            self._vacate(target)
             shutil.copyfile(source, target)
             self.changed.append(rel)
 
@@ -208,19 +292,45 @@ class Transaction:
         """List files of the previous output that the new one no longer has."""
         if not self.output.is_dir():
             return []
-        old = {p.relative_to(self.output).as_posix() for p in self.output.rglob("*") if p.is_file()} - {MARKER}
-        return sorted(old - {p.relative_to(self.staging).as_posix() for p in self.staging.rglob("*") if p.is_file()})
+        return sorted(_files(self.output) - set(self.files.values()) - {MARKER})
+
+    def _drop_leftovers(self) -> None:
+        """Remove what a reused folder held that this build did not write, and folders left empty."""
+        emptied: set[Path] = set()
+        for rel in self._leftover:
+            path = self.staging / rel
+            try:
+                path.unlink()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+                continue  # gone already, or this build put a folder where the file was
+            emptied.update(p for p in path.parents if p.is_relative_to(self.staging) and p != self.staging)
+        for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        self._leftover = set()
+
+    def _retire(self, old: Path) -> None:
+        """Dispose of the output that was swapped out, or keep it to build the next one in."""
+        if self.spare is None:
+            shutil.rmtree(old)
+            return
+        shutil.rmtree(self.spare, ignore_errors=True)
+        os.rename(old, self.spare)
 
     def commit(self) -> None:
         """Swap the staging folder in as the output, atomically where the system allows."""
+        self._drop_leftovers()
+        self._vacate(self.staging / MARKER)
         (self.staging / MARKER).write_text("This folder is generated by microsite and replaced on every build.\n", encoding="utf-8")
         if self.output.exists():
             if _exchange(self.staging, self.output):
-                shutil.rmtree(self.staging)
+                self._retire(self.staging)
                 return
             previous = self.output.parent / f".{self.output.name}.previous-{os.getpid()}"
             os.rename(self.output, previous)
             os.rename(self.staging, self.output)
-            shutil.rmtree(previous)
+            self._retire(previous)
         else:
             os.rename(self.staging, self.output)
