@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import PIL
 from markupsafe import Markup, escape
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .assets import Asset
 from .errors import BuildFailed, SiteError
@@ -73,12 +73,13 @@ class Picture:
 def _plan(source: Path, output: str) -> Picture:
     """Read an image's size and decide which copies to make, without encoding anything."""
     data = source.read_bytes()
+    fmt = RASTER[source.suffix.lower()]
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = ImageOps.exif_transpose(image).size if _rotated(image) else image.size
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise BuildFailed([SiteError(source.as_posix(), 0, 0, f"not a readable image: {exc}")]) from None
-    fmt = RASTER[source.suffix.lower()]
+        detail = "" if isinstance(exc, UnidentifiedImageError) else f" ({exc})"
+        raise BuildFailed([SiteError(source.as_posix(), 0, 0, f"not a readable {fmt.upper()} image{detail}")]) from None
     digest = hashlib.sha256(data + RECIPE.encode()).hexdigest()[:10]
     stem = output.rsplit(".", 1)[0]
     widths = [w for w in WIDTHS if w < width]
@@ -174,6 +175,7 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
     for article in articles:
         folder = (source / article.source).parent
         refs = ([article.image] if article.image else []) + body_refs(article)
+        unreadable: set[str] = set()
         for ref in refs:
             path = _local_path(ref)
             if path is None or PurePosixPath(path).suffix.lower() not in RASTER:
@@ -186,10 +188,12 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
                 picture = _plan(file, f"{article.url}{path}")
             except BuildFailed as exc:
                 errors += [SiteError(article.source, 0, 0, f"image {ref!r}: {e.message}") for e in exc.errors]
+                unreadable.add(ref)
                 continue
             library.pictures[key] = picture
             library.originals.append(picture)
-        if article.image and library.for_article(article, article.image) is None and _local_path(article.image) is not None:
+        if article.image and article.image not in unreadable and library.for_article(article, article.image) is None \
+                and _local_path(article.image) is not None:
             if not (source / "static" / article.image.removeprefix("static/")).is_file():
                 errors.append(SiteError(article.source, 0, 0, f"image {article.image!r} not found beside the article or under static/"))
     if errors:

@@ -20,6 +20,8 @@ EXTENSION_CONFIG = {
 }
 
 _WORD = re.compile(r"\w+")
+_EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>\s*</th>")
+"""A table's empty corner cell: a header with no text confuses screen readers, so it becomes a data cell."""
 _converters: dict[bool, markdown.Markdown] = {}
 
 
@@ -56,5 +58,5 @@ def convert(text: str, allow_html: bool = True) -> Converted:
     """Convert one article's Markdown; with `allow_html` false, raw HTML is shown as text."""
     md = _converter(allow_html)
     md.reset()
-    html = md.convert(text)
+    html = _EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", md.convert(text))
     return Converted(html, tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)))
