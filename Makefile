@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build test clean
+.PHONY: build test clean audit deploy-check nginx
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,25 @@ $(STAMP): pyproject.toml
 build: $(STAMP)
 	$(BIN)/python build.py
 
-test: $(STAMP)
+test: $(STAMP) nginx
 	$(BIN)/python -m pytest -q
+
+# The deploy check and its test serve the site from a real nginx, installed from Debian when missing.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+
+# Nu Html Checker, Lighthouse (home, an article, a crew page, the mission page), axe on every page,
+# links, feed and sitemap; the shared tool installs its own npm packages and Chromium.
+AUDIT ?= ../shared/tools/audit-site
+AXE_MAX_PAGES ?= 1000
+audit: build
+	AXE_MAX_PAGES=$(AXE_MAX_PAGES) $(AUDIT) output / \
+	  $$(cd output && ls articles/*/index.html | head -n 1) $$(cd output && ls crew/*/index.html | head -n 1) mission/index.html
+
+deploy-check: $(STAMP) nginx
+	$(BIN)/python build.py deploy-check --subpath /challenge/
 
 clean:
 	rm -rf output .venv .pytest_cache

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, check, engine
+from . import __version__, check, deploycheck, engine
 from .errors import BuildFailed, UsageError
 from .model import Settings
 
@@ -72,6 +72,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "build": ("build the site into the output folder (the default command)", add_site_options, cmd_build),
     "check": ("run every check of a build plus links and anchors, writing nothing", check.add_options, check.cmd_check),
+    "deploy-check": ("build for a subpath, serve it with nginx on loopback and check every link through it",
+                     deploycheck.add_options, deploycheck.run),
 }
 """name -> (help, add its options, run it)."""
 
