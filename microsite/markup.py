@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import unescape
 import re
 from dataclasses import dataclass
 
@@ -49,7 +50,7 @@ def _converter(allow_html: bool) -> markdown.Markdown:
 def _flatten(tokens: list[dict]) -> list[TocEntry]:
     entries = []
     for token in tokens:
-        entries.append(TocEntry(token["level"], token["id"], token["name"]))
+        entries.append(TocEntry(token["level"], token["id"], unescape(token["name"])))
         entries.extend(_flatten(token.get("children", [])))
     return entries
 

@@ -246,3 +246,13 @@ def test_bad_article_image_is_reported(site, name, data, message):
     site.write("content/articles/bad.md", article("Bad", image=name))
     result = site.build(expect=1)
     assert result.err.splitlines()[0] == f"content/articles/bad.md: {message}"
+
+
+def test_contents_and_empty_table_corners_read_cleanly(site):
+    body = '## One\n\n## How "first" & why\n\n## Three\n\n| | A |\n|---|---|\n| row | 1 |\n'
+    site.write("content/articles/toc.md", article("Toc", body=body))
+    site.build()
+    soup = site.page("articles/toc/index.html")
+    assert [text(li) for li in soup.select("nav.toc li")] == ["One", "How “first” & why", "Three"]
+    assert soup.select("thead th") and all(text(th) for th in soup.select("th"))
+    assert soup.select_one("thead tr").find().name == "td"
