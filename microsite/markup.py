@@ -23,6 +23,9 @@ EXTENSION_CONFIG = {
 _WORD = re.compile(r"\w+")
 _EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>\s*</th>")
 """A table's empty corner cell: a header with no text confuses screen readers, so it becomes a data cell."""
+_TABLE_OPEN = re.compile(r"<table\b")
+_TABLE_WRAP = '<div class="table-wrap" role="region" aria-label="Table" tabindex="0">'
+"""Wide tables scroll sideways on phones; the focusable wrapper lets keyboard users scroll them too."""
 _converters: dict[bool, markdown.Markdown] = {}
 
 
@@ -60,4 +63,5 @@ def convert(text: str, allow_html: bool = True) -> Converted:
     md = _converter(allow_html)
     md.reset()
     html = _EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", md.convert(text))
+    html = _TABLE_OPEN.sub(_TABLE_WRAP + r"\g<0>", html).replace("</table>", "</table></div>")
     return Converted(html, tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)))
