@@ -207,14 +207,19 @@ def body_images(body: str) -> list[str]:
 
 
 def picture_html(picture: Picture, alt: str, url: Callable[[str], str], sizes: str = DEFAULT_SIZES,
-                 css_class: str = "", extra: Mapping[str, str] | None = None) -> Markup:
-    """A <picture> with a WebP source and the original format as fallback, lazily loaded, sized."""
+                 css_class: str = "", extra: Mapping[str, str] | None = None, lead: bool = False) -> Markup:
+    """A <picture> with a WebP source and the original format as fallback, sized, loaded lazily.
+
+    A `lead` image sits at the top of its page, where lazy loading would only delay the largest
+    paint: it is fetched at once, with high priority.
+    """
     def srcset(fmt: str) -> str:
         return ", ".join(f"{url(v.output)} {v.width}w" for v in picture.candidates(fmt))
 
     fallback = picture.fallback()
     attrs = {"src": url(fallback.output), "srcset": srcset(picture.format), "sizes": sizes, "width": str(fallback.width),
-             "height": str(fallback.height), "alt": alt, "loading": "lazy", "decoding": "async"}
+             "height": str(fallback.height), "alt": alt}
+    attrs.update({"fetchpriority": "high"} if lead else {"loading": "lazy", "decoding": "async"})
     if css_class:
         attrs["class"] = css_class
     for key, value in (extra or {}).items():

@@ -123,8 +123,8 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
         """The article's lead image as a responsive <picture>, or plain <img> if it is not a raster image."""
         found = library.for_article(article, article.image)
         if found is None:
-            return Markup('<img src="{}" alt="{}" loading="lazy" decoding="async">').format(url(article.image), article.image_alt or "")
-        return images.picture_html(found, article.image_alt or "", url, sizes)
+            return Markup('<img src="{}" alt="{}">').format(env.globals["asset"](article.image.removeprefix("static/")), article.image_alt or "")
+        return images.picture_html(found, article.image_alt or "", url, sizes, lead=True)
 
     env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url), share_image=share_image,
                        article_html=article_html, picture=picture, article_picture=article_picture)

@@ -195,7 +195,7 @@ def test_images_get_sized_lazy_responsive_copies(site):
     assert len(pictures) == 2
     for picture, alt in zip(pictures, ["The steppe at dawn", "A chart of the orbit & its height"]):
         img = picture.find("img")
-        assert img["alt"] == alt and img["loading"] == "lazy" and img["sizes"]
+        assert img["alt"] == alt and img["sizes"]
         width, height = int(img["width"]), int(img["height"])
         assert (site.output / img["src"].lstrip("/")).is_file()
         assert Image.open(site.output / img["src"].lstrip("/")).size == (width, height)
@@ -207,6 +207,8 @@ def test_images_get_sized_lazy_responsive_copies(site):
                 assert copy.width == int(descriptor.removesuffix("w"))
                 assert copy.width <= 2000
     lead = pictures[0]
+    assert lead.img["fetchpriority"] == "high" and not lead.img.get("loading")
+    assert pictures[1].img["loading"] == "lazy"
     widths = [int(c.split(" ")[1][:-1]) for c in lead.find("source")["srcset"].split(", ")]
     assert widths == [480, 800, 1200, 1600]
     assert Image.open(site.output / lead.find("source")["srcset"].split(" ")[0].lstrip("/")).format == "WEBP"
@@ -256,3 +258,11 @@ def test_contents_and_empty_table_corners_read_cleanly(site):
     assert [text(li) for li in soup.select("nav.toc li")] == ["One", "How “first” & why", "Three"]
     assert soup.select("thead th") and all(text(th) for th in soup.select("th"))
     assert soup.select_one("thead tr").find().name == "td"
+
+
+def test_a_vector_lead_image_comes_from_static(site):
+    site.write("static/diagram.svg", '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>')
+    site.write("content/articles/vector.md", article("Vector", image="diagram.svg", image_alt="A diagram"))
+    site.build()
+    img = site.page("articles/vector/index.html").select_one(".article-image img")
+    assert img["src"] == "/static/diagram.svg" and img["alt"] == "A diagram"
