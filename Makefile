@@ -27,9 +27,15 @@ nginx:
 # links, feed and sitemap; the shared tool installs its own npm packages and Chromium.
 AUDIT ?= ../shared/tools/audit-site
 AXE_MAX_PAGES ?= 1000
-audit: build
+# Then axe again in light and dark colour schemes at phone and desktop widths (tools/axe_schemes.py).
+audit: build $(VENV)/.audit
 	AXE_MAX_PAGES=$(AXE_MAX_PAGES) $(AUDIT) output / \
 	  $$(cd output && ls articles/*/index.html | head -n 1) $$(cd output && ls crew/*/index.html | head -n 1) mission/index.html
+	$(BIN)/python tools/axe_schemes.py output
+
+$(VENV)/.audit: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,audit]'
+	touch $@
 
 deploy-check: $(STAMP) nginx
 	$(BIN)/python build.py deploy-check --subpath /challenge/
