@@ -104,7 +104,7 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
         return images.share_image(library, article, seo.SHARE_IMAGES)
 
     def image_url(article) -> str | None:
-        variant = share_image(article) if article.image else None
+        variant = share_image(article)
         return abs_url(variant.output) if variant else None
 
     def article_html(article, feed: bool = False) -> str:

@@ -88,6 +88,7 @@ def test_share_tags_and_canonical_are_absolute_under_a_subpath(site):
     assert meta(landing, "article:published_time") == "2021-10-17T09:00:00Z"
     assert meta(site.page("crew/peresild/index.html"), "og:type") == "profile"
     assert json_ld(landing)[0]["url"] == base + "articles/landing/"
+    assert json_ld(landing)[0]["image"] == [meta(landing, "og:image")]
     robots = (site.output / "robots.txt").read_text()
     assert f"Sitemap: {base}sitemap.xml" in robots
 
