@@ -29,6 +29,8 @@ RASTER = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}
 MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 WIDTHS = (480, 800, 1200, 1600)
 """Widths of the smaller copies: a phone column, a tablet column, a 2x desktop column, a wide slot."""
+SHARE_IMAGES = ("share.png", "share.jpg", "share.jpeg", "share.webp")
+"""The site-wide link-preview picture in `static/`: other sites show it at their own size, so it gets no copies."""
 MAX_WIDTH = 2000
 """Wider originals are published as they are but left out of srcset; browsers get the copies."""
 DEFAULT_SIZES = "(min-width: 46rem) 42rem, calc(100vw - 2.5rem)"
@@ -62,7 +64,9 @@ class Picture:
     variants: tuple[Variant, ...]
 
     def candidates(self, fmt: str) -> list[Variant]:
-        """Copies in one format, narrowest first, for a srcset."""
+        """Copies in one format, narrowest first, for a srcset; an image without copies offers itself."""
+        if not self.variants:
+            return [Variant(self.output, self.width, self.height, self.format)] if fmt == self.format else []
         return [v for v in self.variants if v.format == fmt]
 
     def fallback(self) -> Variant:
@@ -70,7 +74,7 @@ class Picture:
         return self.candidates(self.format)[-1]
 
 
-def _plan(source: Path, output: str) -> Picture:
+def _plan(source: Path, output: str, copies: bool = True) -> Picture:
     """Read an image's size and decide which copies to make, without encoding anything."""
     data = source.read_bytes()
     fmt = RASTER[source.suffix.lower()]
@@ -82,8 +86,8 @@ def _plan(source: Path, output: str) -> Picture:
         raise BuildFailed([SiteError(source.as_posix(), 0, 0, f"not a readable {fmt.upper()} image{detail}")]) from None
     digest = hashlib.sha256(data + RECIPE.encode()).hexdigest()[:10]
     stem = output.rsplit(".", 1)[0]
-    widths = [w for w in WIDTHS if w < width]
-    if width <= MAX_WIDTH:
+    widths = [w for w in WIDTHS if w < width] if copies else []
+    if copies and width <= MAX_WIDTH:
         widths.append(width)
     variants = []
     for w in widths:
@@ -169,7 +173,7 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
     for name, asset in sorted(static.items()):
         if asset.source.suffix.lower() in RASTER:
             try:
-                library.pictures[f"static:{name}"] = _plan(asset.source, asset.output)
+                library.pictures[f"static:{name}"] = _plan(asset.source, asset.output, copies=name not in SHARE_IMAGES)
             except BuildFailed as exc:
                 errors += [SiteError(f"static/{name}", 0, 0, e.message) for e in exc.errors]
     for article in articles:
@@ -225,7 +229,8 @@ def picture_html(picture: Picture, alt: str, url: Callable[[str], str], sizes: s
     for key, value in (extra or {}).items():
         attrs.setdefault(key, value)
     img = "<img " + " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items()) + ">"
-    webp = "" if picture.format == "webp" else f'<source type="image/webp" srcset="{escape(srcset("webp"))}" sizes="{escape(sizes)}">'
+    webp = "" if not picture.candidates("webp") or picture.format == "webp" else \
+        f'<source type="image/webp" srcset="{escape(srcset("webp"))}" sizes="{escape(sizes)}">'
     return Markup(f"<picture>{webp}{img}</picture>")
 
 
@@ -250,9 +255,9 @@ def rewrite_body(body: str, article: Article, library: Library, url: Callable[[s
     return _IMG.sub(replace, body)
 
 
-def share_image(library: Library, article: Article | None, defaults: Iterable[str]) -> Variant | None:
+def share_image(library: Library, article: Article | None) -> Variant | None:
     """The copy a link preview shows: the article's own image, else the site-wide one, if any."""
     picture = library.for_article(article, article.image) if article is not None and article.image else None
-    for name in defaults:
+    for name in SHARE_IMAGES:
         picture = picture or library.static(name)
     return picture.fallback() if picture else None

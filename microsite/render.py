@@ -101,7 +101,7 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
 
     def share_image(article=None) -> images.Variant | None:
         """The picture a link preview shows for a page (the article's image or `static/share.*`)."""
-        return images.share_image(library, article, seo.SHARE_IMAGES)
+        return images.share_image(library, article)
 
     def image_url(article) -> str | None:
         variant = share_image(article)

@@ -138,7 +138,3 @@ class StructuredData:
     def events(self, events: Iterable[Event], page: str = "mission/") -> dict[str, Any]:
         """Every event of the timeline in one graph."""
         return {"@context": CONTEXT, "@graph": [self.event(e, page) for e in events]}
-
-
-SHARE_IMAGES = ("share.png", "share.jpg", "share.jpeg", "share.webp")
-"""A site-wide link-preview picture in `static/`, used for pages without an image of their own."""

@@ -84,6 +84,8 @@ def test_share_tags_and_canonical_are_absolute_under_a_subpath(site):
         assert (site.output / image[len(base):]).is_file()
         assert (int(meta(soup, "og:image:width")), int(meta(soup, "og:image:height"))) == Image.open(site.output / image[len(base):]).size
     landing = site.page("articles/landing/index.html")
+    assert meta(landing, "og:image") == base + "static/share.jpg"
+    assert not list((site.output / "static").glob("share-*")), "the link-preview picture needs no copies"
     assert meta(landing, "og:type") == "article" and meta(landing, "og:title") == "The landing"
     assert meta(landing, "article:published_time") == "2021-10-17T09:00:00Z"
     assert meta(site.page("crew/peresild/index.html"), "og:type") == "profile"
@@ -169,6 +171,7 @@ def test_sitemap_lists_every_page_with_lastmod(default_site):
 
 
 def test_two_builds_are_byte_identical(default_site, tmp_path):
+    make_image(default_site.source / "static/photo.jpg", (1700, 900))
     default_site.build("--output", str(tmp_path / "one"))
     default_site.build("--output", str(tmp_path / "two"))
     one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
