@@ -191,7 +191,8 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
             try:
                 picture = _plan(file, f"{article.url}{path}")
             except BuildFailed as exc:
-                errors += [SiteError(article.source, 0, 0, f"image {ref!r}: {e.message}") for e in exc.errors]
+                where = (PurePosixPath(article.source).parent / path).as_posix()
+                errors += [SiteError(where, 0, 0, f"{e.message} (named by {article.source})") for e in exc.errors]
                 unreadable.add(ref)
                 continue
             library.pictures[key] = picture
