@@ -108,9 +108,11 @@ def encode(picture: Picture, variant: Variant) -> bytes:
     with Image.open(picture.source) as opened:
         image = ImageOps.exif_transpose(opened)
         icc = opened.info.get("icc_profile")
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA" if has_alpha else "RGB")  # palette and 16-bit images resize badly or not at all
         if image.size != (variant.width, variant.height):
             image = image.resize((variant.width, variant.height), Image.Resampling.LANCZOS)
-        has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
         out = io.BytesIO()
         options: dict = {"icc_profile": icc} if icc else {}
         if variant.format == "jpeg":
