@@ -33,7 +33,6 @@ error_log {tmp}/error.log warn;
 events {{ worker_connections 64; }}
 http {{
     include {mime_types};
-    types {{ application/atom+xml xml; }}
     default_type application/octet-stream;
     access_log off;
     client_body_temp_path {tmp}/body;
@@ -42,9 +41,9 @@ http {{
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
     charset utf-8;
-    charset_types text/css application/atom+xml application/xml text/plain;
+    charset_types text/css text/xml application/atom+xml application/xml text/plain;
     gzip on;
-    gzip_types text/css application/atom+xml application/xml text/plain image/svg+xml;
+    gzip_types text/css text/xml application/atom+xml application/xml text/plain image/svg+xml;
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
@@ -54,6 +53,7 @@ http {{
             index index.html;
             error_page 404 {subpath}404.html;
             location ~ "\\.[0-9a-f]{{10}}\\.(css|js|jpg|png|webp)$" {{ expires max; }}
+            location ~ "/feed\\.xml$" {{ types {{ }} default_type application/atom+xml; }}
         }}
         location = /robots.txt {{ alias {site}/robots.txt; }}
     }}
@@ -161,7 +161,7 @@ def fetch(origin: str, path: str) -> tuple[int, str, bytes]:
         conn.close()
 
 
-EXPECTED_TYPES = {".css": "text/css", ".xml": "xml", ".svg": "image/svg+xml", ".webp": "image/webp",
+EXPECTED_TYPES = {".css": "text/css", ".xml": "/xml", ".svg": "image/svg+xml", ".webp": "image/webp",
                   ".png": "image/png", ".jpg": "image/jpeg", ".txt": "text/plain"}
 
 
@@ -182,7 +182,8 @@ def crawl(origin: str, subpath: str) -> Crawl:
             result.problems.append(f"{path}: HTTP {status}" + (f" (linked from {referrer})" if referrer else ""))
             continue
         suffix = Path(urlsplit(path).path).suffix
-        if suffix in EXPECTED_TYPES and EXPECTED_TYPES[suffix] not in ctype:
+        expected = "application/atom+xml" if path.endswith("/feed.xml") else EXPECTED_TYPES.get(suffix)
+        if expected and expected not in ctype:
             result.problems.append(f"{path}: served as {ctype!r}")
         targets: list[str] = []
         if "text/html" in ctype:
