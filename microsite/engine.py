@@ -68,26 +68,13 @@ def load_site(settings: Settings) -> Site:
     return schema.assemble(checked, converted)
 
 
-def publish_images(tx: write.Transaction, library: images.Library, output: Path) -> None:
-    """Add every image copy, reusing the previous build's file when its fingerprinted name is there."""
-    for picture in library.originals:
-        tx.copy(picture.output, picture.source)
-    for picture in library.pictures.values():
-        for variant in picture.variants:
-            previous = output / variant.output
-            if previous.is_file() and not previous.is_symlink():
-                tx.copy(variant.output, previous)
-            else:
-                tx.write(variant.output, images.encode(picture, variant))
-
-
 def build(settings: Settings) -> Report:
     """Build the site into the output folder; on any problem the previous output stays as it was."""
     started = time.perf_counter()
     write.check_output_folder(settings.output, settings.source)
     site = load_site(settings)
     static = assets_mod.collect(theme_dirs(settings.source, "static"))
-    library = images.collect(settings.source, static, site.articles, lambda a: images.body_images(a.body))
+    library = images.collect(settings.source, static, site.articles)
     env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
     pages = render.plan(site)
     with write.Transaction(settings.output) as tx:
@@ -97,7 +84,7 @@ def build(settings: Settings) -> Report:
                 tx.copy(asset.output, asset.source)
             except ValueError as exc:
                 errors.append(SiteError(f"static/{asset.name}", 0, 0, f"{exc}; rename the file"))
-        publish_images(tx, library, settings.output)
+        images.publish(tx, library, settings.output)
 
         def emit(page, text: str) -> None:
             try:

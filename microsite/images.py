@@ -24,6 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .assets import Asset
 from .errors import BuildFailed, SiteError
 from .model import Article
+from .write import Transaction
 
 RASTER = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}
 MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -168,7 +169,7 @@ def _attributes(tag: str) -> dict[str, str]:
     return {m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "") for m in _ATTR.finditer(inner)}
 
 
-def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Article], body_refs: Callable[[Article], list[str]]) -> Library:
+def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Article]) -> Library:
     """Find the raster images in `static/` and those beside articles that the articles name."""
     library = Library()
     errors: list[SiteError] = []
@@ -180,7 +181,7 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
                 errors += [SiteError(f"static/{name}", 0, 0, e.message) for e in exc.errors]
     for article in articles:
         folder = (source / article.source).parent
-        refs = ([article.image] if article.image else []) + body_refs(article)
+        refs = ([article.image] if article.image else []) + body_images(article.body)
         unreadable: set[str] = set()
         for ref in refs:
             path = _local_path(ref)
@@ -206,6 +207,19 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
     if errors:
         raise BuildFailed(errors)
     return library
+
+
+def publish(tx: Transaction, library: Library, output: Path) -> None:
+    """Add every image copy to the build, reusing the previous build's file when its fingerprinted name is there."""
+    for picture in library.originals:
+        tx.copy(picture.output, picture.source)
+    for picture in library.pictures.values():
+        for variant in picture.variants:
+            previous = output / variant.output
+            if previous.is_file() and not previous.is_symlink():
+                tx.copy(variant.output, previous)
+            else:
+                tx.write(variant.output, encode(picture, variant))
 
 
 def body_images(body: str) -> list[str]:
