@@ -6,8 +6,8 @@ import re
 
 from markupsafe import Markup, escape
 
-CYRILLIC_RUN = re.compile(r"[\u0400-\u052F](?:[\u0400-\u052F\u0300-\u036F'’\-]|\s+(?=[\u0400-\u052F]))*")
-"""Cyrillic words, and the spaces, hyphens and apostrophes that join them into one phrase."""
+CYRILLIC_RUN = re.compile(r"[\u0400-\u052F](?:[\u0400-\u052F\u0300-\u036F'’]|[-\d]+(?=[\u0400-\u052F\d])|-?\d+|\s+(?=[\u0400-\u052F]))*")
+"""Cyrillic words, and the spaces, hyphens, apostrophes and numbers that join them into one phrase (Союз МС-19)."""
 
 _SEGMENTS = re.compile(r"(<[^>]*>)")
 _SKIP_OPEN = re.compile(r"<(pre|code|script|style|textarea)\b", re.IGNORECASE)

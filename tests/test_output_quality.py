@@ -270,3 +270,21 @@ def test_a_vector_lead_image_comes_from_static(site):
     site.build()
     img = site.page("articles/vector/index.html").select_one(".article-image img")
     assert img["src"] == "/static/diagram.svg" and img["alt"] == "A diagram"
+
+
+@pytest.mark.parametrize("value, page_language, expected", [
+    ("Юлия Пересильд", "en", '<span lang="ru">Юлия Пересильд</span>'),
+    ("Soyuz (Союз МС-19) & <b>", "en", 'Soyuz (<span lang="ru">Союз МС-19</span>) &amp; &lt;b&gt;'),
+    ("«Вызов», or Vyzov", "en-GB", '«<span lang="ru">Вызов</span>», or Vyzov'),
+    ("Вызов", "ru", "Вызов"),
+    ("No Cyrillic here", "en", "No Cyrillic here"),
+])
+def test_cyrillic_runs_are_marked_and_text_escaped(value, page_language, expected):
+    from microsite.lang import mark_text
+    assert str(mark_text(value, page_language)) == expected
+
+
+def test_cyrillic_in_html_is_marked_outside_tags_and_code():
+    from microsite.lang import mark_html
+    html = '<p title="Вызов">Film «Вызов»</p><pre><code>print("Вызов")</code></pre>'
+    assert mark_html(html, "en") == '<p title="Вызов">Film «<span lang="ru">Вызов</span>»</p><pre><code>print("Вызов")</code></pre>'
