@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import article, parse, text
+from microsite.lang import mark_html, mark_text
 
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
@@ -280,11 +281,9 @@ def test_a_vector_lead_image_comes_from_static(site):
     ("No Cyrillic here", "en", "No Cyrillic here"),
 ])
 def test_cyrillic_runs_are_marked_and_text_escaped(value, page_language, expected):
-    from microsite.lang import mark_text
     assert str(mark_text(value, page_language)) == expected
 
 
 def test_cyrillic_in_html_is_marked_outside_tags_and_code():
-    from microsite.lang import mark_html
     html = '<p title="Вызов">Film «Вызов»</p><pre><code>print("Вызов")</code></pre>'
     assert mark_html(html, "en") == '<p title="Вызов">Film «<span lang="ru">Вызов</span>»</p><pre><code>print("Вызов")</code></pre>'
