@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build test clean serve bench chromium
+.PHONY: build test clean serve bench chromium audit deploy-check nginx
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 build: $(STAMP)
 	$(BIN)/python build.py
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium nginx
 	$(BIN)/python -m pytest -q
 
 # Build, serve on http://127.0.0.1:8000/ and reload the browser on every change.
@@ -31,6 +31,29 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
 	  echo "make: chromium is not installed and cannot be installed here; the browser test will be skipped"; }
+
+# The deploy check and its test serve the site from a real nginx, installed from Debian when missing.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+
+# Nu Html Checker, Lighthouse (home, an article, a crew page, the mission page), axe on every page,
+# links, feed and sitemap; the shared tool installs its own npm packages and Chromium.
+AUDIT ?= ../shared/tools/audit-site
+AXE_MAX_PAGES ?= 1000
+# Then axe again in light and dark colour schemes at phone and desktop widths (tools/axe_schemes.py).
+audit: build $(VENV)/.audit
+	AXE_MAX_PAGES=$(AXE_MAX_PAGES) $(AUDIT) output / \
+	  $$(cd output && ls articles/*/index.html | head -n 1) $$(cd output && ls crew/*/index.html | head -n 1) mission/index.html
+	$(BIN)/python tools/axe_schemes.py output
+
+$(VENV)/.audit: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,audit]'
+	touch $@
+
+deploy-check: $(STAMP) nginx
+	$(BIN)/python build.py deploy-check --subpath /challenge/
 
 clean:
 	rm -rf output .venv .pytest_cache

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from . import assets as assets_mod
-from . import content, engine, render, write
+from . import content, engine, images, render, write
 from .errors import BuildFailed, SiteError
 from .model import Settings, Site
 
@@ -91,7 +91,8 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteE
     write.check_output_folder(settings.output, settings.source)
     site = engine.load_site(settings)
     static = assets_mod.collect(engine.theme_dirs(settings.source, "static"))
-    env = render.environment(engine.theme_dirs(settings.source, "templates"), site, static)
+    library = images.collect(settings.source, static, site.articles)
+    env = render.environment(engine.theme_dirs(settings.source, "templates"), site, static, library)
     pages = render.plan(site)
     rendered: dict[str, str] = {}
     templates: dict[str, str] = {}

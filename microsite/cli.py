@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, check, engine
+from . import __version__, check, deploycheck, engine
 from .errors import BuildFailed, UsageError
 from .model import Settings
 
@@ -102,6 +102,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "check": ("run every check of a build plus links and anchors, writing nothing", check.add_options, check.cmd_check),
     "serve": ("build, serve the site on http://127.0.0.1:8000/ and reload the browser on every change", add_serve_options, cmd_serve),
     "watch": ("build, then rebuild on every change to content/, templates/ or static/", add_site_options, cmd_watch),
+    "deploy-check": ("build for a subpath, serve it with nginx on loopback and check every link through it",
+                     deploycheck.add_options, deploycheck.run),
 }
 """name -> (help, add its options, run it)."""
 

@@ -14,6 +14,9 @@ MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 MAX_YAML_BYTES = 20 * 1024 * 1024
 """YAML data files larger than this are reported, not parsed."""
 
+ARTICLE_MEDIA = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".svg", ".avif"}
+"""Images that may sit beside an article and be named by it; other binaries there are reported."""
+
 IGNORED_PREFIXES = (".", "#", "~")
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".part", ".crdownload", "___jb_tmp___", "___jb_old___")
 
@@ -213,11 +216,11 @@ def read_sources(source: Path, limit: int | None = None, memo=None) -> Sources:
     limit = limit or site_limit(site)
     folder = content / "articles"
     for path in listed:
-        if path.is_relative_to(folder) and path.suffix != ".md":
+        if path.is_relative_to(folder) and path.suffix != ".md" and path.suffix.lower() not in ARTICLE_MEDIA:
             with path.open("rb") as handle:
                 if _binary(handle.read(8192)):
                     errors.append(SiteError(rel(path, source), 1, 1, "binary file in content/articles/, which holds only "
-                                                                      "Markdown (*.md); move it to static/"))
+                                                                      "Markdown and the images articles show; move it to static/"))
     articles = []
     for path in article_files(source):
         try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import assets as assets_mod
-from . import content, markup, render, schema, write
+from . import content, images, markup, render, schema, write
 from .errors import BuildFailed, SiteError
 from .incremental import Memo
 from .model import Settings, Site
@@ -82,7 +82,8 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
         memo.abandon()
     site = load_site(settings, memo)
     static = assets_mod.collect(theme_dirs(settings.source, "static"))
-    env = render.environment(theme_dirs(settings.source, "templates"), site, static)
+    library = images.collect(settings.source, static, site.articles)
+    env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
     pages = render.plan(site)
     with write.Transaction(settings.output, reuse=memo is not None) as tx:
         errors: list[SiteError] = []
@@ -91,6 +92,7 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
                 tx.copy(asset.output, asset.source)
             except ValueError as exc:
                 errors.append(SiteError(f"static/{asset.name}", 0, 0, f"{exc}; rename the file"))
+        images.publish(tx, library, settings.output)
 
         def emit(page, text: str) -> None:
             try:
@@ -107,4 +109,4 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             memo.classify(tx, gone)
     if memo:
         memo.commit(settings.output)
-    return Report(len(pages), len(static), len(tx.changed), removed, time.perf_counter() - started)
+    return Report(len(pages), len(static) + library.file_count(), len(tx.changed), removed, time.perf_counter() - started)

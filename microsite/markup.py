@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import unescape
 import re
 from dataclasses import dataclass
 
@@ -20,6 +21,11 @@ EXTENSION_CONFIG = {
 }
 
 _WORD = re.compile(r"\w+")
+_EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>\s*</th>")
+"""A table's empty corner cell: a header with no text confuses screen readers, so it becomes a data cell."""
+_TABLE_OPEN = re.compile(r"<table\b")
+_TABLE_WRAP = '<div class="table-wrap" role="region" aria-label="Table" tabindex="0">'
+"""Wide tables scroll sideways on phones; the focusable wrapper lets keyboard users scroll them too."""
 _converters: dict[bool, markdown.Markdown] = {}
 
 
@@ -47,7 +53,7 @@ def _converter(allow_html: bool) -> markdown.Markdown:
 def _flatten(tokens: list[dict]) -> list[TocEntry]:
     entries = []
     for token in tokens:
-        entries.append(TocEntry(token["level"], token["id"], token["name"]))
+        entries.append(TocEntry(token["level"], token["id"], unescape(token["name"])))
         entries.extend(_flatten(token.get("children", [])))
     return entries
 
@@ -56,5 +62,6 @@ def convert(text: str, allow_html: bool = True) -> Converted:
     """Convert one article's Markdown; with `allow_html` false, raw HTML is shown as text."""
     md = _converter(allow_html)
     md.reset()
-    html = md.convert(text)
+    html = _EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", md.convert(text))
+    html = _TABLE_OPEN.sub(_TABLE_WRAP + r"\g<0>", html).replace("</table>", "</table></div>")
     return Converted(html, tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)))

@@ -80,6 +80,8 @@ class Article:
     words: int
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     """Front-matter fields the generator does not know; handed to templates unchanged."""
+    field_lines: Mapping[str, int] = field(default_factory=lambda: EMPTY)
+    """Line of each front-matter field in the source file, for messages found after checking."""
 
     @property
     def url(self) -> str:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from . import images, lang, seo
 from .assets import Asset
 from .errors import BuildFailed, SiteError
 from .model import Page, Site
@@ -45,7 +46,8 @@ def _json(value: Any) -> Markup:
     return Markup(text)
 
 
-def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asset]) -> jinja2.Environment:
+def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asset],
+                library: images.Library | None = None) -> jinja2.Environment:
     """Make the Jinja2 environment: autoescape on, undefined names are errors, site helpers global."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
@@ -88,7 +90,49 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
         return f"urn:uuid:{uuid.uuid5(FEED_NAMESPACE, f'{site.config.title}:{value}')}"
 
     env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
+    _add_output_helpers(env, site, library or images.Library(), url, abs_url)
     return env
+
+
+def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Library,
+                        url: Callable[[str], str], abs_url: Callable[[str], str]) -> None:
+    """Helpers for what browsers, crawlers and link previews read: images, JSON-LD, language marks."""
+    language = site.config.language
+
+    def share_image(article=None) -> images.Variant | None:
+        """The picture a link preview shows for a page (the article's image or `static/share.*`)."""
+        return images.share_image(library, article)
+
+    def image_url(article) -> str | None:
+        variant = share_image(article)
+        return abs_url(variant.output) if variant else None
+
+    def article_html(article, feed: bool = False) -> str:
+        """An article body (trusted HTML) with responsive images, or single sized ones for feeds, and language marks."""
+        body = images.rewrite_body(article.body, article, library, url, responsive=not feed)
+        return lang.mark_html(body, language)
+
+    def picture(name: str, alt: str, sizes: str = images.DEFAULT_SIZES, css_class: str = "") -> Markup:
+        """A responsive <picture> for a raster image in `static/`."""
+        found = library.static(name)
+        if found is None:
+            raise LookupError(f"no raster image {name!r} in static/")
+        return images.picture_html(found, alt, url, sizes, css_class)
+
+    def article_picture(article, sizes: str = images.DEFAULT_SIZES) -> Markup:
+        """The article's lead image as a responsive <picture>, or plain <img> if it is not a raster image."""
+        found = library.for_article(article, article.image)
+        if found is None:
+            try:
+                src = env.globals["asset"](article.image.removeprefix("static/"))
+            except LookupError:
+                src = url(article.image)
+            return Markup('<img src="{}" alt="{}">').format(src, article.image_alt or "")
+        return images.picture_html(found, article.image_alt or "", url, sizes, lead=True)
+
+    env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url), share_image=share_image,
+                       article_html=article_html, picture=picture, article_picture=article_picture)
+    env.filters.update(describe=seo.article_description, langmark=lambda value: lang.mark_text(value, language))
 
 
 def plan(site: Site) -> list[Page]:

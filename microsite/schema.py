@@ -384,7 +384,9 @@ def assemble(checked: Checked, converted: dict[str, Converted]) -> Site:
     articles = []
     for meta in checked.articles:
         body = converted[meta.raw.source]
-        articles.append(Article(source=meta.raw.source, body=body.html, toc=body.toc, words=body.words, **meta.fields))
+        lines = MappingProxyType({key: meta.raw.front.where(key)[0] for key in meta.raw.front})
+        articles.append(Article(source=meta.raw.source, body=body.html, toc=body.toc, words=body.words,
+                                field_lines=lines, **meta.fields))
     articles.sort(key=lambda a: (a.date, a.slug), reverse=True)
     tags: dict[str, Tag] = {}
     for article in articles:

@@ -17,7 +17,7 @@ def check(site, *args, expect):
     return run_build(site.capsys, ["check", "--source", str(site.source), *args], expect)
 
 
-WARNED = article("Warned", "2999-01-01", image="lead.jpg", body="""
+WARNED = article("Warned", "2999-01-01", image="favicon.svg", body="""
 See [the launch](/articles/launch/), [nowhere](/articles/nowhere/) and [no anchor](/mission/#liftoff).
 A [good anchor](/mission/#landing), a [relative one](../launch/) and [outside](https://example.com/x).
 
@@ -43,12 +43,11 @@ def test_warnings_point_at_the_source(site):
     assert result.err.splitlines() == [
         "content/articles/warned.md:3:1: warning: dated 2999-01-01, in the future; it is published now all the same",
         "content/articles/warned.md:4:1: warning: 'image' has no 'image_alt'; describe the picture for readers who cannot see it",
-        "content/articles/warned.md:4:1: warning: broken internal link '/lead.jpg': no page lead.jpg",
         "content/articles/warned.md:7:48: warning: broken internal link '/articles/nowhere/': no page articles/nowhere/index.html",
         "content/articles/warned.md:7:84: warning: broken anchor '/mission/#liftoff': mission/index.html has no id 'liftoff'",
         "content/articles/warned.md:10:5: warning: image '/static/favicon.svg' has no alt text; write it as ![what it shows](/static/favicon.svg)",
     ]
-    assert result.out.strip() == "microsite: check passed with 6 warnings; nothing written"
+    assert result.out.strip() == "microsite: check passed with 5 warnings; nothing written"
 
 
 def test_strict_turns_warnings_into_errors(site, tmp_path):
@@ -56,7 +55,7 @@ def test_strict_turns_warnings_into_errors(site, tmp_path):
     site.write("content/articles/warned.md", WARNED)
     before = listing(tmp_path)
     result = check(site, "--strict", expect=1)
-    assert result.err.splitlines()[-1] == "microsite: check failed with 6 warnings (--strict); nothing written"
+    assert result.err.splitlines()[-1] == "microsite: check failed with 5 warnings (--strict); nothing written"
     assert listing(tmp_path) == before
 
 
@@ -95,3 +94,9 @@ def test_srcset_candidates_are_followed(site):
     result = check(site, expect=0)
     assert result.err.splitlines() == [
         "templates/404.html: warning: broken internal link '/static/big.png': no page static/big.png (on 404.html)"]
+
+
+def test_a_missing_lead_image_is_an_error_at_its_line(site):
+    site.write("content/articles/warned.md", WARNED.replace("image: favicon.svg", "image: lead.jpg"))
+    result = check(site, expect=1)
+    assert "content/articles/warned.md:4:1: image 'lead.jpg' not found beside the article or under static/" in result.err

@@ -129,7 +129,7 @@ CASES = [
     ("binary-markdown", {"content/articles/bad.md": b"---\ntitle: x\n\x00\x01\x02\xff" * 10}, [], 1,
      "content/articles/bad.md:1:1: binary file, not text; images and videos belong in static/"),
     ("binary-beside-articles", {"content/articles/clip.mp4": b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4}, [], 1,
-     "content/articles/clip.mp4:1:1: binary file in content/articles/, which holds only Markdown (*.md); move it to static/"),
+     "content/articles/clip.mp4:1:1: binary file in content/articles/, which holds only Markdown and the images articles show; move it to static/"),
     ("javascript-url-front-matter", {"content/articles/bad.md": front("title: T", "date: 2021-10-17", "link: javascript:alert(1)")}, [], 1,
      "content/articles/bad.md:4:1: 'link' holds a javascript: URL, which would run in readers' browsers"),
     ("javascript-url-obfuscated", {"content/articles/bad.md": front("title: T", "date: 2021-10-17", "image: ' JaVaScRiPt:alert(1)'")}, [], 1,
