@@ -174,7 +174,7 @@ def theme_problems(source: Path) -> list[SiteError]:
 
 def article_files(source: Path) -> list[Path]:
     """List the Markdown articles under `content/articles/`, in a stable order, skipping symlinks
-    out of the source (`read_sources` reports those)."""
+    out of the source (`read_sources` reports those, and lists articles in the same walk)."""
     return [p for p in walk_files(source / "content" / "articles", source, []) if p.suffix == ".md"]
 
 
@@ -215,14 +215,15 @@ def read_sources(source: Path, limit: int | None = None, memo=None) -> Sources:
     site, mission = load("site.yaml"), load("mission.yaml")
     limit = limit or site_limit(site)
     folder = content / "articles"
-    for path in listed:
-        if path.is_relative_to(folder) and path.suffix != ".md" and path.suffix.lower() not in ARTICLE_MEDIA:
+    in_articles = [p for p in listed if p.is_relative_to(folder)]
+    for path in in_articles:
+        if path.suffix != ".md" and path.suffix.lower() not in ARTICLE_MEDIA:
             with path.open("rb") as handle:
                 if _binary(handle.read(8192)):
                     errors.append(SiteError(rel(path, source), 1, 1, "binary file in content/articles/, which holds only "
                                                                       "Markdown and the images articles show; move it to static/"))
     articles = []
-    for path in article_files(source):
+    for path in (p for p in in_articles if p.suffix == ".md"):
         try:
             name = rel(path, source)
             articles.append(memo.read(path, name, limit, read_article) if memo else read_article(path, name, limit))
