@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, check, deploycheck, engine
+from . import __version__, check, deploycheck, engine, scaffold
 from .errors import BuildFailed, UsageError
 from .model import Settings
 
@@ -104,6 +104,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "watch": ("build, then rebuild on every change to content/, templates/ or static/", add_site_options, cmd_watch),
     "deploy-check": ("build for a subpath, serve it with nginx on loopback and check every link through it",
                      deploycheck.add_options, deploycheck.run),
+    "new": ("create a draft article or append a crew member: new article \"Title\" | new crew \"Name\"", scaffold.add_options, scaffold.run),
 }
 """name -> (help, add its options, run it)."""
 

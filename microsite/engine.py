@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import assets as assets_mod
-from . import content, images, markup, render, schema, write
+from . import content, images, markup, mentions, render, schema, search, write
 from .errors import BuildFailed, SiteError
 from .incremental import Memo
 from .model import Settings, Site
@@ -56,17 +56,19 @@ def load_site(settings: Settings, memo: Memo | None = None) -> Site:
         raise BuildFailed(problems + render.template_problems(theme_dirs(settings.source, "templates")))
     allow_html = checked.config.unsafe_html
     convert = memo.convert if memo else markup.convert
+    crew = mentions.crew_data(checked.crew, checked.config.base_path)
     converted = {}
     errors = []
     for meta in checked.articles:
         try:
-            converted[meta.raw.source] = convert(meta.raw.body, allow_html)
+            converted[meta.raw.source] = convert(meta.raw.body, allow_html, crew)
         except RecursionError:
             first = meta.raw.body_line + len(meta.raw.body) - len(meta.raw.body.lstrip("\n"))
             errors.append(SiteError(meta.raw.source, first, 1, "Markdown nested too deeply to convert "
                                     "(emphasis, links or lists inside each other hundreds of times); flatten it"))
     if errors:
         raise BuildFailed(errors)
+    converted = mentions.resolve_site(checked, converted)
     return schema.assemble(checked, converted)
 
 
@@ -103,10 +105,15 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
         render.render_all(env, memo.stale(env, static, pages, tx) if memo else pages, emit)
         if errors:
             raise BuildFailed(errors)
+        # the search index reads the finished pages, so it runs last, still inside the staging folder
+        tx.settle()
+        indexed = search.index(tx.staging, site.config.language)
+        for rel, data in indexed:
+            tx.write(rel, data)
         gone = tx.removed()
         removed = len(gone)
         if memo:
             memo.classify(tx, gone)
     if memo:
         memo.commit(settings.output)
-    return Report(len(pages), len(static) + library.file_count(), len(tx.changed), removed, time.perf_counter() - started)
+    return Report(len(pages), len(static) + library.file_count() + len(indexed), len(tx.changed), removed, time.perf_counter() - started)

@@ -66,8 +66,8 @@ class Memo:
 
     def __init__(self) -> None:
         self._raw: dict[str, tuple[str, int, Any]] = {}
-        self._html: dict[tuple[str, bool], markup.Converted] = {}
-        self._html_used: set[tuple[str, bool]] = set()
+        self._html: dict[tuple[str, bool, markup.Crew], markup.Converted] = {}
+        self._html_used: set[tuple[str, bool, markup.Crew]] = set()
         self._prints: dict[str, str] = {}
         self._assets: dict[str, str] = {}
         self._output_id: tuple[int, int] | None = None
@@ -86,11 +86,11 @@ class Memo:
         self._raw[rel] = (digest, limit, raw)
         return raw
 
-    def convert(self, text: str, allow_html: bool) -> markup.Converted:
-        """Convert Markdown once per distinct text."""
-        key = (text, allow_html)
+    def convert(self, text: str, allow_html: bool, crew: markup.Crew = markup.NO_CREW) -> markup.Converted:
+        """Convert Markdown once per distinct text (and crew, whose names become links)."""
+        key = (text, allow_html, crew)
         if key not in self._html:
-            self._html[key] = markup.convert(text, allow_html)
+            self._html[key] = markup.convert(text, allow_html, crew)
         self._html_used.add(key)
         return self._html[key]
 

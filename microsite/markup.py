@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import markdown
 from markdown.extensions.toc import slugify_unicode
 
+from .mentions import Crew, MentionExtension, Ref
 from .model import TocEntry
 from .urls import SafeLinks
 
@@ -26,7 +27,8 @@ _EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>\s*</th>")
 _TABLE_OPEN = re.compile(r"<table\b")
 _TABLE_WRAP = '<div class="table-wrap" role="region" aria-label="Table" tabindex="0">'
 """Wide tables scroll sideways on phones; the focusable wrapper lets keyboard users scroll them too."""
-_converters: dict[bool, markdown.Markdown] = {}
+_converters: dict[bool, tuple[markdown.Markdown, MentionExtension]] = {}
+NO_CREW = Crew()
 
 
 @dataclass(frozen=True)
@@ -36,18 +38,23 @@ class Converted:
     html: str
     toc: tuple[TocEntry, ...]
     words: int
+    mentions: tuple[str, ...] = ()
+    """Ids of the crew members the body mentions by name or `[[crew:id]]`."""
+    refs: tuple[Ref, ...] = ()
+    """`[[...]]` references; article ones are placeholders in `html` until resolved."""
 
 
-def _converter(allow_html: bool) -> markdown.Markdown:
-    md = _converters.get(allow_html)
-    if md is None:
-        md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIG, output_format="html")
+def _converter(allow_html: bool) -> tuple[markdown.Markdown, MentionExtension]:
+    pair = _converters.get(allow_html)
+    if pair is None:
+        mentions = MentionExtension()
+        md = markdown.Markdown(extensions=[*EXTENSIONS, mentions], extension_configs=EXTENSION_CONFIG, output_format="html")
         if not allow_html:
             md.preprocessors.deregister("html_block")
             md.inlinePatterns.deregister("html")
             SafeLinks().extendMarkdown(md)
-        _converters[allow_html] = md
-    return md
+        pair = _converters[allow_html] = (md, mentions)
+    return pair
 
 
 def _flatten(tokens: list[dict]) -> list[TocEntry]:
@@ -58,10 +65,16 @@ def _flatten(tokens: list[dict]) -> list[TocEntry]:
     return entries
 
 
-def convert(text: str, allow_html: bool = True) -> Converted:
-    """Convert one article's Markdown; with `allow_html` false, raw HTML is shown as text."""
-    md = _converter(allow_html)
+def convert(text: str, allow_html: bool = True, crew: Crew = NO_CREW) -> Converted:
+    """Convert one article's Markdown; with `allow_html` false, raw HTML is shown as text.
+
+    `crew` names the people whose mentions become links (see mentions.py).
+    """
+    md, mentions = _converter(allow_html)
     md.reset()
+    mentions.begin(crew)
     html = _EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", md.convert(text))
     html = _TABLE_OPEN.sub(_TABLE_WRAP + r"\g<0>", html).replace("</table>", "</table></div>")
-    return Converted(html, tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)))
+    state = mentions.state
+    return Converted(html, tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)),
+                     tuple(state.mentioned), tuple(state.refs))

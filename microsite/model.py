@@ -82,6 +82,17 @@ class Article:
     """Front-matter fields the generator does not know; handed to templates unchanged."""
     field_lines: Mapping[str, int] = field(default_factory=lambda: EMPTY)
     """Line of each front-matter field in the source file, for messages found after checking."""
+    events: tuple[str, ...] = ()
+    """Ids of the mission events the article covers (front matter `events`)."""
+    aliases: tuple[str, ...] = ()
+    """Earlier output paths of this article (`articles/old-slug/`), each served as a redirect."""
+    mentions: tuple[str, ...] = ()
+    """Ids of the crew members its body mentions by name or `[[crew:id]]`."""
+
+    @property
+    def people(self) -> tuple[str, ...]:
+        """Crew ids listed in front matter or mentioned in the body."""
+        return tuple(dict.fromkeys(self.crew + self.mentions))
 
     @property
     def url(self) -> str:
@@ -118,6 +129,8 @@ class Event:
     title: str
     detail: str
     data: Mapping[str, Any]
+    zone: str = "UTC"
+    """IANA time zone of the place where it happened, for local times (`timezone:` in the YAML)."""
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from . import images, lang, seo
+from . import ics, images, lang, redirects, related, seo, timeline
 from .assets import Asset
 from .errors import BuildFailed, SiteError
 from .model import Page, Site
+from .mentions import strip_cards
 from .schema import make_slug
 
 HOME_ARTICLES = 10
@@ -89,7 +90,7 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
         """A permanent Atom id that survives moving the site to another address."""
         return f"urn:uuid:{uuid.uuid5(FEED_NAMESPACE, f'{site.config.title}:{value}')}"
 
-    env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
+    env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, strip_cards=strip_cards, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
     _add_output_helpers(env, site, library or images.Library(), url, abs_url)
     return env
 
@@ -139,24 +140,36 @@ def plan(site: Site) -> list[Page]:
     """List every page of the site with its template, context and the inputs it depends on."""
     articles = site.articles
     every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
+    similar_to = related.related_all(articles)
     pages = [Page("index.html", "home.html", {"articles": articles[:HOME_ARTICLES], "page_url": ""},
                   frozenset(f"article:{a.source}" for a in articles[:HOME_ARTICLES]) | {"articles", "mission", "site"})]
     for index, article in enumerate(articles):
         newer = articles[index - 1] if index > 0 else None
         older = articles[index + 1] if index + 1 < len(articles) else None
         members = [site.crew_by_id(c) for c in article.crew]
+        similar = similar_to[article.source]
         deps = {f"article:{article.source}", "articles", "mission", "site"}
-        deps |= {f"article:{a.source}" for a in (newer, older) if a}
+        deps |= {f"article:{a.source}" for a in (newer, older, *similar) if a}
         pages.append(Page(f"{article.url}index.html", "article.html",
-                          {"article": article, "newer": newer, "older": older, "members": members, "page_url": article.url},
+                          {"article": article, "newer": newer, "older": older, "members": members, "related": similar,
+                           "page_url": article.url},
                           frozenset(deps)))
     pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}, frozenset({"mission", "site"})))
     for member in site.crew:
-        own = [a for a in articles if member.id in a.crew]
+        own = [a for a in articles if member.id in a.people]
         pages.append(Page(f"{member.url}index.html", "crew.html",
                           {"member": member, "articles": own, "page_url": member.url},
                           frozenset({f"article:{a.source}" for a in own} | {"articles", "mission", "site"})))
-    pages.append(Page("mission/index.html", "mission.html", {"page_url": "mission/"}, frozenset({"mission", "site"})))
+    covering = frozenset(f"article:{a.source}" for a in articles if a.events)
+    pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles), "page_url": "mission/"},
+                      covering | {"articles", "mission", "site"}))
+    calendar = ics.calendar(site.events, site.data.get("mission", {}).get("name") or site.config.title, site.config.base_url + "mission/")
+    pages.append(Page("mission/events.ics", "events.ics", {"calendar": calendar, "page_url": "mission/events.ics"},
+                      frozenset({"mission", "site"})))
+    for redirect in redirects.redirects(articles):
+        pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target},
+                          frozenset({"articles", "site"})))
+    pages.append(Page("search/index.html", "search.html", {"articles": articles, "page_url": "search/"}, every | {"mission", "site"}))
     tagged_by = {t.slug: [a for a in articles if t.slug in {make_slug(n) for n in a.tags}] for t in site.tags}
     pages.append(Page("tags/index.html", "tags.html",
                       {"counts": {slug: len(tagged) for slug, tagged in tagged_by.items()}, "page_url": "tags/"},

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import functools
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from slugify import slugify
-
 from .content import RawArticle, Sources
+from . import redirects, timeline
 from .errors import BuildFailed, SiteError
 from .markup import Converted
 from .limits import scan_markdown
@@ -21,23 +19,18 @@ from .typography import smarten
 from .urls import refused_value
 from .write import RESERVED_NAMES
 from .model import Article, CrewMember, Event, Settings, Site, SiteConfig, Tag
+from .slugs import make_slug
 from .yaml12 import YamlList, YamlMap
 
 ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes"}
-ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt"}
+ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt", "events", "aliases"}
 MISSION_FIELDS = {"name", "spacecraft", "summary", "facts", "events"}
 EVENT_FIELDS = {"id", "time", "timezone", "place", "title", "detail", "since", "since_label"}
 CREW_FIELDS = {"id", "name", "name_native", "role", "bio", "about", "born", "birthplace", "flights", "aliases"}
 FILM_FIELDS = {"title", "title_native", "summary", "director", "genre", "premiere", "release", "facts"}
 """Fields of mission.yaml that the theme uses. Other keys reach templates as written, unless
 they look like a misspelling of one of these."""
-
-
-@functools.lru_cache(maxsize=65536)
-def make_slug(text: str) -> str:
-    """Turn a title, tag or file name into a lowercase ASCII slug (transliterating any script)."""
-    return slugify(text, max_length=80, word_boundary=True)
 
 
 class Problems:
@@ -245,8 +238,10 @@ def check_events(raw: Any, problems: Problems) -> list[Event]:
             problems.add(item.where("time"), "missing required field 'time' (a date or a date and time with offset)")
             continue
         when = to_utc(item["time"], problems, item.where("time"), "time")
+        zone = timeline.check_zone(problems.text(item, "timezone", default="UTC"), problems, item.where("timezone"))
         if when:
-            events.append(Event(event_id, when[0], when[1], title, problems.text(item, "detail"), _plain(item)))
+            events.append(Event(event_id, when[0], when[1], title, problems.text(item, "detail"), _plain(item), zone))
+    timeline.check_since(raw, problems)
     return sorted(events, key=lambda e: e.time)
 
 
@@ -279,8 +274,20 @@ class ArticleMeta:
     fields: dict
 
 
-def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems) -> ArticleMeta | None:
-    """Validate one article's front matter; `crew_ids` None means mission.yaml could not be read."""
+def _known_ids(front: YamlMap, key: str, known: set[str] | None, problems: Problems, what: str, hint: str) -> list[str]:
+    """Return the ids listed under `key` that exist (all of them when `known` is None); report the others."""
+    found = []
+    for item, where in problems.text_list(front, key):
+        if known is None or item in known:
+            found.append(item)
+        else:
+            problems.add(where, f"unknown {what} {item!r}{_suggest(item, known) or '; ' + hint}")
+    return found
+
+
+def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems,
+                  event_ids: set[str] | None = frozenset()) -> ArticleMeta | None:
+    """Validate one article's front matter; `crew_ids` and `event_ids` are None when mission.yaml could not be read."""
     front = raw.front
     title = problems.text(front, "title", required=True)
     date = None
@@ -291,12 +298,8 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
     updated = None
     if front.get("updated") is not None:
         updated = to_utc(front["updated"], problems, front.where("updated"), "updated")
-    crew = []
-    for member_id, where in problems.text_list(front, "crew"):
-        if crew_ids is None or member_id in crew_ids:
-            crew.append(member_id)
-        else:
-            problems.add(where, f"unknown crew id {member_id!r}{_suggest(member_id, crew_ids) or '; crew ids are listed in content/mission.yaml'}")
+    crew = _known_ids(front, "crew", crew_ids, problems, "crew id", "crew ids are listed in content/mission.yaml")
+    events = _known_ids(front, "events", event_ids, problems, "event id", "event ids are listed under mission.events in content/mission.yaml")
     tags = []
     for name, where in problems.text_list(front, "tags"):
         if make_slug(name) in RESERVED_NAMES:
@@ -326,6 +329,8 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
         image=problems.text(front, "image") or None,
         image_alt=problems.text(front, "image_alt") or None,
         extra=_plain({k: v for k, v in front.items() if k not in ARTICLE_FIELDS}),
+        events=tuple(dict.fromkeys(events)),
+        aliases=redirects.check_aliases(problems.text_list(front, "aliases"), problems),
     )
     if problems.errors[before:] or not title or not date or not slug:
         return None
@@ -358,11 +363,12 @@ def check(sources: Sources, settings: Settings) -> Checked:
         crew, events = check_mission(sources.mission, problems)
         errors += problems.errors
     crew_ids = {m.id for m in crew} if sources.mission is not None else None
+    event_ids = {e.id for e in events} if sources.mission is not None else None
     metas = []
     by_slug: dict[str, str] = {}
     for raw in sources.articles:
         problems = Problems(raw.source)
-        meta = check_article(raw, crew_ids, problems)
+        meta = check_article(raw, crew_ids, problems, event_ids)
         errors += problems.errors
         if meta is None or (meta.fields["draft"] and not settings.drafts):
             continue
@@ -373,6 +379,7 @@ def check(sources: Sources, settings: Settings) -> Checked:
             continue
         by_slug[key] = raw.source
         metas.append(meta)
+    errors += redirects.check_conflicts(metas)
     if errors or config is None:
         raise BuildFailed(errors)
     data = _plain(sources.mission or {})
@@ -386,7 +393,7 @@ def assemble(checked: Checked, converted: dict[str, Converted]) -> Site:
         body = converted[meta.raw.source]
         lines = MappingProxyType({key: meta.raw.front.where(key)[0] for key in meta.raw.front})
         articles.append(Article(source=meta.raw.source, body=body.html, toc=body.toc, words=body.words,
-                                field_lines=lines, **meta.fields))
+                                mentions=body.mentions, field_lines=lines, **meta.fields))
     articles.sort(key=lambda a: (a.date, a.slug), reverse=True)
     tags: dict[str, Tag] = {}
     for article in articles:

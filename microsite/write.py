@@ -294,6 +294,10 @@ class Transaction:
             return []
         return sorted(_files(self.output) - set(self.files.values()) - {MARKER})
 
+    def settle(self) -> None:
+        """Drop what a reused folder held that this build did not write, before anything reads the staging folder."""
+        self._drop_leftovers()
+
     def _drop_leftovers(self) -> None:
         """Remove what a reused folder held that this build did not write, and folders left empty."""
         emptied: set[Path] = set()
