@@ -141,7 +141,7 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteE
                                           f"warning: image {src!r} has no alt text; write it as ![what it shows]({src})"))
 
     parsed = {path: _parse(text) for path, text in rendered.items() if path.endswith(".html")}
-    files = set(rendered) | {a.output for a in static.values()}
+    files = set(rendered) | {a.output for a in static.values()} | library.outputs()
     by_page = {f"{a.url}index.html": a for a in site.articles}
     for path, page in sorted(parsed.items()):
         article = by_page.get(path)

@@ -137,6 +137,10 @@ class Library:
         """How many files the images add to the output: copies, and originals found beside articles."""
         return len(self.originals) + sum(len(p.variants) for p in self.pictures.values())
 
+    def outputs(self) -> set[str]:
+        """Every path the images add to the output, for link checks that write nothing."""
+        return {p.output for p in self.originals} | {v.output for p in self.pictures.values() for v in p.variants}
+
     def static(self, name: str) -> Picture | None:
         """The image `static/<name>`, if it is a raster image."""
         return self.pictures.get(f"static:{name}")

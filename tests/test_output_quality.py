@@ -11,7 +11,7 @@ import feedparser
 import pytest
 from PIL import Image
 
-from conftest import article, parse, text
+from conftest import article, parse, run_build, text
 from microsite.lang import mark_html, mark_text
 
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
@@ -287,3 +287,11 @@ def test_cyrillic_runs_are_marked_and_text_escaped(value, page_language, expecte
 def test_cyrillic_in_html_is_marked_outside_tags_and_code():
     html = '<p title="Вызов">Film «Вызов»</p><pre><code>print("Вызов")</code></pre>'
     assert mark_html(html, "en") == '<p title="Вызов">Film «<span lang="ru">Вызов</span>»</p><pre><code>print("Вызов")</code></pre>'
+
+
+def test_check_command_sees_the_image_copies_a_build_makes(site):
+    make_image(site.source / "content/articles/chart.png", (900, 500))
+    site.write("content/articles/pictures.md", article("Pictures", image="chart.png", image_alt="A chart",
+                                                       body="![The same chart](chart.png)"))
+    result = run_build(site.capsys, ["check", "--strict", "--source", str(site.source)], expect=0)
+    assert result.out.strip() == "microsite: check passed with 0 warnings; nothing written"
