@@ -191,7 +191,7 @@ def _sitemap_entries(site: Site) -> list[tuple[str, dt.datetime | None]]:
     entries: list[tuple[str, dt.datetime | None]] = [("", newest)]
     entries += [(a.url, a.modified) for a in site.articles]
     entries += [("crew/", newest)] + [(m.url, newest) for m in site.crew]
-    entries += [("mission/", newest), ("tags/", newest)]
+    entries += [("mission/", newest), ("tags/", newest), ("search/", newest)]
     for tag in site.tags:
         tagged = [a.modified for a in site.articles if tag.slug in {make_slug(n) for n in a.tags}]
         entries.append((tag.url, max(tagged) if tagged else newest))

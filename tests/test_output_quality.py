@@ -167,6 +167,9 @@ def test_sitemap_lists_every_page_with_lastmod(default_site):
         if rel == "404.html":
             continue
         url = "https://example.org/" + rel.removesuffix("index.html")
+        if parse(page).find("link", rel="canonical")["href"] != url:
+            continue  # an old address kept as a redirect (article aliases) names its new home instead
+
         assert url in listed, rel
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", listed[url] or ""), rel
 
