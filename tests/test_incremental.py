@@ -124,6 +124,10 @@ class Editor:
             css = (ROOT / "static" / "style.css").read_text(encoding="utf-8")
             (folder / "style.css").write_text(css + f"\n/* {self.rnd.randint(0, 999)} */\n", encoding="utf-8")
             return "static style.css"
+        notes = sorted(folder.glob("note-*.txt"))
+        if notes and self.rnd.random() < 0.3:
+            notes[0].unlink()
+            return f"delete static {notes[0].name}"
         (folder / f"note-{self.rnd.randint(0, 3)}.txt").write_text(str(self.rnd.random()), encoding="utf-8")
         return "static file"
 
