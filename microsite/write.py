@@ -116,9 +116,30 @@ class BuildLock:
 
 
 def _leftovers(output: Path) -> list[Path]:
-    """Staging and previous folders that a killed build of this output left behind."""
-    pattern = re.compile(rf"\.{re.escape(output.name)}\.(staging|previous)-[0-9]+$")
-    return [p for p in output.parent.iterdir() if pattern.match(p.name) and p.is_dir() and not p.is_symlink()]
+    """Staging and previous folders that a killed build of this output left behind.
+
+    A `.spare` folder is a watch or serve session's next staging folder; it is left alone while
+    the session's process lives.
+    """
+    pattern = re.compile(rf"\.{re.escape(output.name)}\.(staging|previous)-([0-9]+)(\.spare)?$")
+    found = []
+    for path in output.parent.iterdir():
+        match = pattern.match(path.name)
+        if match and path.is_dir() and not path.is_symlink():
+            if match.group(3) and _alive(int(match.group(2))):
+                continue
+            found.append(path)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def recover(output: Path) -> None:

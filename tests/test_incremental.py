@@ -281,3 +281,21 @@ def test_a_reused_staging_folder_never_touches_the_live_output(tmp_path):
     assert not (out / "c").exists()
     discard_spare(out)
     assert not spare_folder(out).exists()
+
+
+def test_a_killed_sessions_spare_folder_is_cleared_by_the_next_build(site):
+    import subprocess
+    import sys
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(finished.stdout)
+    stale = site.source / f".output.staging-{dead}.spare"
+    (stale / "articles").mkdir(parents=True)
+    (stale / "articles/old.html").write_text("old", encoding="utf-8")
+    settings = Settings(source=site.source, output=site.output)
+    memo = Memo()
+    engine.build(settings, memo)
+    assert not stale.exists()
+    engine.build(settings, memo)
+    assert spare_folder(site.output).is_dir(), "this session's own spare folder stays between its builds"
+    discard_spare(site.output)
