@@ -207,6 +207,7 @@ class Transaction:
                 self._leftover = _files(self.staging) - {MARKER}
             else:
                 self.staging.mkdir()
+            self._real_staging = self.staging.resolve()
         except BaseException:
             self.lock.release()
             raise
@@ -229,7 +230,7 @@ class Transaction:
         self.paths.add(key)
         self.files[key] = path.as_posix()
         target = self.staging.joinpath(*path.parts)
-        if not target.resolve().is_relative_to(self.staging.resolve()):
+        if not target.resolve().is_relative_to(self._real_staging):
             raise ValueError(f"output path {rel!r} leaves the output folder")
         if target.parent not in self._folders:
             self._make_folder(target.parent)
