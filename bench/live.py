@@ -3,17 +3,19 @@
 
 usage: python bench/live.py [--source DIR ...] [--articles N] [--edits N]
 Without --source it measures the default site and a generated site of N articles (default 1,000).
-Saves are real file writes seen by the real watchdog observer; the clock runs from just before the
-write until the page's new text is on disk (the output folder is swapped in only when complete).
+Saves are real file writes seen by `build.py watch` running in its own process, as an author runs
+it; the clock runs from just before the write until the page's new text is on disk (the output
+folder is swapped in only when complete).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import re
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,10 +27,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from corpus import generate  # noqa: E402  (bench/corpus.py, the shared benchmark corpus)
 from microsite.assets import fingerprint  # noqa: E402
-from microsite.model import Settings  # noqa: E402
-from microsite.watch import Session  # noqa: E402
 
-def wait(check, timeout: float = 120.0) -> None:
+def wait(check, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
@@ -36,10 +36,46 @@ def wait(check, timeout: float = 120.0) -> None:
         time.sleep(0.002)
 
 
-def idle(session: Session, count: int) -> None:
-    wait(lambda: session.builds >= count and session.idle)
-    time.sleep(0.15)
-    wait(lambda: session.idle)
+class Watching:
+    """`build.py watch` in its own process, as an author runs it, with its terminal lines collected."""
+
+    BUILD = re.compile(r"^\d\d:\d\d:\d\d .* in (\d+) ms$")
+
+    def __init__(self, source: Path):
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "watch", "--source", str(source)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.lines: list[str] = []
+        self.changed = time.monotonic()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            self.changed = time.monotonic()
+
+    def builds(self) -> list[str]:
+        return [line for line in self.lines if self.BUILD.match(line)]
+
+    def settle(self, count: int) -> str:
+        """Wait for build number `count` and a quiet moment after it; return its terminal line."""
+        wait(lambda: len(self.builds()) >= count and time.monotonic() - self.changed > 0.4)
+        return self.builds()[count - 1]
+
+    def close(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def rewritten(line: str) -> int:
+    match = re.search(r"rewrote (\d+) file", line)
+    return int(match.group(1)) if match else 0
+
+
+def build_ms(line: str) -> int:
+    return int(Watching.BUILD.match(line).group(1))
 
 
 def save(path: Path, text: str) -> None:
@@ -47,44 +83,40 @@ def save(path: Path, text: str) -> None:
 
 
 def measure(source: Path, edits: int) -> list[str]:
-    settings = Settings(source=source, output=source / "output")
-    session = Session(settings, io.StringIO())
-    started = time.perf_counter()
-    session.start()
-    first = time.perf_counter() - started
-    loop = threading.Thread(target=session.run, daemon=True)
-    loop.start()
-    out = settings.output
-    articles = sorted((source / "content" / "articles").glob("*.md"))
-    lines = [f"  first build: {first:.2f} s, {len(list(out.rglob('*.html')))} HTML pages"]
+    out = source / "output"
+    watching = Watching(source)
     try:
+        first = watching.settle(1)
+        articles = sorted((source / "content" / "articles").glob("*.md"))
+        lines = [f"  first build: {build_ms(first) / 1000:.2f} s, {len(list(out.rglob('*.html')))} HTML pages"]
         # article body edits: the headline figure
-        times, rewritten = [], []
+        times, files, builds = [], [], []
         target = articles[len(articles) // 2]
         page = out / "articles" / target.stem / "index.html"
         original = target.read_text(encoding="utf-8")
         for n in range(edits):
-            before = session.builds
+            count = len(watching.builds())
             marker = f"Bench edit number {n} of the body."
             t0 = time.perf_counter()
             save(target, original + f"\n{marker}\n")
             wait(lambda: marker in page.read_text(encoding="utf-8"))
             times.append(time.perf_counter() - t0)
-            idle(session, before + 1)
-            rewritten.append(len(session.last.rewritten))
+            line = watching.settle(count + 1)
+            files.append(rewritten(line))
+            builds.append(build_ms(line))
         lines.append(f"  article body edit: save -> page on disk median {statistics.median(times) * 1000:.0f} ms, "
-                     f"worst {max(times) * 1000:.0f} ms over {edits} edits; {statistics.median(rewritten):.0f} files rewritten")
+                     f"worst {max(times) * 1000:.0f} ms over {edits} edits (rebuild itself median {statistics.median(builds):.0f} ms); "
+                     f"{statistics.median(files):.0f} files rewritten")
 
         def once(label: str, path: Path, text: str, page: Path, marker: str) -> None:
-            before = session.builds
+            count = len(watching.builds())
             t0 = time.perf_counter()
             save(path, text)
             wait(lambda: page.is_file() and marker in page.read_text(encoding="utf-8"))
             elapsed = time.perf_counter() - t0
-            idle(session, before + 1)
-            last = session.last
-            lines.append(f"  {label}: {elapsed * 1000:.0f} ms to the page, {len(last.rewritten)} files rewritten, "
-                         f"{len(last.removed)} removed, {last.rendered} pages rendered")
+            line = watching.settle(count + 1)
+            lines.append(f"  {label}: {elapsed * 1000:.0f} ms to the page (rebuild {build_ms(line)} ms), "
+                         f"{rewritten(line)} files rewritten")
 
         other = articles[len(articles) // 3]
         text = other.read_text(encoding="utf-8")
@@ -109,7 +141,7 @@ def measure(source: Path, edits: int) -> list[str]:
         new_css = css + "\n/* bench */\n"
         once("stylesheet edit", static / "style.css", new_css, out / "index.html", fingerprint("style.css", new_css.encode()))
     finally:
-        session.close()
+        watching.close()
     return lines
 
 
