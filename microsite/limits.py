@@ -9,6 +9,7 @@ reported at its line and column instead.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .errors import SiteError
@@ -46,6 +47,16 @@ def _indent(line: str) -> int:
 
 def scan_markdown(body: str, path: str, first_line: int) -> list[SiteError]:
     """Report the first place (if any) where the body goes past the limits."""
+    return list(_scan(body, path, first_line))
+
+
+@functools.lru_cache(maxsize=4096)
+def _scan(body: str, path: str, first_line: int) -> tuple[SiteError, ...]:
+    """Scan once per distinct body: watch and serve check every article on every rebuild."""
+    return tuple(_scan_markdown(body, path, first_line))
+
+
+def _scan_markdown(body: str, path: str, first_line: int) -> list[SiteError]:
     fence = ""
     depth = marks = headings = 0
     start: int | None = None
