@@ -29,6 +29,8 @@ def add_site_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-article-bytes", type=_positive, default=None, metavar="N",
                    help="report articles larger than N bytes instead of parsing them (default: site.yaml max_article_bytes, or 5 MB)")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                   help="worker processes converting Markdown; default: one per core, 1: all in this process")
 
 
 def _positive(text: str) -> int:
@@ -48,8 +50,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if not source.is_dir():
         raise UsageError(f"source folder {source} does not exist")
     output = (args.output if args.output is not None else source / "output").absolute()
+    jobs = getattr(args, "jobs", 0)
+    if jobs < 0:
+        raise UsageError("--jobs must be 0 (one per core) or more")
     return Settings(source=source, output=output, base_url=args.base_url, drafts=args.drafts,
-                    max_article_bytes=getattr(args, "max_article_bytes", None))
+                    max_article_bytes=getattr(args, "max_article_bytes", None), jobs=jobs)
 
 
 def report_failure(exc: BuildFailed) -> None:

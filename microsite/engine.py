@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import assets as assets_mod
-from . import content, images, markup, mentions, render, schema, search, write
+from . import cache, content, images, markup, mentions, render, schema, search, write
 from .errors import BuildFailed, SiteError
 from .incremental import Memo
 from .model import Settings, Site
@@ -41,13 +41,16 @@ def theme_dirs(source: Path, name: str) -> list[Path]:
     return unique
 
 
-def load_site(settings: Settings, memo: Memo | None = None) -> Site:
+def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store | None = None) -> Site:
     """Read and validate the sources and convert every article; raise BuildFailed on any problem.
 
     Content problems are reported together with template syntax errors, so one run shows all.
+    With a `store` (the build cache on disk), unchanged articles are neither parsed nor converted
+    again, and the rest are converted in worker processes (`settings.jobs`).
     """
     problems = content.theme_problems(settings.source)
-    sources = content.read_sources(settings.source, settings.max_article_bytes, memo=memo)
+    sources = content.read_sources(settings.source, settings.max_article_bytes,
+                                   memo=memo or (cache.Articles(store) if store else None))
     try:
         checked = schema.check(sources, settings)
     except BuildFailed as exc:
@@ -55,8 +58,11 @@ def load_site(settings: Settings, memo: Memo | None = None) -> Site:
     if problems:
         raise BuildFailed(problems + render.template_problems(theme_dirs(settings.source, "templates")))
     allow_html = checked.config.unsafe_html
-    convert = memo.convert if memo else markup.convert
     crew = mentions.crew_data(checked.crew, checked.config.base_path)
+    convert = memo.convert if memo else markup.convert
+    if store and not memo:
+        convert = cache.Converter(store, settings.jobs)
+        convert.prepare((meta.raw.body for meta in checked.articles), allow_html, crew)
     converted = {}
     errors = []
     for meta in checked.articles:
@@ -82,7 +88,12 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
     write.check_output_folder(settings.output, settings.source)
     if memo:
         memo.abandon()
-    site = load_site(settings, memo)
+    rebuild = None
+    if not memo:  # a single build keeps its cache on disk, beside the output
+        store = cache.Store.beside(settings.output)
+        folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static")]
+        rebuild = cache.Rebuild(store, settings, folders)
+    site = load_site(settings, memo, store if rebuild else None)
     static = assets_mod.collect(theme_dirs(settings.source, "static"))
     library = images.collect(settings.source, static, site.articles)
     env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
@@ -102,7 +113,7 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             except ValueError as exc:
                 errors.append(SiteError(page.path, 0, 0, str(exc)))
 
-        render.render_all(env, memo.stale(env, static, pages, tx) if memo else pages, emit)
+        render.render_all(env, memo.stale(env, static, pages, tx) if memo else rebuild.pages(pages, tx), emit)
         if errors:
             raise BuildFailed(errors)
         # the search index reads the finished pages, so it runs last, still inside the staging folder
@@ -116,4 +127,6 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             memo.classify(tx, gone)
     if memo:
         memo.commit(settings.output)
+    else:
+        rebuild.commit()
     return Report(len(pages), len(static) + library.file_count() + len(indexed), len(tx.changed), removed, time.perf_counter() - started)

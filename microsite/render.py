@@ -21,6 +21,8 @@ from .mentions import strip_cards
 from .schema import make_slug
 
 HOME_ARTICLES = 10
+FEED_ARTICLES = 20
+"""The feed carries the latest articles only: readers poll it, and its size must not grow with the site."""
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 FEED_NAMESPACE = uuid.UUID("6f1d1c52-8a3e-5f0b-9b0e-2c6f3a0d7e41")
 """Feed ids are UUIDs in this namespace, derived from the site title and the entry, never the URL."""
@@ -138,6 +140,7 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
 
 def plan(site: Site) -> list[Page]:
     """List every page of the site with its template, context and the inputs it depends on."""
+    crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
     every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
     similar_to = related.related_all(articles)
@@ -146,7 +149,7 @@ def plan(site: Site) -> list[Page]:
     for index, article in enumerate(articles):
         newer = articles[index - 1] if index > 0 else None
         older = articles[index + 1] if index + 1 < len(articles) else None
-        members = [site.crew_by_id(c) for c in article.crew]
+        members = [crew_by_id[c] for c in article.crew]
         similar = similar_to[article.source]
         deps = {f"article:{article.source}", "articles", "mission", "site"}
         deps |= {f"article:{a.source}" for a in (newer, older, *similar) if a}
@@ -170,7 +173,7 @@ def plan(site: Site) -> list[Page]:
         pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target},
                           frozenset({"articles", "site"})))
     pages.append(Page("search/index.html", "search.html", {"articles": articles, "page_url": "search/"}, every | {"mission", "site"}))
-    tagged_by = {t.slug: [a for a in articles if t.slug in {make_slug(n) for n in a.tags}] for t in site.tags}
+    tagged_by = _tagged(site)
     pages.append(Page("tags/index.html", "tags.html",
                       {"counts": {slug: len(tagged) for slug, tagged in tagged_by.items()}, "page_url": "tags/"},
                       frozenset({"articles", "site"})))
@@ -179,11 +182,22 @@ def plan(site: Site) -> list[Page]:
         pages.append(Page(f"{tag.url}index.html", "tag.html", {"tag": tag, "articles": tagged, "page_url": tag.url},
                           frozenset({f"article:{a.source}" for a in tagged} | {"articles", "site"})))
     updated = max((a.modified for a in articles), default=EPOCH)
-    pages.append(Page("feed.xml", "feed.xml", {"articles": articles, "updated": updated, "page_url": "feed.xml"}, every | {"site"}))
+    latest = articles[:FEED_ARTICLES]
+    pages.append(Page("feed.xml", "feed.xml", {"articles": latest, "updated": updated, "page_url": "feed.xml"},
+                      frozenset(f"article:{a.source}" for a in latest) | {"articles", "site"}))
     pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": _sitemap_entries(site), "page_url": "sitemap.xml"}, every | {"mission", "site"}))
     pages.append(Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, frozenset({"site"})))
     pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, frozenset({"site"})))
     return pages
+
+
+def _tagged(site: Site) -> dict[str, list]:
+    """Each tag's articles, newest first, in one pass over the articles."""
+    tagged: dict[str, list] = {t.slug: [] for t in site.tags}
+    for article in site.articles:
+        for slug in dict.fromkeys(make_slug(n) for n in article.tags):
+            tagged[slug].append(article)
+    return tagged
 
 
 def _sitemap_entries(site: Site) -> list[tuple[str, dt.datetime | None]]:
@@ -192,8 +206,9 @@ def _sitemap_entries(site: Site) -> list[tuple[str, dt.datetime | None]]:
     entries += [(a.url, a.modified) for a in site.articles]
     entries += [("crew/", newest)] + [(m.url, newest) for m in site.crew]
     entries += [("mission/", newest), ("tags/", newest), ("search/", newest)]
+    tagged_by = _tagged(site)
     for tag in site.tags:
-        tagged = [a.modified for a in site.articles if tag.slug in {make_slug(n) for n in a.tags}]
+        tagged = [a.modified for a in tagged_by[tag.slug]]
         entries.append((tag.url, max(tagged) if tagged else newest))
     return entries
 

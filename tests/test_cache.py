@@ -1,0 +1,271 @@
+"""The build cache and parallel conversion never change what is published.
+
+Every build here is compared, file by file and byte by byte, with a clean build of the same source
+made in one process into a fresh folder with no cache.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, article, run_build
+
+from microsite import cache
+from microsite.write import MARKER
+
+spec = importlib.util.spec_from_file_location("corpus", ROOT / "bench" / "corpus.py")
+corpus = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(corpus)
+
+_clean = count()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file of a built site by relative path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    """Inode and modification time of every file of the site (not the writer's own marker file):
+    what tells whether a file was rewritten."""
+    return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file() and p.name != MARKER}
+
+
+def clean_build(site, tmp_path: Path, *args: str) -> dict[str, bytes]:
+    """Build the site's source afresh: one process, an empty output folder, no cache."""
+    output = tmp_path / f"clean-{next(_clean)}" / "output"
+    run_build(site.capsys, ["--source", str(site.source), "--output", str(output), "--jobs", "1", *args])
+    assert not (output / cache.FOLDER).exists()
+    return tree(output)
+
+
+def assert_same_as_clean(site, tmp_path: Path, *args: str) -> None:
+    built = tree(site.output)
+    clean = clean_build(site, tmp_path, *args)
+    assert sorted(built) == sorted(clean)
+    assert [p for p in built if built[p] != clean[p]] == []
+
+
+def records(site, kind: str = "articles") -> list[Path]:
+    return sorted(p for p in (site.source / cache.FOLDER / kind).rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def big_site(tmp_path: Path, capsys):
+    """A generated site with enough articles to start worker processes."""
+    from conftest import Site
+
+    s = Site(tmp_path / "big", capsys)
+    corpus.generate(s.source, 24, seed=7)
+    return s
+
+
+def test_parallel_build_matches_single_process_build(big_site, tmp_path):
+    big_site.build("--jobs", "2")
+    assert len(records(big_site)) == 24
+    assert len(list((big_site.output / "articles").iterdir())) == 24
+    assert_same_as_clean(big_site, tmp_path)
+
+
+def test_cached_rebuild_is_identical_and_rewrites_nothing(site, tmp_path):
+    site.build()
+    before = stamps(site.output)
+    result = site.build()
+    assert stamps(site.output) == before
+    assert "(0 written," in result.out
+    assert_same_as_clean(site, tmp_path)
+
+
+def _edit_body(site):
+    path = site.source / "content/articles/launch.md"
+    path.write_text(path.read_text() + "\nA second paragraph with *emphasis*.\n")
+
+
+def _edit_title(site):
+    path = site.source / "content/articles/launch.md"
+    path.write_text(path.read_text().replace("title: The launch", "title: The launch from Baikonur"))
+
+
+def _add_article(site):
+    site.write("content/articles/docking.md", article("The docking", "2021-10-05T12:22:00Z", "Docked by hand.", tags="[soyuz, iss]", crew="[novitsky]"))
+
+
+def _delete_article(site):
+    (site.source / "content/articles/launch.md").unlink()
+
+
+def _rename_article(site):
+    (site.source / "content/articles/launch.md").rename(site.source / "content/articles/lift-off.md")
+
+
+def _make_draft(site):
+    path = site.source / "content/articles/the-film.md"
+    path.write_text(path.read_text().replace("---\n\n", "draft: true\n---\n\n", 1))
+
+
+def _edit_site_yaml(site):
+    path = site.source / "content/site.yaml"
+    path.write_text(path.read_text().replace("title: Test Orbit", "title: Test Orbit Renamed"))
+
+
+def _edit_mission(site):
+    path = site.source / "content/mission.yaml"
+    path.write_text(path.read_text().replace("name: Oleg Novitsky", "name: Oleg V. Novitsky"))
+
+
+def _override_template(site):
+    text = (ROOT / "templates" / "article.html").read_text()
+    site.write("templates/article.html", text.replace('<div class="prose">', '<div class="prose" data-edited="yes">'))
+
+
+def _override_base_template(site):
+    text = (ROOT / "templates" / "base.html").read_text()
+    site.write("templates/base.html", text.replace("<body>", '<body data-theme="night">'))
+
+
+def _override_static(site):
+    site.write("static/style.css", "body { color: navy; }\n")
+
+
+def _disallow_html(site):
+    site.write("content/articles/raw.md", article("Raw HTML", "2021-10-06", "<b>bold</b> words"))
+    site.build()
+    path = site.source / "content/site.yaml"
+    path.write_text(path.read_text() + "unsafe_html: false\n")
+
+
+EDITS = [_edit_body, _edit_title, _add_article, _delete_article, _rename_article, _make_draft,
+         _edit_site_yaml, _edit_mission, _override_template, _override_base_template, _override_static, _disallow_html]
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=[e.__name__.strip("_") for e in EDITS])
+def test_rebuild_after_each_kind_of_edit_matches_a_clean_build(site, tmp_path, edit):
+    site.build()
+    edit(site)
+    site.build()
+    assert_same_as_clean(site, tmp_path)
+    site.build()
+    assert_same_as_clean(site, tmp_path)
+
+
+@pytest.mark.parametrize("args", [("--drafts",), ("--base-url", "https://example.org/challenge/")], ids=["drafts", "base-url"])
+def test_rebuild_with_other_settings_matches_a_clean_build(site, tmp_path, args):
+    _make_draft(site)
+    site.build()
+    site.build(*args)
+    assert_same_as_clean(site, tmp_path, *args)
+    site.build()
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_drafts_flag_alone_changes_the_site(site, tmp_path):
+    # The draft shares its only tag with published articles: the site-wide values stay the same.
+    site.write("content/articles/secret.md", article("A secret", "2021-10-10", "Not yet.", tags="[soyuz]", draft="true"))
+    site.build()
+    site.build("--drafts")
+    assert (site.output / "articles/secret/index.html").is_file()
+    assert_same_as_clean(site, tmp_path, "--drafts")
+    site.build()
+    assert not (site.output / "articles/secret").exists()
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_article_edit_rewrites_only_pages_that_show_it(site):
+    site.build()
+    before = stamps(site.output)
+    _edit_body(site)
+    site.build()
+    after = stamps(site.output)
+    rewritten = sorted(p for p in after if after[p] != before.get(p))
+    assert "articles/launch/index.html" in rewritten
+    assert "feed.xml" in rewritten  # the feed carries the body
+    assert not {"index.html", "crew/index.html", "mission/index.html", "tags/index.html"} & set(rewritten)
+
+
+def test_template_edit_reuses_converted_markdown(site, tmp_path):
+    site.build()
+    converted = {p: p.stat().st_mtime_ns for p in records(site, "bodies")}
+    _override_template(site)
+    site.build()
+    assert {p: p.stat().st_mtime_ns for p in records(site, "bodies")} == converted
+    assert site.page("articles/launch/index.html").find("div", class_="prose")["data-edited"] == "yes"
+    assert_same_as_clean(site, tmp_path)
+
+
+def entries(site) -> list[tuple[str, Path]]:
+    """Every entry of the cache with its kind."""
+    root = site.source / cache.FOLDER
+    return sorted((p.relative_to(root).parts[0], p) for p in root.rglob("*") if p.is_file() and p.name != "CACHEDIR.TAG")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "garbage"])
+def test_damaged_cache_entries_are_detected_and_rebuilt(site, tmp_path, damage):
+    site.build()
+    assert {kind for kind, _ in entries(site)} == {"articles", "bodies", "pages"}
+    for _, entry in entries(site):
+        data = entry.read_bytes()
+        if damage == "truncate":
+            entry.write_bytes(data[: len(data) // 2])
+        elif damage == "flip":
+            # Same length, still a loadable pickle where the text occurs: only the checksum can tell.
+            entry.write_bytes(data.replace(b"Home again.", b"Hxme again.").replace(b"launch", b"lxunch"))
+        elif damage == "empty":
+            entry.write_bytes(b"")
+        else:
+            entry.write_bytes(os.urandom(len(data)))
+    _override_template(site)  # every article page is rendered again, so every body is needed
+    site.build()
+    assert "Hxme" not in (site.output / "articles/landing/index.html").read_text()
+    assert_same_as_clean(site, tmp_path)
+    store = cache.Store(site.source / cache.FOLDER)
+    for kind, entry in entries(site):  # each damaged entry was replaced by a good one
+        assert store.get(kind, bytes.fromhex(entry.name)) is not None, entry
+
+
+def test_damaged_page_index_is_detected_and_rebuilt(site, tmp_path):
+    site.build()
+    for index in (site.source / cache.FOLDER / "pages").rglob("*"):
+        if index.is_file():
+            index.write_bytes(index.read_bytes()[:-7])
+    before = stamps(site.output)
+    site.build()
+    assert stamps(site.output) == before  # re-rendered, found identical, left alone
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_deleting_the_cache_is_safe(site, tmp_path):
+    site.build()
+    before = stamps(site.output)
+    shutil.rmtree(site.source / cache.FOLDER)
+    site.build()
+    assert stamps(site.output) == before
+    _edit_title(site)
+    shutil.rmtree(site.source / cache.FOLDER)
+    site.build()
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_output_file_changed_by_hand_is_rebuilt(site, tmp_path):
+    site.build()
+    page = site.output / "articles/launch/index.html"
+    page.write_text("defaced")
+    site.build()
+    assert_same_as_clean(site, tmp_path)
+
+
+def test_cache_lives_beside_the_output_not_in_it(site):
+    site.build()
+    assert (site.source / cache.FOLDER / "CACHEDIR.TAG").is_file()
+    assert not any(p.name.startswith(".microsite-cache") for p in site.output.rglob("*"))
+
+
+def test_negative_jobs_is_a_usage_error(site):
+    result = site.build("--jobs", "-1", expect=2)
+    assert "--jobs" in result.err
