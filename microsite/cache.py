@@ -33,7 +33,7 @@ FOLDER = ".microsite-cache"
 """Name of the cache folder, created beside the output folder."""
 MAGIC = b"mscache2"
 DIGEST = 16
-LIBRARIES = ("markdown", "pygments", "jinja2", "markupsafe", "pyyaml", "python-slugify", "pillow")
+LIBRARIES = ("markdown", "pygments", "jinja2", "markupsafe", "pyyaml", "python-slugify", "pillow", "pagefind", "pagefind-bin", "tzdata")
 
 
 @functools.lru_cache(maxsize=1)
@@ -239,54 +239,93 @@ def inputs_digest(settings: Settings, folders: Iterable[Path]) -> bytes:
 
 
 class Rebuild:
-    """Skips rendering when nothing the build reads changed since the last build into this output.
+    """What a command-line build carries over from the last build into the same output folder.
 
-    Every page's file is then kept as it is, unless its size or time differs from what that build
-    wrote (a file changed by anything else is rendered again).
+    It remembers each page's fingerprint (deps.Inputs: templates, context and globals it reads)
+    and the size and time of every file the build left in the output. When nothing the build
+    reads changed and the output is exactly as that build left it, the build is skipped whole
+    (`unchanged`); otherwise only pages whose fingerprint changed are rendered, and the others'
+    files are kept, unless their size or time differs from what that build wrote (a file changed
+    by anything else is rendered again).
     """
 
     def __init__(self, store: Store, settings: Settings, folders: Iterable[Path]):
         self.store = store
         self.output = settings.output.absolute()
         self.key = hashlib.blake2b(str(self.output).encode(), digest_size=DIGEST).digest()
+        self.spare = store.folder / "spare" / self.key.hex()
+        """The output before last, where the next build is staged (write.Transaction `spare`)."""
         previous = store.get("pages", self.key)
-        valid = isinstance(previous, dict) and isinstance(previous.get("pages"), dict)
-        self.previous: dict[str, tuple[int, int]] = previous["pages"] if valid else {}
-        self.previous_inputs = previous.get("inputs") if valid else None
+        valid = isinstance(previous, dict) and previous.get("version") == 2
+        self.previous: dict[str, tuple[str, int, int]] = previous["pages"] if valid else {}
+        self.previous_files: dict[str, tuple[int, int]] = previous["files"] if valid else {}
+        self.previous_inputs = previous["inputs"] if valid else None
+        self.counts: tuple[int, int] = previous["counts"] if valid else (0, 0)
+        """Pages and other files of the last build, for the summary of a skipped one."""
         self.inputs = inputs_digest(settings, folders)
-        self.kept: dict[str, tuple[int, int]] = {}
+        self.prints: dict[str, str] = {}
         self.rendered: list[str] = []
 
-    def pages(self, pages: Iterable[Page], tx) -> Iterator[Page]:
+    def unchanged(self) -> bool:
+        """Tell whether the last build read the same inputs and its output is still exactly as it left it."""
+        if self.inputs != self.previous_inputs or not self.previous_files:
+            return False
+        return _stamps(self.output) == self.previous_files
+
+    def stale(self, inputs: Any, pages: Iterable[Page], tx) -> Iterator[Page]:
         """Yield the pages to render; keep the others' files through `tx.keep`."""
-        same = self.inputs == self.previous_inputs
         for page in pages:
-            old = self.previous.get(page.path) if same else None
-            if old is not None and self._unchanged(page.path, old) and tx.keep(page.path):
-                self.kept[page.path] = old
-                continue
+            fingerprint = inputs.fingerprint(page)
+            old = self.previous.get(page.path)
+            if fingerprint is not None:
+                self.prints[page.path] = fingerprint
+                if old is not None and old[0] == fingerprint and self._same_file(page.path, old[1:]) and tx.keep(page.path):
+                    continue
             self.rendered.append(page.path)
             yield page
 
-    def _unchanged(self, rel: str, stamp: tuple[int, int]) -> bool:
-        try:
-            st = os.lstat(self.output / rel)
-        except (OSError, ValueError):
-            return False
-        return (st.st_size, st.st_mtime_ns) == stamp
+    def _same_file(self, rel: str, stamp: tuple[int, int]) -> bool:
+        return _stamp(self.output / rel) == stamp
 
-    def commit(self) -> None:
-        """Once the output is committed: remember what this build wrote, drop entries it did not use."""
-        if self.rendered or self.inputs != self.previous_inputs or self.kept.keys() != self.previous.keys():
-            pages = dict(self.kept)
-            for rel in self.rendered:
-                try:
-                    st = os.lstat(self.output / rel)
-                except OSError:
-                    continue
-                pages[rel] = (st.st_size, st.st_mtime_ns)
-            self.store.put("pages", self.key, {"inputs": self.inputs, "pages": pages})
+    def commit(self, counts: tuple[int, int]) -> None:
+        """Once the output is committed: remember what it holds, drop cache entries this build did not use."""
+        files = _stamps(self.output)
+        pages = {rel: (fingerprint, *files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
+        self.store.put("pages", self.key, {"version": 2, "inputs": self.inputs, "pages": pages,
+                                           "files": files, "counts": counts})
         self.store.flush()
         for kind in ("articles", "bodies"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file under a folder, by relative path (links not followed)."""
+    found: dict[str, tuple[int, int]] = {}
+
+    def walk(path: str, prefix: str) -> None:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            return
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, rel + "/")
+            else:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                found[rel] = (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else (-1, st.st_mode)
+
+    walk(str(folder), "")
+    return found

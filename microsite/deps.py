@@ -108,12 +108,14 @@ class Templates:
 class Inputs:
     """Fingerprints of every page of one build, from its templates, context and global names."""
 
-    def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any], known: dict | None = None):
+    def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any], known: dict | None = None, library: Any = None):
         self.templates = Templates(env, known)
         self.digests = Digests()
         self.globals = {name: value for name, value in env.globals.items() if not callable(value)}
         self._global_digest: dict[str, str] = {}
-        self._assets = _hash(repr(sorted((name, asset.output) for name, asset in assets.items())))
+        pictures = sorted(library.pictures.items()) if library is not None else []
+        self._assets = _hash(repr(sorted((name, asset.output) for name, asset in assets.items())) + repr(pictures))
+        """Static names and image copies (named by content, with their sizes): what page helpers write into pages."""
         self._filters = _hash(repr(sorted(env.filters)))
 
     def _of_global(self, name: str) -> str:

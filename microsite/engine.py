@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import assets as assets_mod
-from . import cache, content, images, markup, mentions, render, schema, search, write
+from . import cache, content, deps, images, markup, mentions, render, schema, search, write
 from .errors import BuildFailed, SiteError
 from .incremental import Memo
 from .model import Settings, Site
@@ -93,12 +93,17 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
         store = cache.Store.beside(settings.output)
         folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static")]
         rebuild = cache.Rebuild(store, settings, folders)
+        with write.BuildLock.held(settings.output):
+            if rebuild.unchanged():
+                pages, files = rebuild.counts
+                return Report(pages, files, 0, 0, time.perf_counter() - started)
     site = load_site(settings, memo, store if rebuild else None)
     static = assets_mod.collect(theme_dirs(settings.source, "static"))
     library = images.collect(settings.source, static, site.articles)
     env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
     pages = render.plan(site)
-    with write.Transaction(settings.output, reuse=memo is not None) as tx:
+    spare = None if memo else rebuild.spare  # a single build stages in the output before last, kept in the cache
+    with write.Transaction(settings.output, reuse=memo is not None, spare=spare) as tx:
         errors: list[SiteError] = []
         for asset in static.values():
             try:
@@ -113,7 +118,11 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             except ValueError as exc:
                 errors.append(SiteError(page.path, 0, 0, str(exc)))
 
-        render.render_all(env, memo.stale(env, static, pages, tx) if memo else rebuild.pages(pages, tx), emit)
+        if memo:
+            todo = memo.stale(env, static, library, pages, tx)
+        else:
+            todo = rebuild.stale(deps.Inputs(env, static, library=library), pages, tx)
+        render.render_all(env, todo, emit)
         if errors:
             raise BuildFailed(errors)
         # the search index reads the finished pages, so it runs last, still inside the staging folder
@@ -125,8 +134,9 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
         removed = len(gone)
         if memo:
             memo.classify(tx, gone)
+    files = len(static) + library.file_count() + len(indexed)
     if memo:
         memo.commit(settings.output)
     else:
-        rebuild.commit()
-    return Report(len(pages), len(static) + library.file_count() + len(indexed), len(tx.changed), removed, time.perf_counter() - started)
+        rebuild.commit((len(pages), files))
+    return Report(len(pages), files, len(tx.changed), removed, time.perf_counter() - started)

@@ -94,11 +94,11 @@ class Memo:
         self._html_used.add(key)
         return self._html[key]
 
-    def stale(self, env: jinja2.Environment, assets: Mapping[str, Any], pages: list[Page], tx: Transaction) -> list[Page]:
+    def stale(self, env: jinja2.Environment, assets: Mapping[str, Any], library: Any, pages: list[Page], tx: Transaction) -> list[Page]:
         """Carry over every page whose inputs are unchanged since the last build; return the rest."""
         if len(self._analyses) > 256:
             self._analyses.clear()
-        inputs = Inputs(env, assets, self._analyses)
+        inputs = Inputs(env, assets, self._analyses, library)
         self.compiled.scope = inputs.scope()
         env.bytecode_cache = self.compiled
         prints = {page.path: inputs.fingerprint(page) for page in pages}

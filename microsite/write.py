@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import fcntl
@@ -9,6 +10,7 @@ import os
 import re
 import shutil
 from pathlib import Path, PurePosixPath
+from typing import Iterator
 from urllib.parse import unquote
 
 from .errors import UsageError
@@ -104,6 +106,21 @@ class BuildLock:
                 return
             os.close(fd)
 
+    @classmethod
+    @contextlib.contextmanager
+    def held(cls, output: Path) -> Iterator[None]:
+        """Hold the lock of an output folder for a block that only reads it."""
+        output = output.absolute()
+        lock = cls(output.resolve() if output.is_symlink() else output)
+        if not lock.path.parent.is_dir():
+            yield
+            return
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
     def release(self) -> None:
         """Remove the lock file and drop the lock."""
         if self.fd is not None:
@@ -178,16 +195,16 @@ def _files(folder: Path) -> set[str]:
 class Transaction:
     """Collects the files of one build; `commit` makes them the output, `abort` leaves the old one.
 
-    With `reuse`, the output swapped out is kept (as `spare_folder`) and the next build is staged
-    in it: unchanged files and folders stay, so a rebuild touches only what changed instead of
-    creating a whole new tree. The output is still swapped in whole.
+    With `reuse`, the output swapped out is kept (as `spare_folder`, or in the folder `spare`) and
+    the next build is staged in it: unchanged files and folders stay, so a rebuild touches only
+    what changed instead of creating and deleting a whole tree. The output is still swapped in whole.
     """
 
-    def __init__(self, output: Path, reuse: bool = False):
+    def __init__(self, output: Path, reuse: bool = False, spare: Path | None = None):
         output = output.absolute()
         self.output = output.resolve() if output.is_symlink() else output
         self.staging = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
-        self.spare = spare_folder(self.output) if reuse else None
+        self.spare = spare if spare is not None else spare_folder(self.output) if reuse else None
         self.paths: set[str] = set()
         self.files: dict[str, str] = {}
         self.changed: list[str] = []
@@ -230,9 +247,9 @@ class Transaction:
         self.paths.add(key)
         self.files[key] = path.as_posix()
         target = self.staging.joinpath(*path.parts)
-        if not target.resolve().is_relative_to(self._real_staging):
-            raise ValueError(f"output path {rel!r} leaves the output folder")
-        if target.parent not in self._folders:
+        if target.parent not in self._folders:  # a file name has no `/` or `..`: only its folder can lead out
+            if not target.parent.resolve().is_relative_to(self._real_staging):
+                raise ValueError(f"output path {rel!r} leaves the output folder")
             self._make_folder(target.parent)
             self._folders.add(target.parent)
         self._leftover.discard(path.as_posix())
@@ -343,7 +360,11 @@ class Transaction:
             shutil.rmtree(old)
             return
         shutil.rmtree(self.spare, ignore_errors=True)
-        os.rename(old, self.spare)
+        try:
+            self.spare.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(old, self.spare)
+        except OSError:  # the spare's folder is on another file system, or not writable
+            shutil.rmtree(old)
 
     def commit(self) -> None:
         """Swap the staging folder in as the output, atomically where the system allows."""

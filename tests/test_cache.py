@@ -200,9 +200,25 @@ def test_template_edit_reuses_converted_markdown(site, tmp_path):
 
 
 def entries(site) -> list[tuple[str, Path]]:
-    """Every entry of the cache with its kind."""
+    """Every entry of the cache with its kind (the spare output folder holds pages, not entries)."""
     root = site.source / cache.FOLDER
-    return sorted((p.relative_to(root).parts[0], p) for p in root.rglob("*") if p.is_file() and p.name != "CACHEDIR.TAG")
+    return sorted((p.relative_to(root).parts[0], p) for p in root.rglob("*")
+                  if p.is_file() and p.name != "CACHEDIR.TAG" and p.relative_to(root).parts[0] != "spare")
+
+
+def test_damaged_spare_output_never_reaches_the_site(site, tmp_path):
+    site.build()
+    site.write("content/articles/launch.md", article("Launch day", body="The first version."))
+    site.build()
+    spare = [p for p in (site.source / cache.FOLDER / "spare").rglob("*") if p.is_file()]
+    assert any(p.name == "index.html" for p in spare)  # the output before last, kept to stage the next build in
+    for path in spare:  # a new file in place of each: damage the site's own files do not share
+        path.unlink()
+        path.write_bytes(b"damaged")
+    site.write("content/articles/launch.md", article("Launch day", body="The second version."))
+    site.build()
+    assert "damaged" not in {p.read_text(errors="replace") for p in site.output.rglob("*") if p.is_file()}
+    assert_same_as_clean(site, tmp_path)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "garbage"])
@@ -252,10 +268,23 @@ def test_deleting_the_cache_is_safe(site, tmp_path):
     assert_same_as_clean(site, tmp_path)
 
 
-def test_output_file_changed_by_hand_is_rebuilt(site, tmp_path):
+def _deface(output: Path) -> None:
+    (output / "articles/launch/index.html").write_text("defaced")
+
+
+def _delete(output: Path) -> None:
+    (output / "crew/index.html").unlink()
+
+
+def _add_stray(output: Path) -> None:
+    (output / "articles/stray.html").write_text("not from this site")
+
+
+@pytest.mark.parametrize("damage", [_deface, _delete, _add_stray])
+def test_output_changed_by_hand_is_rebuilt(site, tmp_path, damage):
+    """Nothing the build reads changed, but the output is not as the last build left it: not skipped."""
     site.build()
-    page = site.output / "articles/launch/index.html"
-    page.write_text("defaced")
+    damage(site.output)
     site.build()
     assert_same_as_clean(site, tmp_path)
 
