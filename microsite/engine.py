@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import assets as assets_mod
-from . import cache, content, deps, images, markup, mentions, render, schema, search, write
+from . import cache, content, deps, images, markup, mentions, preview, render, schema, search, write
 from .errors import BuildFailed, SiteError
 from .incremental import Memo
 from .model import Settings, Site
@@ -137,6 +137,7 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
     files = len(static) + library.file_count() + len(indexed)
     if memo:
         memo.commit(settings.output)
+        memo.built = preview.remember(site, env, pages, mentions.crew_data(site.crew, site.config.base_path), memo.limit)
     else:
         rebuild.commit((len(pages), files))
     return Report(len(pages), files, len(tx.changed), removed, time.perf_counter() - started)

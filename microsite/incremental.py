@@ -75,9 +75,14 @@ class Memo:
         self.last = Outcome()
         self.compiled = CompiledTemplates()
         self._analyses: dict = {}
+        self.limit = 0
+        """The article size limit the last build read with."""
+        self.built: Any = None
+        """What the last successful build rendered with (preview.Built), for early article pages."""
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
         """Parse a source file once per distinct content; an unchanged file costs one read and a hash."""
+        self.limit = limit
         digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
         known = self._raw.get(rel)
         if known is not None and known[:2] == (digest, limit):

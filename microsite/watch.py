@@ -20,10 +20,10 @@ from typing import Callable, Iterator, TextIO
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from . import engine, write
+from . import engine, preview, write
 from .content import is_ignored
 from .errors import BuildFailed, SiteError, UsageError
-from .incremental import Memo
+from .incremental import CONTENT, Memo
 from .model import Settings
 
 QUIET = 0.1
@@ -39,28 +39,47 @@ class Changes:
 
     def __init__(self) -> None:
         self._paths: set[str] = set()
+        self._saved: list[str] = []
+        """Paths whose writer has finished (closed after writing, or renamed into place), not yet handed to `early`."""
         self._last = 0.0
         self._cond = threading.Condition()
 
-    def add(self, path: str) -> None:
+    def add(self, path: str, saved: bool = False) -> None:
         with self._cond:
             self._paths.add(path)
+            if saved:
+                self._saved.append(path)
             self._last = time.monotonic()
             self._cond.notify_all()
 
-    def take(self, stop: threading.Event, quiet: float = QUIET) -> list[str]:
-        """Block until something changed and then `quiet` seconds passed without change; [] on stop."""
+    def take(self, stop: threading.Event, quiet: float = QUIET,
+             early: Callable[[list[str], set[str]], None] | None = None) -> list[str]:
+        """Block until something changed and then `quiet` seconds passed without change; [] on stop.
+
+        While waiting, `early` is called (on this thread, without the lock) with the paths saved
+        since its last call and every path changed so far, so a finished save can be acted on
+        before the burst settles.
+        """
         with self._cond:
             while not self._paths and not stop.is_set():
                 self._cond.wait(0.25)
             while not stop.is_set():
+                if early is not None and self._saved:
+                    saved, self._saved = self._saved, []
+                    changed = set(self._paths)
+                    self._cond.release()
+                    try:
+                        early(saved, changed)
+                    finally:
+                        self._cond.acquire()
+                    continue
                 left = self._last + quiet - time.monotonic()
                 if left <= 0:
                     break
                 self._cond.wait(left)
             if stop.is_set():
                 return []
-            taken, self._paths = sorted(self._paths), set()
+            taken, self._paths, self._saved = sorted(self._paths), set(), []
             return taken
 
     def pending(self) -> bool:
@@ -85,7 +104,8 @@ class _Handler(FileSystemEventHandler):
         for raw in filter(None, paths):
             name = self.watcher.relevant(self.root, Path(raw if isinstance(raw, str) else raw.decode()), self.recursive)
             if name:
-                self.watcher.changes.add(name)
+                saved = event.event_type == "closed" or (event.event_type == "moved" and raw != event.src_path)
+                self.watcher.changes.add(name, saved)
                 if not self.recursive and event.is_directory:
                     folder = Path(raw if isinstance(raw, str) else raw.decode())
                     if event.event_type == "deleted" or (event.event_type == "moved" and raw == event.src_path):
@@ -212,6 +232,8 @@ class Session:
         self.building = False
         self.stop = threading.Event()
         self.watcher = Watcher(settings)
+        self.early_pages: dict[str, str] = {}
+        """Pages `early` rewrote since the last build: that build's result names them as rewritten too."""
 
     def build(self, changes: list[str]) -> Result:
         """Run one build; a content problem becomes part of the result, never an exception."""
@@ -226,10 +248,11 @@ class Session:
             result = Result(changes, time.perf_counter() - started, errors=[problem])
         else:
             last = self.memo.last
-            result = Result(changes, time.perf_counter() - started, rewritten=dict(last.rewritten),
+            result = Result(changes, time.perf_counter() - started, rewritten={**self.early_pages, **last.rewritten},
                             removed=list(last.removed), stylesheets=dict(last.stylesheets), rendered=last.rendered)
         finally:
             self.building = False
+            self.early_pages = {}
         self.builds += 1
         result.number = self.builds
         self.last = result
@@ -253,9 +276,28 @@ class Session:
     def run(self) -> None:
         """Rebuild on every settled burst of changes until `stop` is set."""
         while not self.stop.is_set():
-            changes = self.watcher.changes.take(self.stop, self.quiet)
+            changes = self.watcher.changes.take(self.stop, self.quiet, self.early)
             if changes:
                 self.build(changes)
+
+    def early(self, saved: list[str], changed: set[str]) -> None:
+        """When one article alone was saved, rewrite its page now (preview.py); the rebuild follows."""
+        built = self.memo.built
+        if built is None or not self.last or not self.last.ok or len(changed) != 1 or saved[-1] not in changed:
+            return
+        rel = saved[-1]
+        if not rel.endswith(".md"):
+            return
+        started = time.perf_counter()
+        try:
+            found = preview.page(self.settings, built, rel)
+            if found is None or not write.replace_file(self.settings.output, *found):
+                return
+        except (OSError, ValueError, UsageError):
+            return  # the rebuild will report whatever is wrong
+        self.early_pages[found[0]] = CONTENT
+        print(f"{dt.datetime.now():%H:%M:%S} {rel} saved: page {found[0]} updated in "
+              f"{(time.perf_counter() - started) * 1000:.0f} ms, rebuilding the rest", file=self.out, flush=True)
 
     def close(self) -> None:
         """Stop the loop and the observer thread."""

@@ -192,6 +192,30 @@ def _files(folder: Path) -> set[str]:
     return found
 
 
+def replace_file(output: Path, rel: str, data: bytes) -> bool:
+    """Replace one file of the live output at once (watch mode's early page); False when it already
+    held these bytes. Readers see the old file or the new one, never part of one; the output folder
+    before last, kept to stage the next build in, does not share the new file."""
+    output = output.absolute()
+    path = safe_relative(rel)
+    target = output.joinpath(*path.parts)
+    with BuildLock.held(output):
+        if not (output / MARKER).is_file() or not target.parent.resolve().is_relative_to(output.resolve()):
+            raise ValueError(f"output path {rel!r} is not in a finished output folder")
+        try:
+            if target.stat().st_size == len(data) and target.read_bytes() == data:
+                return False
+        except OSError:
+            pass
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            temp.write_bytes(data)
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+        return True
+
+
 class Transaction:
     """Collects the files of one build; `commit` makes them the output, `abort` leaves the old one.
 

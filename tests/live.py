@@ -40,10 +40,10 @@ def settle(session: Session, quiet: float = 0.8) -> int:
 class Running:
     """A watch session (and optionally a dev server) running on a real source folder."""
 
-    def __init__(self, source: Path, serve: bool = False):
+    def __init__(self, source: Path, serve: bool = False, quiet: float | None = None):
         self.settings = Settings(source=source, output=source / "output")
         self.out = io.StringIO()
-        self.session = Session(self.settings, self.out)
+        self.session = Session(self.settings, self.out) if quiet is None else Session(self.settings, self.out, quiet)
         self.server: DevServer | None = None
         self.http: threading.Thread | None = None
         if serve:

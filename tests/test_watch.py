@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import article, parse, text
+from conftest import article, parse, run_build, text
 from live import Running, settle, wait_for
 
 
@@ -33,6 +33,52 @@ def test_editing_an_article_rewrites_its_page(site, running):
     lines = wait_for(lambda: [l for l in running.out.getvalue().splitlines() if "launch.md changed" in l], what="the line")
     line = lines[0]
     assert "rewrote" in line and "articles/launch/index.html" in line and line.endswith(" ms")
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("how", ["write", "rename"])
+def test_a_body_edit_reaches_its_page_before_the_rebuild_and_as_the_rebuild_writes_it(site, tmp_path, how):
+    run = Running(site.source, quiet=3.0)  # the rebuild waits 3 s for the burst to settle
+    try:
+        before = settle(run.session)
+        path = site.source / "content/articles/launch.md"
+        new = path.read_text(encoding="utf-8").replace("Up they go.", "Up they went, on time.")
+        if how == "write":
+            path.write_text(new, encoding="utf-8")
+        else:  # an editor's safe save: a temp file renamed over the article
+            (path.parent / ".launch.md.tmp").write_text(new, encoding="utf-8")
+            os.rename(path.parent / ".launch.md.tmp", path)
+        wait_for(lambda: "Up they went, on time." in page_text(site, "articles/launch/index.html"), what="the early page")
+        assert run.session.builds == before, "the page came from the rebuild, not before it"
+        assert "content/articles/launch.md saved: page articles/launch/index.html updated" in run.out.getvalue()
+        early = (site.output / "articles/launch/index.html").read_bytes()
+        wait_for(lambda: run.session.builds > before and run.session.idle, what="the rebuild")
+        line = run.out.getvalue().splitlines()[-1]
+        assert "launch.md changed: rewrote" in line and "articles/launch/index.html" in line  # live reload still told
+    finally:
+        run.close()
+    assert (site.output / "articles/launch/index.html").read_bytes() == early
+    clean = tmp_path / "clean"
+    run_build(site.capsys, ["--source", str(site.source), "--output", str(clean), "--jobs", "1"])
+    assert _tree(site.output) == _tree(clean)
+
+
+@pytest.mark.parametrize("edit", [lambda t: t.replace("title: The launch", "title: The launch, retitled"),
+                                  lambda t: t.replace("Up they go.", "Up they go with [[article:landing]]."),
+                                  lambda t: t.replace("title: The launch", "title: [broken")])
+def test_edits_other_pages_show_wait_for_the_rebuild(site, edit):
+    run = Running(site.source, quiet=0.5)
+    try:
+        before = settle(run.session)
+        path = site.source / "content/articles/launch.md"
+        path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+        wait_for(lambda: run.session.builds > before and run.session.idle, what="the rebuild")
+    finally:
+        run.close()
+    assert "saved: page" not in run.out.getvalue()
 
 
 def test_atomic_rename_saves_are_one_rebuild_and_never_missed(site, running):
