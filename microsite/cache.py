@@ -74,8 +74,6 @@ class Store:
         self.folder = folder
         self.used: dict[str, set[bytes]] = {}
         """Keys this build read or wrote, by kind: what `prune` keeps."""
-        self.pending: dict[tuple[str, bytes], Any] = {}
-        """Entries to write once the build has succeeded: a failed build leaves the disk as it was."""
 
     @classmethod
     def beside(cls, output: Path) -> "Store":
@@ -89,8 +87,6 @@ class Store:
     def get(self, kind: str, key: bytes) -> Any | None:
         """Return the value stored under `key`, or None when absent, truncated or damaged."""
         self.used.setdefault(kind, set()).add(key)
-        if (kind, key) in self.pending:
-            return self.pending[(kind, key)]
         path = self._path(kind, key)
         try:
             data = path.read_bytes()
@@ -106,15 +102,10 @@ class Store:
         return None
 
     def put(self, kind: str, key: bytes, value: Any) -> None:
-        """Store a value when the build succeeds (`flush`)."""
+        """Store a value at once: entries are named by what they were made from, so one written by a
+        build that fails later is still right, and nothing waits in memory for the build to end."""
         self.used.setdefault(kind, set()).add(key)
-        self.pending[(kind, key)] = value
-
-    def flush(self) -> None:
-        """Write the entries of a successful build."""
-        for (kind, key), value in self.pending.items():
-            self._write(kind, key, value)
-        self.pending = {}
+        self._write(kind, key, value)
 
     def _write(self, kind: str, key: bytes, value: Any) -> None:
         """Store a value atomically: readers see the old entry or the new one, never half of one."""
@@ -293,7 +284,6 @@ class Rebuild:
         pages = {rel: (fingerprint, *files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
         self.store.put("pages", self.key, {"version": 2, "inputs": self.inputs, "pages": pages,
                                            "files": files, "counts": counts})
-        self.store.flush()
         for kind in ("articles", "bodies"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])
