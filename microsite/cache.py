@@ -22,6 +22,7 @@ import io
 import os
 import pickle
 import stat
+import time
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator
@@ -146,16 +147,18 @@ class Store:
 class Articles:
     """Parses each article file once per version of its bytes (what `content.read_sources` asks of a memo)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, hashes: "Hashes | None" = None):
         self.store = store
+        self.hashes = hashes or Hashes({})
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
-        key = _key("article", rel, str(limit), path.read_bytes())
+        digest, signature = self.hashes.of(str(path))
+        key = _key("article", rel, str(limit), digest)
         raw = self.store.get("articles", key)
         if isinstance(raw, content.RawArticle):
             return raw
         raw = reader(path, rel, limit)
-        if _key("article", rel, str(limit), path.read_bytes()) == key:  # not saved again meanwhile
+        if _signature(path) == signature:  # not saved again meanwhile
             self.store.put("articles", key, raw)
         return raw
 
@@ -195,7 +198,48 @@ class Converter:
         return converted
 
 
-def _digest_tree(h: "hashlib._Hash", folder: Path) -> None:
+RACY_NS = 2_000_000_000
+"""A file changed this close to when it was hashed may change again without its time changing."""
+
+
+def _signature(path: Path | str) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+
+
+class Hashes:
+    """Content digests of source files, reusing the last build's for files whose size, times and
+    inode are the same, as git does: a file is read only when it changed. A file whose times were
+    within RACY_NS of being hashed is always read again."""
+
+    def __init__(self, previous: dict[str, tuple]):
+        self.previous = previous
+        self.current: dict[str, tuple] = {}
+
+    def of(self, path: str) -> tuple[bytes, tuple[int, ...] | None]:
+        """Return (digest, signature) of a file; digest of b"" with signature None when unreadable."""
+        if path in self.current:  # read already by this build
+            return self.current[path][1], self.current[path][0]
+        signature = _signature(path)
+        old = self.previous.get(path)
+        if old is not None and signature is not None and old[0] == signature \
+                and max(signature[1], signature[2]) < old[2] - RACY_NS:
+            self.current[path] = old
+            return old[1], signature
+        hashed_at = time.time_ns()
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.blake2b(f.read(), digest_size=DIGEST).digest()
+        except OSError:
+            return b"unreadable", None
+        self.current[path] = (signature, digest, hashed_at)
+        return digest, signature
+
+
+def _digest_tree(h: "hashlib._Hash", folder: Path, hashes: Hashes) -> None:
     """Feed every file under a folder (following links, once each) into a digest."""
     seen: set[str] = set()
     for where, dirs, names in os.walk(folder, followlinks=True):
@@ -212,20 +256,21 @@ def _digest_tree(h: "hashlib._Hash", folder: Path) -> None:
                 if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe or device is never read
                     h.update(b"special")
                     continue
-                with open(path, "rb") as f:
-                    h.update(hashlib.blake2b(f.read(), digest_size=DIGEST).digest())
             except OSError:
                 h.update(b"unreadable")
+                continue
+            h.update(hashes.of(path)[0])
 
 
-def inputs_digest(settings: Settings, folders: Iterable[Path]) -> bytes:
+def inputs_digest(settings: Settings, folders: Iterable[Path], hashes: Hashes | None = None) -> bytes:
     """Digest everything a build reads: the settings and every file of its folders."""
+    hashes = hashes or Hashes({})
     h = hashlib.blake2b(generator_digest(), digest_size=DIGEST)
     h.update(repr((settings.base_url, settings.drafts, settings.max_article_bytes)).encode())
     for folder in folders:
         h.update(b"folder:" + str(folder).encode("utf-8", "surrogateescape") + b"\0")
         if folder.is_dir():
-            _digest_tree(h, folder)
+            _digest_tree(h, folder, hashes)
     return h.digest()
 
 
@@ -247,13 +292,14 @@ class Rebuild:
         self.spare = store.folder / "spare" / self.key.hex()
         """The output before last, where the next build is staged (write.Transaction `spare`)."""
         previous = store.get("pages", self.key)
-        valid = isinstance(previous, dict) and previous.get("version") == 2
+        valid = isinstance(previous, dict) and previous.get("version") == 3
         self.previous: dict[str, tuple[str, int, int]] = previous["pages"] if valid else {}
         self.previous_files: dict[str, tuple[int, int]] = previous["files"] if valid else {}
         self.previous_inputs = previous["inputs"] if valid else None
         self.counts: tuple[int, int] = previous["counts"] if valid else (0, 0)
         """Pages and other files of the last build, for the summary of a skipped one."""
-        self.inputs = inputs_digest(settings, folders)
+        self.hashes = Hashes(previous["hashes"] if valid else {})
+        self.inputs = inputs_digest(settings, folders, self.hashes)
         self.prints: dict[str, str] = {}
         self.rendered: list[str] = []
 
@@ -282,8 +328,8 @@ class Rebuild:
         """Once the output is committed: remember what it holds, drop cache entries this build did not use."""
         files = _stamps(self.output)
         pages = {rel: (fingerprint, *files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
-        self.store.put("pages", self.key, {"version": 2, "inputs": self.inputs, "pages": pages,
-                                           "files": files, "counts": counts})
+        self.store.put("pages", self.key, {"version": 3, "inputs": self.inputs, "pages": pages,
+                                           "files": files, "counts": counts, "hashes": self.hashes.current})
         for kind in ("articles", "bodies"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])

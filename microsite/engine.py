@@ -41,7 +41,8 @@ def theme_dirs(source: Path, name: str) -> list[Path]:
     return unique
 
 
-def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store | None = None) -> Site:
+def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store | None = None,
+              hashes: cache.Hashes | None = None) -> Site:
     """Read and validate the sources and convert every article; raise BuildFailed on any problem.
 
     Content problems are reported together with template syntax errors, so one run shows all.
@@ -50,7 +51,7 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
     """
     problems = content.theme_problems(settings.source)
     sources = content.read_sources(settings.source, settings.max_article_bytes,
-                                   memo=memo or (cache.Articles(store) if store else None))
+                                   memo=memo or (cache.Articles(store, hashes) if store else None))
     try:
         checked = schema.check(sources, settings)
     except BuildFailed as exc:
@@ -97,7 +98,7 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             if rebuild.unchanged():
                 pages, files = rebuild.counts
                 return Report(pages, files, 0, 0, time.perf_counter() - started)
-    site = load_site(settings, memo, store if rebuild else None)
+    site = load_site(settings, memo, store if rebuild else None, rebuild.hashes if rebuild else None)
     static = assets_mod.collect(theme_dirs(settings.source, "static"))
     library = images.collect(settings.source, static, site.articles)
     env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)

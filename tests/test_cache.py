@@ -189,6 +189,22 @@ def test_article_edit_rewrites_only_pages_that_show_it(site):
     assert not {"index.html", "crew/index.html", "mission/index.html", "tags/index.html"} & set(rewritten)
 
 
+def test_an_edit_that_keeps_size_and_time_is_seen(site, tmp_path):
+    """Unchanged files are not read again, by their size, times and inode; an editor or tool that
+    puts the old modification time back still changes the inode's change time."""
+    path = site.source / "content/articles/launch.md"
+    old = path.stat()
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns - 10**10))  # old enough to be trusted unread
+    site.build()
+    before = path.stat()
+    path.write_text(path.read_text().replace("Up they go.", "Off they go"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    site.build()
+    assert "Off they go" in site.page("articles/launch/index.html").text
+    assert_same_as_clean(site, tmp_path)
+
+
 def test_template_edit_reuses_converted_markdown(site, tmp_path):
     site.build()
     converted = {p: p.stat().st_mtime_ns for p in records(site, "bodies")}
