@@ -75,6 +75,8 @@ class Store:
         self.folder = folder
         self.used: dict[str, set[bytes]] = {}
         """Keys this build read or wrote, by kind: what `prune` keeps."""
+        self.pending: dict[tuple[str, bytes], Any] = {}
+        """Entries to write once the build has succeeded: a failed build leaves the disk as it was."""
 
     @classmethod
     def beside(cls, output: Path) -> "Store":
@@ -88,6 +90,8 @@ class Store:
     def get(self, kind: str, key: bytes) -> Any | None:
         """Return the value stored under `key`, or None when absent, truncated or damaged."""
         self.used.setdefault(kind, set()).add(key)
+        if (kind, key) in self.pending:
+            return self.pending[(kind, key)]
         path = self._path(kind, key)
         try:
             data = path.read_bytes()
@@ -103,10 +107,15 @@ class Store:
         return None
 
     def put(self, kind: str, key: bytes, value: Any) -> None:
-        """Store a value at once: entries are named by what they were made from, so one written by a
-        build that fails later is still right, and nothing waits in memory for the build to end."""
+        """Store a value when the build succeeds (`flush`)."""
         self.used.setdefault(kind, set()).add(key)
-        self._write(kind, key, value)
+        self.pending[(kind, key)] = value
+
+    def flush(self) -> None:
+        """Write the entries of a successful build."""
+        for (kind, key), value in self.pending.items():
+            self._write(kind, key, value)
+        self.pending = {}
 
     def _write(self, kind: str, key: bytes, value: Any) -> None:
         """Store a value atomically: readers see the old entry or the new one, never half of one."""
@@ -249,9 +258,16 @@ def _digest_tree(h: "hashlib._Hash", folder: Path, hashes: Hashes) -> None:
             continue
         seen.add(real)
         dirs.sort()
+        for name in dirs:  # folders too, and where links point: a link loop or escape is an error to report
+            path = os.path.join(where, name)
+            h.update(b"dir:" + os.path.relpath(path, folder).encode("utf-8", "surrogateescape") + b"\0")
+            if os.path.islink(path):
+                h.update(b"link:" + os.fsencode(os.readlink(path)) + b"\0")
         for name in sorted(names):
             path = os.path.join(where, name)
             h.update(os.path.relpath(path, folder).encode("utf-8", "surrogateescape") + b"\0")
+            if os.path.islink(path):
+                h.update(b"link:" + os.fsencode(os.readlink(path)) + b"\0")
             try:
                 if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe or device is never read
                     h.update(b"special")
@@ -330,6 +346,7 @@ class Rebuild:
         pages = {rel: (fingerprint, *files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
         self.store.put("pages", self.key, {"version": 3, "inputs": self.inputs, "pages": pages,
                                            "files": files, "counts": counts, "hashes": self.hashes.current})
+        self.store.flush()
         for kind in ("articles", "bodies"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])

@@ -47,9 +47,13 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
 
     Content problems are reported together with template syntax errors, so one run shows all.
     With a `store` (the build cache on disk), unchanged articles are neither parsed nor converted
-    again, and the rest are converted in worker processes (`settings.jobs`).
+    again, and the rest are converted in worker processes (`settings.jobs`); a `memo` keeps what
+    it read and converted in memory for the next build of a session.
     """
     problems = content.theme_problems(settings.source)
+    if memo:  # given a store, a session's first build reads and converts through the cache on disk
+        memo.disk = cache.Articles(store, hashes) if store else None
+        memo.converter = None
     sources = content.read_sources(settings.source, settings.max_article_bytes,
                                    memo=memo or (cache.Articles(store, hashes) if store else None))
     try:
@@ -61,9 +65,13 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
     allow_html = checked.config.unsafe_html
     crew = mentions.crew_data(checked.crew, checked.config.base_path)
     convert = memo.convert if memo else markup.convert
-    if store and not memo:
-        convert = cache.Converter(store, settings.jobs)
-        convert.prepare((meta.raw.body for meta in checked.articles), allow_html, crew)
+    if store:
+        converter = cache.Converter(store, settings.jobs)
+        converter.prepare((meta.raw.body for meta in checked.articles), allow_html, crew)
+        if memo:
+            memo.converter = converter
+        else:
+            convert = converter
     converted = {}
     errors = []
     for meta in checked.articles:
@@ -90,15 +98,16 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
     if memo:
         memo.abandon()
     rebuild = None
-    if not memo:  # a single build keeps its cache on disk, beside the output
-        store = cache.Store.beside(settings.output)
+    # the cache on disk, beside the output: every single build uses it, a session its first build
+    store = cache.Store.beside(settings.output) if not memo or memo.built is None else None
+    if not memo:
         folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static")]
         rebuild = cache.Rebuild(store, settings, folders)
         with write.BuildLock.held(settings.output):
             if rebuild.unchanged():
                 pages, files = rebuild.counts
                 return Report(pages, files, 0, 0, time.perf_counter() - started)
-    site = load_site(settings, memo, store if rebuild else None, rebuild.hashes if rebuild else None)
+    site = load_site(settings, memo, store, rebuild.hashes if rebuild else None)
     static = assets_mod.collect(theme_dirs(settings.source, "static"))
     library = images.collect(settings.source, static, site.articles)
     env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
@@ -138,6 +147,8 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
     files = len(static) + library.file_count() + len(indexed)
     if memo:
         memo.commit(settings.output)
+        if store:
+            store.flush()
         memo.built = preview.remember(site, env, pages, mentions.crew_data(site.crew, site.config.base_path), memo.limit)
     else:
         rebuild.commit((len(pages), files))

@@ -77,6 +77,10 @@ class Memo:
         self._analyses: dict = {}
         self.limit = 0
         """The article size limit the last build read with."""
+        self.disk: Any = None
+        """For the first build only, the build cache on disk (cache.Articles) and a converter that
+        spreads conversion over the cores (cache.Converter): a session starts as fast as a build."""
+        self.converter: Any = None
         self.built: Any = None
         """What the last successful build rendered with (preview.Built), for early article pages."""
 
@@ -87,7 +91,7 @@ class Memo:
         known = self._raw.get(rel)
         if known is not None and known[:2] == (digest, limit):
             return known[2]
-        raw = reader(path, rel, limit)
+        raw = self.disk.read(path, rel, limit, reader) if self.disk else reader(path, rel, limit)
         self._raw[rel] = (digest, limit, raw)
         return raw
 
@@ -95,7 +99,7 @@ class Memo:
         """Convert Markdown once per distinct text (and crew, whose names become links)."""
         key = (text, allow_html, crew)
         if key not in self._html:
-            self._html[key] = markup.convert(text, allow_html, crew)
+            self._html[key] = (self.converter or markup.convert)(text, allow_html, crew)
         self._html_used.add(key)
         return self._html[key]
 
@@ -146,6 +150,7 @@ class Memo:
         self._html = {key: self._html[key] for key in self._html_used if key in self._html}
         self._html_used = set()
         self._output_id = _identity(output)
+        self.disk = self.converter = None
 
     def abandon(self) -> None:
         """Forget what a build that failed had staged; the previous output and memo stay valid."""

@@ -1,21 +1,21 @@
 """Full-text search with Pagefind: the finished pages are indexed at the end of each build.
 
-Pagefind's Python API drives its indexing binary (shipped in the `pagefind[bin]` wheel). It reads
+Pagefind's indexing binary (shipped in the `pagefind[bin]` wheel) runs once per build. It reads
 the staging folder, where the new site is complete but not yet live, and writes its bundle into a
 scratch folder inside it; the files are then handed to write.py like every other output, so
-unchanged index files keep their timestamps. (The API's in-memory `get_files` is avoided: its
-pipe reader stalls on indexes over 2 MiB.) Only elements marked `data-pagefind-body` (article
+unchanged index files keep their timestamps. Only elements marked `data-pagefind-body` (article
 bodies and crew profiles) are indexed.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import subprocess
+import tempfile
 from pathlib import Path
 
-from pagefind.service import PagefindService
+from pagefind.service import get_executable
 
 from .errors import BuildFailed, SiteError
 
@@ -28,25 +28,21 @@ TIMEOUT = 600
 """Seconds before a stalled indexer is reported instead of waited for."""
 
 
-async def _index(site: Path, language: str, scratch: Path) -> None:
-    async with PagefindService() as service:
-        index = await service.create_index({"force_language": language.split("-")[0].lower() or "en",
-                                            "exclude_selectors": EXCLUDE})
-        await index.add_directory(str(site), glob="**/*.html")
-        await index.write_files(output_path=str(scratch))
-
-
 def _run(site: Path, language: str, scratch: Path) -> None:
-    """Run the indexer, on a thread of its own when the caller already runs an event loop."""
-    def job() -> None:
-        asyncio.run(asyncio.wait_for(_index(site, language, scratch), TIMEOUT))
+    """Run the indexing binary to its end: it exits only once every file of the bundle is written.
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return job()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(job).result()
+    (The Python API's service is stopped with SIGTERM right after it answers that the files are
+    written, which on a busy machine leaves some of them empty.)"""
+    executable = get_executable()
+    if executable is None:
+        raise RuntimeError("the pagefind binary is not installed; install the pagefind[bin] package")
+    config = {"site": str(site), "output_path": str(scratch), "force_language": language.split("-")[0].lower() or "en",
+              "exclude_selectors": EXCLUDE, "silent": True}
+    with tempfile.TemporaryDirectory(prefix="microsite-pagefind-") as cwd:
+        Path(cwd, "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
+        done = subprocess.run([str(executable)], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT)
+    if done.returncode != 0:
+        raise RuntimeError(f"pagefind exited with status {done.returncode}: {(done.stderr or done.stdout).strip()[-2000:]}")
 
 
 def index(site: Path, language: str = "en") -> list[tuple[str, bytes]]:
