@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import yaml12
+from . import limits, yaml12
 from .errors import SiteError
 
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
@@ -35,6 +35,9 @@ class RawArticle:
     body: str
     body_line: int
     """1-based line of the file on which the body starts."""
+    over_limits: tuple[SiteError, ...] = ()
+    """Where the body asks more of the Markdown converter than `limits` allows: found when the
+    file is read, so a cached article (cache.Articles, incremental.Memo) is not scanned again."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def read_article(path: Path, rel: str, limit: int | None = MAX_ARTICLE_BYTES) ->
         front.line, front.column = 1, 1
     if not isinstance(front, yaml12.YamlMap):
         raise yaml12.LocatedProblem(SiteError(rel, 2, 1, "front matter must be a mapping of 'field: value' lines"))
-    return RawArticle(rel, front, body, body_line)
+    return RawArticle(rel, front, body, body_line, tuple(limits.scan_markdown(body, rel, body_line)))
 
 
 def read_yaml_file(path: Path, rel: str, limit: int | None = None) -> yaml12.YamlMap:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from typing import Sequence
 
@@ -11,6 +12,9 @@ from .slugs import make_slug
 LIMIT = 3
 WEIGHTS = {"event": 3, "person": 2, "tag": 1}
 """A shared event says most about overlap, a shared person less, a shared tag least."""
+MAX_SPLIT_FEATURES = 12
+"""Past this many features an article's candidates are counted one by one instead of split by
+feature: splitting costs up to two set operations per subset of its features."""
 
 
 def _features(article: Article) -> set[tuple[str, str]]:
@@ -18,26 +22,154 @@ def _features(article: Article) -> set[tuple[str, str]]:
             | {("tag", make_slug(t)) for t in article.tags})
 
 
+def _distance(a: Article, b: Article) -> float:
+    return abs((b.date - a.date).total_seconds())
+
+
 def related_all(articles: Sequence[Article], limit: int = LIMIT) -> dict[str, list[Article]]:
     """For every article, up to `limit` others with something in common, best first, closest in time on ties.
 
-    Articles are found through an index from each event, person and tag to the articles that have
-    it, so the work grows with the overlaps, not with the square of the number of articles.
+    The score of another article is the summed weight of the features both have; ties go to the
+    one closest in time, then to the first slug. Each feature keeps its holders as a bit set over
+    the articles in (date, slug) order, so for one article the others that share exactly a given
+    part of its features are a few bit operations away, and the closest of them in time are the
+    set bits nearest its own position. The work grows with the articles and the size of their
+    feature sets, not with how many articles share a popular tag.
     """
-    features = {a.source: _features(a) for a in articles}
-    holders: dict[tuple[str, str], list[Article]] = {}
-    for article in articles:
+    order = sorted(articles, key=lambda a: (a.date, a.slug))
+    position = {a.source: i for i, a in enumerate(order)}
+    features = {a.source: _features(a) for a in order}
+    holders: dict[tuple[str, str], int] = {}
+    for index, article in enumerate(order):
+        bit = 1 << index
         for feature in features[article.source]:
-            holders.setdefault(feature, []).append(article)
-    by_source = {a.source: a for a in articles}
+            holders[feature] = holders.get(feature, 0) | bit
+    # first and one-past-last position of the articles with the same date as each position
+    start, end = [0] * len(order), [0] * len(order)
+    first = 0
+    for index in range(1, len(order) + 1):
+        if index == len(order) or order[index].date != order[first].date:
+            for j in range(first, index):
+                start[j], end[j] = first, index
+            first = index
+    timeline = _Timeline(order, start, end)
     result = {}
     for article in articles:
-        scores: Counter[str] = Counter()
-        for feature in features[article.source]:
-            for other in holders[feature]:
-                if other.source != article.source:
-                    scores[other.source] += WEIGHTS[feature[0]]
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], abs((by_source[item[0]].date - article.date).total_seconds()),
-                                                          by_source[item[0]].slug))
-        result[article.source] = [by_source[source] for source, _ in ranked[:limit]]
+        owned = sorted(((WEIGHTS[f[0]], holders[f]) for f in features[article.source]), key=lambda item: -item[0])
+        if len(owned) > MAX_SPLIT_FEATURES:
+            result[article.source] = _counted(article, position[article.source], owned, order, limit)
+        else:
+            result[article.source] = _ranked(article, position[article.source], owned, timeline, limit)
     return result
+
+
+class _Timeline:
+    """Articles in (date, slug) order, with the span of positions that share each position's date."""
+
+    def __init__(self, order: list[Article], start: list[int], end: list[int]):
+        self.order, self.start, self.end = order, start, end
+
+    def lowest(self, found: int, first: int, stop: int, count: int) -> list[int]:
+        """Up to `count` positions in [first, stop) whose bits are set, lowest first."""
+        bits = (found >> first) & ((1 << (stop - first)) - 1)
+        out = []
+        while bits and len(out) < count:
+            low = bits & -bits
+            out.append(first + low.bit_length() - 1)
+            bits ^= low
+        return out
+
+    def nearest(self, article: Article, here: int, found: int, count: int) -> list[Article]:
+        """The `count` articles among the set bits of `found` closest in time to position `here`, then by slug."""
+        order = self.order
+        same_start, same_end = self.start[here], self.end[here]
+        picked = [order[i] for i in self.lowest(found, same_start, same_end, count)]
+        # earlier dates: whole same-date groups from the nearest outwards, until `count` are in hand
+        # and the next group is strictly further away
+        below = found & ((1 << same_start) - 1)
+        taken, last = 0, None
+        while below:
+            top = below.bit_length() - 1
+            first = self.start[top]
+            distance = _distance(article, order[top])
+            if taken >= count and distance != last:
+                break
+            group = self.lowest(below, first, top + 1, count)
+            picked += [order[i] for i in group]
+            taken, last = taken + len(group), distance
+            below &= (1 << first) - 1
+        above, base = found >> same_end, same_end
+        taken, last = 0, None
+        while above:
+            low = (above & -above).bit_length() - 1 + base
+            stop = self.end[low]
+            distance = _distance(article, order[low])
+            if taken >= count and distance != last:
+                break
+            group = self.lowest(found, low, stop, count)
+            picked += [order[i] for i in group]
+            taken, last = taken + len(group), distance
+            above >>= stop - base
+            base = stop
+        picked.sort(key=lambda other: (_distance(article, other), other.slug))
+        return picked[:count]
+
+
+def _ranked(article: Article, here: int, owned: list[tuple[int, int]], timeline: _Timeline, limit: int) -> list[Article]:
+    """Split the articles sharing any feature by which of this article's features they share,
+    best possible score first, and take each score's closest ones in time until `limit` are found.
+
+    A node is (minus the best score its articles can still reach, insertion number, how many of the
+    features are decided, the score of those shared, bit set of its articles).
+    """
+    if not owned or limit <= 0:
+        return []
+    found = 0
+    for _, bits in owned:
+        found |= bits
+    found &= ~(1 << here)
+    if not found:
+        return []
+    rest = [0] * (len(owned) + 1)
+    for k in range(len(owned) - 1, -1, -1):
+        rest[k] = rest[k + 1] + owned[k][0]
+    heap = [(-rest[0], 0, 0, 0, found)]
+    counter = 1
+    result: list[Article] = []
+    level, members = None, 0
+    while heap and len(result) < limit:
+        bound, _, k, score, bits = heapq.heappop(heap)
+        if level is not None and -bound < level:
+            result += timeline.nearest(article, here, members, limit - len(result))
+            level, members = None, 0
+            if len(result) >= limit:
+                break
+        if k == len(owned):
+            level, members = score, members | bits
+            continue
+        weight, holding = owned[k]
+        inside = bits & holding
+        if inside:
+            heapq.heappush(heap, (bound, counter, k + 1, score + weight, inside))
+            counter += 1
+        outside = bits ^ inside
+        if outside:
+            heapq.heappush(heap, (bound + weight, counter, k + 1, score, outside))
+            counter += 1
+    if level is not None and len(result) < limit:
+        result += timeline.nearest(article, here, members, limit - len(result))
+    return result
+
+
+def _counted(article: Article, here: int, owned: list[tuple[int, int]], order: list[Article], limit: int) -> list[Article]:
+    """Score every article sharing a feature one by one: for articles with very many features."""
+    scores: Counter[int] = Counter()
+    for weight, bits in owned:
+        marks = bin(bits)[:1:-1]
+        index = marks.find("1")
+        while index >= 0:
+            scores[index] += weight
+            index = marks.find("1", index + 1)
+    scores.pop(here, None)
+    ranked = sorted(scores, key=lambda i: (-scores[i], _distance(article, order[i]), order[i].slug))
+    return [order[i] for i in ranked[:limit]]

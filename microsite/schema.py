@@ -14,7 +14,6 @@ from .content import RawArticle, Sources
 from . import redirects, timeline
 from .errors import BuildFailed, SiteError
 from .markup import Converted
-from .limits import scan_markdown
 from .typography import smarten
 from .urls import refused_value
 from .write import RESERVED_NAMES
@@ -315,7 +314,7 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
     elif slug in RESERVED_NAMES:
         problems.add(front.where("slug" if "slug" in front else "title"), f"slug {slug!r} is a reserved file name on Windows hosts; set a different 'slug:'")
     refuse_script_urls(front, problems, (front.line, front.column))
-    problems.errors += scan_markdown(raw.body, raw.source, raw.body_line)
+    problems.errors += raw.over_limits
     before = len(problems.errors)
     fields = dict(
         title=smarten(title),
