@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from collections import Counter
 from typing import Sequence
@@ -12,6 +13,8 @@ from .slugs import make_slug
 LIMIT = 3
 WEIGHTS = {"event": 3, "person": 2, "tag": 1}
 """A shared event says most about overlap, a shared person less, a shared tag least."""
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+MICROSECOND = dt.timedelta(microseconds=1)
 MAX_SPLIT_FEATURES = 12
 """Past this many features an article's candidates are counted one by one instead of split by
 feature: splitting costs up to two set operations per subset of its features."""
@@ -20,10 +23,6 @@ feature: splitting costs up to two set operations per subset of its features."""
 def _features(article: Article) -> set[tuple[str, str]]:
     return ({("event", e) for e in article.events} | {("person", p) for p in article.people}
             | {("tag", make_slug(t)) for t in article.tags})
-
-
-def _distance(a: Article, b: Article) -> float:
-    return abs((b.date - a.date).total_seconds())
 
 
 def related_all(articles: Sequence[Article], limit: int = LIMIT) -> dict[str, list[Article]]:
@@ -36,38 +35,44 @@ def related_all(articles: Sequence[Article], limit: int = LIMIT) -> dict[str, li
     set bits nearest its own position. The work grows with the articles and the size of their
     feature sets, not with how many articles share a popular tag.
     """
-    order = sorted(articles, key=lambda a: (a.date, a.slug))
-    position = {a.source: i for i, a in enumerate(order)}
-    features = {a.source: _features(a) for a in order}
+    timeline = _Timeline(sorted(articles, key=lambda a: (a.date, a.slug)))
+    order = timeline.order
+    features = [_features(a) for a in order]
     holders: dict[tuple[str, str], int] = {}
-    for index, article in enumerate(order):
+    for index, owned in enumerate(features):
         bit = 1 << index
-        for feature in features[article.source]:
+        for feature in owned:
             holders[feature] = holders.get(feature, 0) | bit
-    # first and one-past-last position of the articles with the same date as each position
-    start, end = [0] * len(order), [0] * len(order)
-    first = 0
-    for index in range(1, len(order) + 1):
-        if index == len(order) or order[index].date != order[first].date:
-            for j in range(first, index):
-                start[j], end[j] = first, index
-            first = index
-    timeline = _Timeline(order, start, end)
-    result = {}
-    for article in articles:
-        owned = sorted(((WEIGHTS[f[0]], holders[f]) for f in features[article.source]), key=lambda item: -item[0])
-        if len(owned) > MAX_SPLIT_FEATURES:
-            result[article.source] = _counted(article, position[article.source], owned, order, limit)
+    ranked = {}
+    for index, owned in enumerate(features):
+        weighted = sorted(((WEIGHTS[f[0]], holders[f]) for f in owned), key=lambda item: -item[0])
+        if len(weighted) > MAX_SPLIT_FEATURES:
+            found = _counted(index, weighted, timeline, limit)
         else:
-            result[article.source] = _ranked(article, position[article.source], owned, timeline, limit)
-    return result
+            found = _ranked(index, weighted, timeline, limit)
+        ranked[order[index].source] = [order[i] for i in found]
+    return {a.source: ranked[a.source] for a in articles}
 
 
 class _Timeline:
     """Articles in (date, slug) order, with the span of positions that share each position's date."""
 
-    def __init__(self, order: list[Article], start: list[int], end: list[int]):
-        self.order, self.start, self.end = order, start, end
+    def __init__(self, order: list[Article]):
+        self.order = order
+        self.slugs = [a.slug for a in order]
+        self.micros = [(a.date - EPOCH) // MICROSECOND for a in order]
+        """Whole microseconds, so a distance in seconds is one exact division, as timedelta.total_seconds() does it."""
+        self.start, self.end = [0] * len(order), [0] * len(order)
+        first = 0
+        for index in range(1, len(order) + 1):
+            if index == len(order) or self.micros[index] != self.micros[first]:
+                for j in range(first, index):
+                    self.start[j], self.end[j] = first, index
+                first = index
+
+    def seconds(self, here: int, there: int) -> float:
+        """The distance in time between two positions, in seconds."""
+        return abs(self.micros[there] - self.micros[here]) / 1_000_000
 
     def lowest(self, found: int, first: int, stop: int, count: int) -> list[int]:
         """Up to `count` positions in [first, stop) whose bits are set, lowest first."""
@@ -79,11 +84,11 @@ class _Timeline:
             bits ^= low
         return out
 
-    def nearest(self, article: Article, here: int, found: int, count: int) -> list[Article]:
-        """The `count` articles among the set bits of `found` closest in time to position `here`, then by slug."""
-        order = self.order
+    def nearest(self, here: int, found: int, count: int) -> list[int]:
+        """The `count` positions among the set bits of `found` closest in time to `here`, then by slug."""
+        slugs = self.slugs
         same_start, same_end = self.start[here], self.end[here]
-        picked = [order[i] for i in self.lowest(found, same_start, same_end, count)]
+        picked = [(0.0, slugs[i], i) for i in self.lowest(found, same_start, same_end, count)]
         # earlier dates: whole same-date groups from the nearest outwards, until `count` are in hand
         # and the next group is strictly further away
         below = found & ((1 << same_start) - 1)
@@ -91,11 +96,11 @@ class _Timeline:
         while below:
             top = below.bit_length() - 1
             first = self.start[top]
-            distance = _distance(article, order[top])
+            distance = self.seconds(here, top)
             if taken >= count and distance != last:
                 break
             group = self.lowest(below, first, top + 1, count)
-            picked += [order[i] for i in group]
+            picked += [(distance, slugs[i], i) for i in group]
             taken, last = taken + len(group), distance
             below &= (1 << first) - 1
         above, base = found >> same_end, same_end
@@ -103,19 +108,19 @@ class _Timeline:
         while above:
             low = (above & -above).bit_length() - 1 + base
             stop = self.end[low]
-            distance = _distance(article, order[low])
+            distance = self.seconds(here, low)
             if taken >= count and distance != last:
                 break
             group = self.lowest(found, low, stop, count)
-            picked += [order[i] for i in group]
+            picked += [(distance, slugs[i], i) for i in group]
             taken, last = taken + len(group), distance
             above >>= stop - base
             base = stop
-        picked.sort(key=lambda other: (_distance(article, other), other.slug))
-        return picked[:count]
+        picked.sort()
+        return [i for _, _, i in picked[:count]]
 
 
-def _ranked(article: Article, here: int, owned: list[tuple[int, int]], timeline: _Timeline, limit: int) -> list[Article]:
+def _ranked(here: int, owned: list[tuple[int, int]], timeline: _Timeline, limit: int) -> list[int]:
     """Split the articles sharing any feature by which of this article's features they share,
     best possible score first, and take each score's closest ones in time until `limit` are found.
 
@@ -135,12 +140,12 @@ def _ranked(article: Article, here: int, owned: list[tuple[int, int]], timeline:
         rest[k] = rest[k + 1] + owned[k][0]
     heap = [(-rest[0], 0, 0, 0, found)]
     counter = 1
-    result: list[Article] = []
+    result: list[int] = []
     level, members = None, 0
     while heap and len(result) < limit:
         bound, _, k, score, bits = heapq.heappop(heap)
         if level is not None and -bound < level:
-            result += timeline.nearest(article, here, members, limit - len(result))
+            result += timeline.nearest(here, members, limit - len(result))
             level, members = None, 0
             if len(result) >= limit:
                 break
@@ -157,11 +162,11 @@ def _ranked(article: Article, here: int, owned: list[tuple[int, int]], timeline:
             heapq.heappush(heap, (bound + weight, counter, k + 1, score, outside))
             counter += 1
     if level is not None and len(result) < limit:
-        result += timeline.nearest(article, here, members, limit - len(result))
+        result += timeline.nearest(here, members, limit - len(result))
     return result
 
 
-def _counted(article: Article, here: int, owned: list[tuple[int, int]], order: list[Article], limit: int) -> list[Article]:
+def _counted(here: int, owned: list[tuple[int, int]], timeline: _Timeline, limit: int) -> list[int]:
     """Score every article sharing a feature one by one: for articles with very many features."""
     scores: Counter[int] = Counter()
     for weight, bits in owned:
@@ -171,5 +176,4 @@ def _counted(article: Article, here: int, owned: list[tuple[int, int]], order: l
             scores[index] += weight
             index = marks.find("1", index + 1)
     scores.pop(here, None)
-    ranked = sorted(scores, key=lambda i: (-scores[i], _distance(article, order[i]), order[i].slug))
-    return [order[i] for i in ranked[:limit]]
+    return sorted(scores, key=lambda i: (-scores[i], timeline.seconds(here, i), timeline.slugs[i]))[:limit]
