@@ -200,10 +200,11 @@ def read_sources(source: Path, limit: int | None = None, memo=None) -> Sources:
     if not content.is_dir():
         return Sources(None, None, (), (SiteError(rel(content, source), 0, 0, "no content/ folder here; pass --source DIR pointing at the site"),))
     listed = walk_files(content, source, errors)
+    found = set(listed)
 
     def load(name: str):
         path = content / name
-        if path not in listed:
+        if path not in found:
             if not path.exists() and not path.is_symlink():
                 errors.append(SiteError(rel(path, source), 0, 0, f"missing {name}"))
             return None
@@ -218,7 +219,8 @@ def read_sources(source: Path, limit: int | None = None, memo=None) -> Sources:
     site, mission = load("site.yaml"), load("mission.yaml")
     limit = limit or site_limit(site)
     folder = content / "articles"
-    in_articles = [p for p in listed if p.is_relative_to(folder)]
+    depth = len(folder.parts)
+    in_articles = [p for p in listed if p.parts[:depth] == folder.parts]  # walk_files builds each path on `content`
     for path in in_articles:
         if path.suffix != ".md" and path.suffix.lower() not in ARTICLE_MEDIA:
             with path.open("rb") as handle:
@@ -239,6 +241,9 @@ def read_sources(source: Path, limit: int | None = None, memo=None) -> Sources:
 
 def rel(path: Path, root: Path) -> str:
     """Name a source file relative to the source folder, as messages show it."""
+    parts, depth = path.parts, len(root.parts)
+    if len(parts) > depth and parts[:depth] == root.parts and os.sep == "/":  # the common case, without building a new path
+        return "/".join(parts[depth:])
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

@@ -158,8 +158,12 @@ def plan(site: Site) -> list[Page]:
                            "page_url": article.url},
                           frozenset(deps)))
     pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}, frozenset({"mission", "site"})))
+    featuring: dict[str, list] = {}
+    for article in articles:
+        for person in article.people:
+            featuring.setdefault(person, []).append(article)
     for member in site.crew:
-        own = [a for a in articles if member.id in a.people]
+        own = featuring.get(member.id, [])
         pages.append(Page(f"{member.url}index.html", "crew.html",
                           {"member": member, "articles": own, "page_url": member.url},
                           frozenset({f"article:{a.source}" for a in own} | {"articles", "mission", "site"})))

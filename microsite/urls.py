@@ -19,6 +19,8 @@ URL_SUFFIXES = ("_url", "_href", "_link", "_links", "_src", "_image")
 
 def scheme(url: str) -> str:
     """Return the lowercase scheme a browser would see: entities decoded, ignored characters dropped."""
+    if ":" not in url and "&" not in url:  # no colon, and no entity that could decode to one
+        return ""
     text = _IGNORED_BY_BROWSERS.sub("", html.unescape(url)).lstrip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
                                                      "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
     match = _SCHEME.match(text)
