@@ -38,11 +38,11 @@ def related_all(articles: Sequence[Article], limit: int = LIMIT) -> dict[str, li
     timeline = _Timeline(sorted(articles, key=lambda a: (a.date, a.slug)))
     order = timeline.order
     features = [_features(a) for a in order]
-    holders: dict[tuple[str, str], int] = {}
+    positions: dict[tuple[str, str], list[int]] = {}
     for index, owned in enumerate(features):
-        bit = 1 << index
         for feature in owned:
-            holders[feature] = holders.get(feature, 0) | bit
+            positions.setdefault(feature, []).append(index)
+    holders = {feature: _bit_set(found) for feature, found in positions.items()}
     ranked = {}
     for index, owned in enumerate(features):
         weighted = sorted(((WEIGHTS[f[0]], holders[f]) for f in owned), key=lambda item: -item[0])
@@ -52,6 +52,14 @@ def related_all(articles: Sequence[Article], limit: int = LIMIT) -> dict[str, li
             found = _ranked(index, weighted, timeline, limit)
         ranked[order[index].source] = [order[i] for i in found]
     return {a.source: ranked[a.source] for a in articles}
+
+
+def _bit_set(positions: list[int]) -> int:
+    """The int with these bits set (in increasing order), built in one pass over its bytes."""
+    raw = bytearray(positions[-1] // 8 + 1)
+    for position in positions:
+        raw[position >> 3] |= 1 << (position & 7)
+    return int.from_bytes(raw, "little")
 
 
 class _Timeline:
