@@ -93,37 +93,37 @@ class _Timeline:
         return out
 
     def nearest(self, here: int, found: int, count: int) -> list[int]:
-        """The `count` positions among the set bits of `found` closest in time to `here`, then by slug."""
-        slugs = self.slugs
-        same_start, same_end = self.start[here], self.end[here]
-        picked = [(0.0, slugs[i], i) for i in self.lowest(found, same_start, same_end, count)]
-        # earlier dates: whole same-date groups from the nearest outwards, until `count` are in hand
-        # and the next group is strictly further away
-        below = found & ((1 << same_start) - 1)
-        taken, last = 0, None
-        while below:
+        """The `count` positions among the set bits of `found` closest in time to `here`, then by slug.
+
+        Same-date groups are taken from the nearest outwards on both sides, until `count` are in
+        hand and the next group is strictly further away than the last one taken.
+        """
+        slugs, start, end = self.slugs, self.start, self.end
+        picked = [(0.0, slugs[i], i) for i in self.lowest(found, start[here], end[here], count)]
+        taken, last = len(picked), 0.0
+        below = found & ((1 << start[here]) - 1)
+        above, base = found >> end[here], end[here]
+        inf = float("inf")
+        while below or above:
             top = below.bit_length() - 1
-            first = self.start[top]
-            distance = self.seconds(here, top)
+            before = self.seconds(here, top) if below else inf
+            low = (above & -above).bit_length() - 1 + base if above else -1
+            after = self.seconds(here, low) if above else inf
+            distance = min(before, after)
             if taken >= count and distance != last:
                 break
-            group = self.lowest(below, first, top + 1, count)
-            picked += [(distance, slugs[i], i) for i in group]
-            taken, last = taken + len(group), distance
-            below &= (1 << first) - 1
-        above, base = found >> same_end, same_end
-        taken, last = 0, None
-        while above:
-            low = (above & -above).bit_length() - 1 + base
-            stop = self.end[low]
-            distance = self.seconds(here, low)
-            if taken >= count and distance != last:
-                break
-            group = self.lowest(found, low, stop, count)
-            picked += [(distance, slugs[i], i) for i in group]
-            taken, last = taken + len(group), distance
-            above >>= stop - base
-            base = stop
+            if before == distance:
+                group = self.lowest(below, start[top], top + 1, count)
+                picked += [(distance, slugs[i], i) for i in group]
+                taken += len(group)
+                below &= (1 << start[top]) - 1
+            if after == distance:
+                group = self.lowest(found, low, end[low], count)
+                picked += [(distance, slugs[i], i) for i in group]
+                taken += len(group)
+                above >>= end[low] - base
+                base = end[low]
+            last = distance
         picked.sort()
         return [i for _, _, i in picked[:count]]
 
