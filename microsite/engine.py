@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from . import assets as assets_mod
 from . import cache, content, deps, images, markup, mentions, preview, render, schema, search, write
@@ -87,6 +90,21 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
     return schema.assemble(checked, converted)
 
 
+@contextlib.contextmanager
+def _collector_paused(pause: bool) -> Iterator[None]:
+    """Keep Python's cycle collector from walking the site's records over and over while they are
+    made (a second and more at 10,000 articles): records are not cyclic garbage, and whatever is
+    is collected once the collector runs again. A session (watch, serve) keeps the collector on."""
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def build(settings: Settings, memo: Memo | None = None) -> Report:
     """Build the site into the output folder; on any problem the previous output stays as it was.
 
@@ -107,11 +125,12 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             if rebuild.unchanged():
                 pages, files = rebuild.counts
                 return Report(pages, files, 0, 0, time.perf_counter() - started)
-    site = load_site(settings, memo, store, rebuild.hashes if rebuild else None)
-    static = assets_mod.collect(theme_dirs(settings.source, "static"))
-    library = images.collect(settings.source, static, site.articles)
-    env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
-    pages = render.plan(site)
+    with _collector_paused(memo is None):
+        site = load_site(settings, memo, store, rebuild.hashes if rebuild else None)
+        static = assets_mod.collect(theme_dirs(settings.source, "static"))
+        library = images.collect(settings.source, static, site.articles)
+        env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
+        pages = render.plan(site)
     spare = None if memo else rebuild.spare  # a single build stages in the output before last, kept in the cache
     with write.Transaction(settings.output, reuse=memo is not None, spare=spare) as tx:
         errors: list[SiteError] = []
