@@ -75,6 +75,8 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
             memo.converter = converter
         else:
             convert = converter
+    elif memo:
+        memo.prepare((meta.raw.body for meta in checked.articles), allow_html, crew, settings.jobs)
     converted = {}
     errors = []
     for meta in checked.articles:

@@ -13,12 +13,12 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import jinja2
 import jinja2.bccache
 
-from . import markup
+from . import markup, parallel
 from .deps import Inputs
 from .model import Page
 from .write import Transaction
@@ -94,6 +94,14 @@ class Memo:
         raw = self.disk.read(path, rel, limit, reader) if self.disk else reader(path, rel, limit)
         self._raw[rel] = (digest, limit, raw)
         return raw
+
+    def prepare(self, texts: Iterable[str], allow_html: bool, crew: markup.Crew, workers: int = 0) -> None:
+        """Convert the texts not converted yet in worker processes when there are many (a crew
+        member renamed changes every body that mentions anyone), before `convert` asks one by one."""
+        missing = [text for text in dict.fromkeys(texts) if (text, allow_html, crew) not in self._html]
+        for text, result in zip(missing, parallel.run([(text, allow_html, crew) for text in missing], workers)):
+            if result is not None:  # too deeply nested: `convert` raises it again for the report
+                self._html[(text, allow_html, crew)] = result
 
     def convert(self, text: str, allow_html: bool, crew: markup.Crew = markup.NO_CREW) -> markup.Converted:
         """Convert Markdown once per distinct text (and crew, whose names become links)."""
