@@ -1,23 +1,38 @@
-"""Full-text search with Pagefind: the finished pages are indexed at the end of each build.
+"""Full-text search with Pagefind, in shards: the finished pages are indexed at the end of each build.
 
-Pagefind's Python API drives its indexing binary (shipped in the `pagefind[bin]` wheel). It reads
-the staging folder, where the new site is complete but not yet live, and writes its bundle into a
-scratch folder inside it; the files are then handed to write.py like every other output, so
-unchanged index files keep their timestamps. (The API's in-memory `get_files` is avoided: its
-pipe reader stalls on indexes over 2 MiB.) Only elements marked `data-pagefind-body` (article
-bodies and crew profiles) are indexed.
+Pagefind's indexer needs time and memory in proportion to the pages it reads (about 235 MB per
+1,000 pages), so one index over a large site is slow to rebuild and big in memory. The indexed
+pages (article bodies and crew profiles, marked `data-pagefind-body`) are therefore split into
+shards of at most `search_shard_pages` pages, by a stable hash of each page's output path: an
+edit changes one shard, and adding pages disturbs one shard until the shard count doubles. The
+first shard lives in `pagefind/` (whose `pagefind.js` the search page loads), the others in
+`pagefind/shard-N/`, holding only their index data; the browser merges them (`mergeIndex`).
+
+Each shard is indexed on its own, one after another, from a scratch folder of hard links to its
+pages in the staging folder; the index files are handed to write.py like every other output. A
+shard whose input (the bytes of its pages, the language, the layout, the generator and Pagefind
+versions) is the same as in the previous build, and whose files are still intact in the previous
+output, is not indexed again: its files are carried over unread. What each shard produced is kept
+in the build cache (`cache.Store`) for command-line builds, and in the Memo for watch and serve.
+(The API's in-memory `get_files` is avoided: its pipe reader stalls on indexes over 2 MiB.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import importlib.metadata
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from pagefind.service import PagefindService
 
+from . import cache
 from .errors import BuildFailed, SiteError
+from .model import Site
 
 FOLDER = "pagefind"
 """Where the index lives in the output; templates load `pagefind/pagefind.js` from here."""
@@ -26,20 +41,127 @@ EXCLUDE = [".anchor", ".footnote-backref"]
 """Heading permalinks (`#`) and footnote back-links (`↩`) are not words to search or quote."""
 TIMEOUT = 600
 """Seconds before a stalled indexer is reported instead of waited for."""
+KIND = "search"
+"""Build-cache kind of the record of what each shard produced."""
 
 
-async def _index(site: Path, language: str, scratch: Path) -> None:
+def indexed_pages(site: Site) -> list[str]:
+    """Output paths of the pages the index covers: every article and crew member's page."""
+    return [f"{a.url}index.html" for a in site.articles] + [f"{m.url}index.html" for m in site.crew]
+
+
+def shard_count(pages: int, per_shard: int) -> int:
+    """The smallest power of two that keeps shards at or under `per_shard` pages on average."""
+    count = 1
+    while pages > count * per_shard:
+        count *= 2
+    return count
+
+
+def _bucket(path: str, count: int) -> int:
+    return int.from_bytes(hashlib.blake2b(path.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") % count
+
+
+def layout(site: Site) -> dict[str, list[str]]:
+    """Each shard's folder in the output with its pages; the first non-empty one is `pagefind`."""
+    pages = indexed_pages(site)
+    count = shard_count(len(pages), site.config.search_shard_pages)
+    buckets: dict[int, list[str]] = {}
+    for path in pages:
+        buckets.setdefault(_bucket(path, count), []).append(path)
+    numbers = sorted(buckets)
+    shards = {FOLDER: sorted(buckets[numbers[0]]) if numbers else []}
+    for number in numbers[1:]:
+        shards[f"{FOLDER}/shard-{number}"] = sorted(buckets[number])
+    return shards
+
+
+def merged_folders(site: Site) -> list[str]:
+    """Folders of the shards the search page merges into the first (`pagefind/shard-N/`)."""
+    return [f"{folder}/" for folder in layout(site) if folder != FOLDER]
+
+
+def _versions() -> str:
+    found = []
+    for name in ("pagefind", "pagefind_bin"):
+        try:
+            found.append(f"{name}={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name}=?")
+    return ",".join(found)
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=cache.DIGEST).digest()
+
+
+def _shard_key(folder: str, count: int, language: str, pages: list[tuple[str, bytes]]) -> bytes:
+    """Digest everything Pagefind reads for one shard, and what decides how it reads it."""
+    h = hashlib.blake2b(cache.generator_digest(), digest_size=cache.DIGEST)
+    h.update(f"{_versions()}\0{language}\0{EXCLUDE}\0{count}\0{folder}\0".encode())
+    for rel, digest in pages:
+        h.update(rel.encode("utf-8", "surrogatepass") + b"\0" + digest)
+    return h.digest()
+
+
+def _is_data(rel: str) -> bool:
+    """Files a merged shard is read through: the entry, metadata, index chunks and fragments
+    (the primary shard's script and WebAssembly serve them all)."""
+    return "/" in rel or rel == "pagefind-entry.json" or rel.endswith(".pf_meta")
+
+
+class Memory:
+    """The record of the last build's shards, kept in a Memo across watch and serve rebuilds."""
+
+    def __init__(self) -> None:
+        self.record: dict[bytes, dict[str, tuple[int, bytes]]] = {}
+
+
+def _record_key(output: Path) -> bytes:
+    return hashlib.blake2b(b"search\0" + str(output).encode("utf-8", "surrogateescape"), digest_size=cache.DIGEST).digest()
+
+
+def _recall(store: cache.Store | None, memory: Memory | None, output: Path) -> dict[bytes, dict[str, tuple[int, bytes]]]:
+    """What each shard of the previous build produced, by shard key; empty when unknown or damaged."""
+    found: Any = memory.record if memory is not None else store.get(KIND, _record_key(output)) if store else None
+    return found if isinstance(found, dict) else {}
+
+
+def _carry(tx, files: dict[str, tuple[int, bytes]]) -> bool:
+    """Keep a shard's files from the previous output when every one is there with the bytes it had."""
+    found: dict[str, bytes] = {}
+    for rel, (size, digest) in files.items():
+        try:
+            old = tx.output / rel
+            if old.is_symlink() or old.stat().st_size != size:
+                return False
+            data = old.read_bytes()
+        except (OSError, ValueError):
+            return False
+        if _digest(data) != digest:
+            return False
+        found[rel] = data
+    for rel, data in sorted(found.items()):
+        if not tx.keep(rel):
+            tx.write(rel, data)
+    return True
+
+
+async def _index_shards(todo: list[tuple[Path, Path]], language: str) -> None:
+    """Index each (pages folder, bundle folder) in turn, freeing each index before the next."""
     async with PagefindService() as service:
-        index = await service.create_index({"force_language": language.split("-")[0].lower() or "en",
-                                            "exclude_selectors": EXCLUDE})
-        await index.add_directory(str(site), glob="**/*.html")
-        await index.write_files(output_path=str(scratch))
+        for site, bundle in todo:
+            index = await service.create_index({"force_language": language.split("-")[0].lower() or "en",
+                                                "exclude_selectors": EXCLUDE})
+            await index.add_directory(str(site), glob="**/*.html")
+            await index.write_files(output_path=str(bundle))
+            await index.delete_index()
 
 
-def _run(site: Path, language: str, scratch: Path) -> None:
+def _run(todo: list[tuple[Path, Path]], language: str) -> None:
     """Run the indexer, on a thread of its own when the caller already runs an event loop."""
     def job() -> None:
-        asyncio.run(asyncio.wait_for(_index(site, language, scratch), TIMEOUT))
+        asyncio.run(asyncio.wait_for(_index_shards(todo, language), TIMEOUT))
 
     try:
         asyncio.get_running_loop()
@@ -49,15 +171,59 @@ def _run(site: Path, language: str, scratch: Path) -> None:
         return pool.submit(job).result()
 
 
-def index(site: Path, language: str = "en") -> list[tuple[str, bytes]]:
-    """Index the HTML pages under `site`; return the index files as (output path, bytes)."""
-    site = site.resolve()
-    scratch = site / SCRATCH
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _run(site, language, scratch)
-        return sorted((f"{FOLDER}/{p.relative_to(scratch).as_posix()}", p.read_bytes())
-                      for p in scratch.rglob("*") if p.is_file())
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | None = None) -> list[str]:
+    """Index the site's finished pages in the staging folder of `tx` and add the index files to it.
+
+    Shards unchanged since the previous build are carried over; the rest are indexed, one at a
+    time. Returns the output paths of every index file.
+    """
+    language = site.config.language
+    shards = layout(site)
+    count = shard_count(len(indexed_pages(site)), site.config.search_shard_pages)
+    staging = tx.staging.resolve()
+    scratch = staging / SCRATCH
+    previous = _recall(store, memory, tx.output)
+    record: dict[bytes, dict[str, tuple[int, bytes]]] = {}
+    todo: list[tuple[str, bytes, Path, Path]] = []
+    try:
+        for number, (folder, pages) in enumerate(shards.items()):
+            present = [(rel, _digest((staging / rel).read_bytes())) for rel in pages if (staging / rel).is_file()]
+            key = _shard_key(folder, count, language, present)
+            if key in previous and _carry(tx, previous[key]):
+                record[key] = previous[key]
+                continue
+            site_dir, bundle = scratch / f"{number}-pages", scratch / f"{number}-bundle"
+            for rel, _ in present:
+                _link(staging / rel, site_dir / rel)
+            site_dir.mkdir(parents=True, exist_ok=True)
+            todo.append((folder, key, site_dir, bundle))
+        if todo:
+            _run([(site_dir, bundle) for _, _, site_dir, bundle in todo], language)
+        for folder, key, _, bundle in todo:
+            files: dict[str, tuple[int, bytes]] = {}
+            for path in sorted(bundle.rglob("*")):
+                rel = path.relative_to(bundle).as_posix()
+                if path.is_file() and (folder == FOLDER or _is_data(rel)):
+                    data = path.read_bytes()
+                    tx.write(f"{folder}/{rel}", data)
+                    files[f"{folder}/{rel}"] = (len(data), _digest(data))
+            record[key] = files
+    except BuildFailed:
+        raise
     except Exception as exc:  # the binary reports its own problems as plain exceptions
         raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    if memory is not None:
+        memory.record = record
+    elif store is not None and record != previous:
+        store.put(KIND, _record_key(tx.output), record)
+    return sorted(rel for files in record.values() for rel in files)
