@@ -11,20 +11,24 @@ first shard lives in `pagefind/` (whose `pagefind.js` the search page loads), th
 Each shard is indexed on its own, one after another, from a scratch folder of hard links to its
 pages in the staging folder; the index files are handed to write.py like every other output. A
 shard whose input (the bytes of its pages, the language, the layout, the generator and Pagefind
-versions) is the same as in the previous build, and whose files are still intact in the previous
-output, is not indexed again: its files are carried over unread. What each shard produced is kept
-in the build cache (`cache.Store`) for command-line builds, and in the Memo for watch and serve.
+versions) is the same as in the previous build, and whose files are still in the previous output
+as that build wrote them (same inode, size and time), is not indexed again: its files are carried
+over unread. The record of what each shard produced is kept in the build cache (`cache.Store`)
+for command-line builds, and in the Memo for watch and serve; a damaged record re-indexes all.
 (The API's in-memory `get_files` is avoided: its pipe reader stalls on indexes over 2 MiB.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import importlib.metadata
 import os
 import shutil
+import stat
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +85,7 @@ def merged_folders(site: Site) -> list[str]:
     return [f"{folder}/" for folder in layout(site) if folder != FOLDER]
 
 
+@functools.lru_cache(maxsize=1)
 def _versions() -> str:
     found = []
     for name in ("pagefind", "pagefind_bin"):
@@ -93,6 +98,44 @@ def _versions() -> str:
 
 def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=cache.DIGEST).digest()
+
+
+Stamp = tuple[int, int, int]
+"""Inode, size and modification time of a file: a file rewritten in any way has another stamp."""
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+@dataclass
+class Record:
+    """What the last build indexed: each page's digest by its file's stamp (a page kept from the
+    previous output is that same file, so it is not read again), and each shard's files by key."""
+
+    pages: dict[str, tuple[Stamp, bytes]] = field(default_factory=dict)
+    shards: dict[bytes, dict[str, Stamp]] = field(default_factory=dict)
+
+
+class Memory:
+    """The record of the last build's shards, kept in a Memo across watch and serve rebuilds."""
+
+    def __init__(self) -> None:
+        self.record = Record()
+
+
+def _record_key(output: Path) -> bytes:
+    return hashlib.blake2b(b"search\0" + str(output).encode("utf-8", "surrogateescape"), digest_size=cache.DIGEST).digest()
+
+
+def _recall(store: cache.Store | None, memory: Memory | None, output: Path) -> Record:
+    """The previous build's record; empty when unknown or damaged, so every shard is indexed."""
+    found: Any = memory.record if memory is not None else store.get(KIND, _record_key(output)) if store else None
+    return found if isinstance(found, Record) else Record()
 
 
 def _shard_key(folder: str, count: int, language: str, pages: list[tuple[str, bytes]]) -> bytes:
@@ -110,41 +153,9 @@ def _is_data(rel: str) -> bool:
     return "/" in rel or rel == "pagefind-entry.json" or rel.endswith(".pf_meta")
 
 
-class Memory:
-    """The record of the last build's shards, kept in a Memo across watch and serve rebuilds."""
-
-    def __init__(self) -> None:
-        self.record: dict[bytes, dict[str, tuple[int, bytes]]] = {}
-
-
-def _record_key(output: Path) -> bytes:
-    return hashlib.blake2b(b"search\0" + str(output).encode("utf-8", "surrogateescape"), digest_size=cache.DIGEST).digest()
-
-
-def _recall(store: cache.Store | None, memory: Memory | None, output: Path) -> dict[bytes, dict[str, tuple[int, bytes]]]:
-    """What each shard of the previous build produced, by shard key; empty when unknown or damaged."""
-    found: Any = memory.record if memory is not None else store.get(KIND, _record_key(output)) if store else None
-    return found if isinstance(found, dict) else {}
-
-
-def _carry(tx, files: dict[str, tuple[int, bytes]]) -> bool:
-    """Keep a shard's files from the previous output when every one is there with the bytes it had."""
-    found: dict[str, bytes] = {}
-    for rel, (size, digest) in files.items():
-        try:
-            old = tx.output / rel
-            if old.is_symlink() or old.stat().st_size != size:
-                return False
-            data = old.read_bytes()
-        except (OSError, ValueError):
-            return False
-        if _digest(data) != digest:
-            return False
-        found[rel] = data
-    for rel, data in sorted(found.items()):
-        if not tx.keep(rel):
-            tx.write(rel, data)
-    return True
+def _intact(tx, files: dict[str, Stamp]) -> bool:
+    """Tell whether the previous output still holds every file of a shard as that build wrote it."""
+    return all(_stamp(tx.output / rel) == stamp for rel, stamp in files.items())
 
 
 async def _index_shards(todo: list[tuple[Path, Path]], language: str) -> None:
@@ -191,14 +202,26 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
     staging = tx.staging.resolve()
     scratch = staging / SCRATCH
     previous = _recall(store, memory, tx.output)
-    record: dict[bytes, dict[str, tuple[int, bytes]]] = {}
+    record = Record()
     todo: list[tuple[str, bytes, Path, Path]] = []
     try:
         for number, (folder, pages) in enumerate(shards.items()):
-            present = [(rel, _digest((staging / rel).read_bytes())) for rel in pages if (staging / rel).is_file()]
+            present = []
+            for rel in pages:
+                stamp = _stamp(staging / rel)
+                if stamp is None:
+                    continue
+                known = previous.pages.get(rel)
+                digest = known[1] if known and known[0] == stamp else _digest((staging / rel).read_bytes())
+                record.pages[rel] = (stamp, digest)
+                present.append((rel, digest))
             key = _shard_key(folder, count, language, present)
-            if key in previous and _carry(tx, previous[key]):
-                record[key] = previous[key]
+            files = previous.shards.get(key)
+            if files is not None and _intact(tx, files):
+                for rel in sorted(files):
+                    if not tx.keep(rel):
+                        raise BuildFailed([SiteError(rel, 0, 0, "removed from the output during the build; build again")])
+                record.shards[key] = files
                 continue
             site_dir, bundle = scratch / f"{number}-pages", scratch / f"{number}-bundle"
             for rel, _ in present:
@@ -208,14 +231,13 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
         if todo:
             _run([(site_dir, bundle) for _, _, site_dir, bundle in todo], language)
         for folder, key, _, bundle in todo:
-            files: dict[str, tuple[int, bytes]] = {}
+            files = {}
             for path in sorted(bundle.rglob("*")):
                 rel = path.relative_to(bundle).as_posix()
                 if path.is_file() and (folder == FOLDER or _is_data(rel)):
-                    data = path.read_bytes()
-                    tx.write(f"{folder}/{rel}", data)
-                    files[f"{folder}/{rel}"] = (len(data), _digest(data))
-            record[key] = files
+                    tx.write(f"{folder}/{rel}", path.read_bytes())
+                    files[f"{folder}/{rel}"] = _stamp(staging / folder / rel)
+            record.shards[key] = files
     except BuildFailed:
         raise
     except Exception as exc:  # the binary reports its own problems as plain exceptions
@@ -226,4 +248,4 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
         memory.record = record
     elif store is not None and record != previous:
         store.put(KIND, _record_key(tx.output), record)
-    return sorted(rel for files in record.values() for rel in files)
+    return sorted(rel for files in record.shards.values() for rel in files)
