@@ -3,17 +3,17 @@
 Pagefind's indexer needs time and memory in proportion to the pages it reads (about 235 MB per
 1,000 pages), so one index over a large site is slow to rebuild and big in memory. The indexed
 pages (article bodies and crew profiles, marked `data-pagefind-body`) are therefore split into
-shards of at most `search_shard_pages` pages, by a stable hash of each page's output path: an
+shards of about `search_shard_pages` pages at most, by a stable hash of each page's output path: an
 edit changes one shard, and adding pages disturbs one shard until the shard count doubles. The
 first shard lives in `pagefind/` (whose `pagefind.js` the search page loads), the others in
 `pagefind/shard-N/`, holding only their index data; the browser merges them (`mergeIndex`).
 
-Each shard is indexed on its own, one after another, from a scratch folder of hard links to its
-pages in the staging folder; the index files are handed to write.py like every other output. A
-shard whose input (the bytes of its pages, the language, the layout, the generator and Pagefind
-versions) is the same as in the previous build, and whose files are still in the previous output
-as that build wrote them (same inode, size and time), is not indexed again: its files are carried
-over unread. The record of what each shard produced is kept in the build cache (`cache.Store`)
+Each shard is indexed on its own, one after another, from the staging folder through a glob that
+names its pages, into a scratch folder; the index files are handed to write.py like every other
+output. A shard whose input (the bytes of its pages, the language, the layout, the generator and
+Pagefind versions) is the same as in the previous build, and whose files are still in the previous
+output as that build wrote them (same inode, size and time), is not indexed again: its files are
+carried over unread. The record of what each shard produced is kept in the build cache (`cache.Store`)
 for command-line builds, and in the Memo for watch and serve; a damaged record re-indexes all.
 (The API's in-memory `get_files` is avoided: its pipe reader stalls on indexes over 2 MiB.)
 """
@@ -25,6 +25,7 @@ import functools
 import hashlib
 import importlib.metadata
 import os
+import re
 import shutil
 import stat
 from concurrent.futures import ThreadPoolExecutor
@@ -158,18 +159,18 @@ def _intact(tx, files: dict[str, Stamp]) -> bool:
     return all(_stamp(tx.output / rel) == stamp for rel, stamp in files.items())
 
 
-async def _index_shards(todo: list[tuple[Path, Path]], language: str) -> None:
-    """Index each (pages folder, bundle folder) in turn, freeing each index before the next."""
+async def _index_shards(todo: list[tuple[Path, str, Path]], language: str) -> None:
+    """Index each (folder, glob of its pages, bundle folder) in turn, freeing each index before the next."""
     async with PagefindService() as service:
-        for site, bundle in todo:
+        for site, pattern, bundle in todo:
             index = await service.create_index({"force_language": language.split("-")[0].lower() or "en",
                                                 "exclude_selectors": EXCLUDE})
-            await index.add_directory(str(site), glob="**/*.html")
+            await index.add_directory(str(site), glob=pattern)
             await index.write_files(output_path=str(bundle))
             await index.delete_index()
 
 
-def _run(todo: list[tuple[Path, Path]], language: str) -> None:
+def _run(todo: list[tuple[Path, str, Path]], language: str) -> None:
     """Run the indexer, on a thread of its own when the caller already runs an event loop."""
     def job() -> None:
         asyncio.run(asyncio.wait_for(_index_shards(todo, language), TIMEOUT))
@@ -182,12 +183,24 @@ def _run(todo: list[tuple[Path, Path]], language: str) -> None:
         return pool.submit(job).result()
 
 
-def _link(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
+_PLAIN = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+"""Paths a glob names literally (slugs are made of these characters)."""
+
+
+def _source(staging: Path, pages: list[str], mirror: Path) -> tuple[Path, str]:
+    """Where Pagefind finds one shard's pages: the staging folder with a glob naming each page, or,
+    when a path holds characters a glob would read as pattern, a mirror of hard links to them."""
+    if pages and all(_PLAIN.fullmatch(rel) for rel in pages):
+        return staging, "{" + ",".join(pages) + "}"
+    for rel in pages:
+        target = mirror / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(staging / rel, target)
+        except OSError:
+            shutil.copyfile(staging / rel, target)
+    mirror.mkdir(parents=True, exist_ok=True)
+    return mirror, "**/*.html"
 
 
 def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | None = None) -> list[str]:
@@ -203,7 +216,7 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
     scratch = staging / SCRATCH
     previous = _recall(store, memory, tx.output)
     record = Record()
-    todo: list[tuple[str, bytes, Path, Path]] = []
+    todo: list[tuple[str, bytes, tuple[Path, str, Path]]] = []
     try:
         for number, (folder, pages) in enumerate(shards.items()):
             present = []
@@ -223,14 +236,12 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
                         raise BuildFailed([SiteError(rel, 0, 0, "removed from the output during the build; build again")])
                 record.shards[key] = files
                 continue
-            site_dir, bundle = scratch / f"{number}-pages", scratch / f"{number}-bundle"
-            for rel, _ in present:
-                _link(staging / rel, site_dir / rel)
-            site_dir.mkdir(parents=True, exist_ok=True)
-            todo.append((folder, key, site_dir, bundle))
+            bundle = scratch / f"{number}-bundle"
+            source, pattern = _source(staging, [rel for rel, _ in present], scratch / f"{number}-pages")
+            todo.append((folder, key, (source, pattern, bundle)))
         if todo:
-            _run([(site_dir, bundle) for _, _, site_dir, bundle in todo], language)
-        for folder, key, _, bundle in todo:
+            _run([job for _, _, job in todo], language)
+        for folder, key, (_, _, bundle) in todo:
             files = {}
             for path in sorted(bundle.rglob("*")):
                 rel = path.relative_to(bundle).as_posix()

@@ -181,3 +181,23 @@ def test_the_browser_finds_pages_in_every_shard(served_shards, browser):  # noqa
     status = " ".join(page.inner_text(".search-status").split())
     assert status.startswith(f"{len(WORDS)} results")
     assert parse(site.output / "search/index.html").select_one("form.search-form")["data-shards"]
+
+
+def test_pages_whose_paths_a_glob_would_misread_are_indexed_too(tmp_path):
+    staging = tmp_path / "staging"
+    pages = ["plain/index.html", "we{i}rd, [x]*?/index.html"]
+    for rel in pages:
+        (staging / rel).parent.mkdir(parents=True)
+        (staging / rel).write_text("<html><body><main data-pagefind-body><p>Hello orbit</p></main></body></html>")
+    for chosen, bundle in ((pages[:1], tmp_path / "one"), (pages, tmp_path / "both")):
+        source, pattern = search._source(staging, chosen, tmp_path / f"mirror-{bundle.name}")
+        search._run([(source, pattern, bundle)], "en")
+        assert f'"page_count":{len(chosen)}' in (bundle / "pagefind-entry.json").read_text()
+
+
+def test_a_site_with_nothing_to_index_builds(site):
+    site.write("content/mission.yaml", "mission:\n  name: Test mission\ncrew: []\n")
+    for path in (site.source / "content/articles").glob("*.md"):
+        path.unlink()
+    site.build()
+    assert (site.output / "pagefind/pagefind.js").is_file()
