@@ -229,12 +229,12 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
                 record.pages[rel] = (stamp, digest)
                 present.append((rel, digest))
             key = _shard_key(folder, count, language, present)
-            files = previous.shards.get(key)
-            if files is not None and _intact(tx, files):
-                for rel in sorted(files):
+            kept = previous.shards.get(key)
+            if kept is not None and _intact(tx, kept):
+                for rel in sorted(kept):
                     if not tx.keep(rel):
                         raise BuildFailed([SiteError(rel, 0, 0, "removed from the output during the build; build again")])
-                record.shards[key] = files
+                record.shards[key] = kept
                 continue
             bundle = scratch / f"{number}-bundle"
             source, pattern = _source(staging, [rel for rel, _ in present], scratch / f"{number}-pages")
@@ -242,7 +242,7 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
         if todo:
             _run([job for _, _, job in todo], language)
         for folder, key, (_, _, bundle) in todo:
-            files = {}
+            files: dict[str, Stamp | None] = {}
             for path in sorted(bundle.rglob("*")):
                 rel = path.relative_to(bundle).as_posix()
                 if path.is_file() and (folder == FOLDER or _is_data(rel)):
