@@ -10,9 +10,8 @@ const LIMIT = 20;
 const pagefind = await import(form.dataset.pagefind);
 await pagefind.options({ baseUrl: form.dataset.base });
 // A large site's index is split into shards; Pagefind searches them all and sorts the results by score.
-for (const shard of (form.dataset.shards || "").split(" ").filter(Boolean)) {
-  await pagefind.mergeIndex(shard, { baseUrl: form.dataset.base });
-}
+const shards = (form.dataset.shards || "").split(" ").filter(Boolean);
+await Promise.all(shards.map((shard) => pagefind.mergeIndex(shard, { baseUrl: form.dataset.base })));
 
 // Copy an excerpt keeping only its text and Pagefind's <mark> highlights.
 function excerpt(html) {
