@@ -158,9 +158,7 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             raise BuildFailed(errors)
         # the search index reads the finished pages, so it runs last, still inside the staging folder
         tx.settle()
-        indexed = search.index(tx.staging, site.config.language)
-        for rel, data in indexed:
-            tx.write(rel, data)
+        indexed = search.publish(tx, site, store if rebuild else None, memo.search if memo else None)
         gone = tx.removed()
         removed = len(gone)
         if memo:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 import jinja2
 import jinja2.bccache
 
-from . import markup, parallel
+from . import markup, parallel, search
 from .deps import Inputs
 from .model import Page
 from .write import Transaction
@@ -83,6 +83,8 @@ class Memo:
         self.converter: Any = None
         self.built: Any = None
         """What the last successful build rendered with (preview.Built), for early article pages."""
+        self.search = search.Memory()
+        """Which search shards the last build indexed, so unchanged ones are carried over."""
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
         """Parse a source file once per distinct content; an unchanged file costs one read and a hash."""

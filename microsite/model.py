@@ -40,6 +40,8 @@ class SiteConfig:
     language: str
     author: str
     unsafe_html: bool = True
+    search_shard_pages: int = 400
+    """Most pages per search shard on average (search.py): Pagefind peaks near 100 MB indexing 400."""
 
     @property
     def base_path(self) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from . import ics, images, lang, redirects, related, seo, timeline
+from . import ics, images, lang, redirects, related, search, seo, timeline
 from .assets import Asset
 from .errors import BuildFailed, SiteError
 from .model import Page, Site
@@ -176,7 +176,9 @@ def plan(site: Site) -> list[Page]:
     for redirect in redirects.redirects(articles):
         pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target},
                           frozenset({"articles", "site"})))
-    pages.append(Page("search/index.html", "search.html", {"articles": articles, "page_url": "search/"}, every | {"mission", "site"}))
+    pages.append(Page("search/index.html", "search.html", {"articles": articles, "shards": search.merged_folders(site),
+                                                       "indexed": bool(search.indexed_pages(site)), "page_url": "search/"},
+                      every | {"mission", "site"}))
     tagged_by = _tagged(site)
     pages.append(Page("tags/index.html", "tags.html",
                       {"counts": {slug: len(tagged) for slug, tagged in tagged_by.items()}, "page_url": "tags/"},

@@ -22,7 +22,7 @@ from .slugs import make_slug
 from .yaml12 import YamlList, YamlMap
 
 ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes"}
+SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes", "search_shard_pages"}
 ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt", "events", "aliases"}
 MISSION_FIELDS = {"name", "spacecraft", "summary", "facts", "events"}
 EVENT_FIELDS = {"id", "time", "timezone", "place", "title", "detail", "since", "since_label"}
@@ -163,6 +163,9 @@ def check_config(raw: YamlMap, path: str, settings: Settings, problems: Problems
         problems.add(where, f"base_url must be an absolute http(s) URL such as https://example.org/ (got {base_url!r})")
     if not base_url.endswith("/"):
         base_url += "/"
+    shard_pages = problems.field(raw, "search_shard_pages", (int,), "a whole number of pages, e.g. 400", default=SiteConfig.search_shard_pages)
+    if shard_pages <= 0:
+        problems.add(raw.where("search_shard_pages"), f"'search_shard_pages' must be more than 0, not {shard_pages}")
     config = SiteConfig(
         title=problems.text(raw, "title", required=True),
         description=problems.text(raw, "description", required=True),
@@ -170,6 +173,7 @@ def check_config(raw: YamlMap, path: str, settings: Settings, problems: Problems
         language=problems.text(raw, "language", default="en"),
         author=problems.text(raw, "author", required=True),
         unsafe_html=problems.field(raw, "unsafe_html", (bool,), "true or false", default=True),
+        search_shard_pages=max(shard_pages, 1),
     )
     limit = problems.field(raw, "max_article_bytes", (int,), "a whole number of bytes, e.g. 5000000")
     if limit is not None and limit <= 0:

@@ -1,23 +1,43 @@
-"""Full-text search with Pagefind: the finished pages are indexed at the end of each build.
+"""Full-text search with Pagefind, in shards: the finished pages are indexed at the end of each build.
 
-Pagefind's indexing binary (shipped in the `pagefind[bin]` wheel) runs once per build. It reads
-the staging folder, where the new site is complete but not yet live, and writes its bundle into a
-scratch folder inside it; the files are then handed to write.py like every other output, so
-unchanged index files keep their timestamps. Only elements marked `data-pagefind-body` (article
-bodies and crew profiles) are indexed.
+Pagefind's indexer needs time and memory in proportion to the pages it reads (about 235 MB per
+1,000 pages), so one index over a large site is slow to rebuild and big in memory. The indexed
+pages (article bodies and crew profiles, marked `data-pagefind-body`) are therefore split into
+shards of about `search_shard_pages` pages at most, by a stable hash of each page's output path: an
+edit changes one shard, and adding pages disturbs one shard until the shard count doubles. The
+first shard lives in `pagefind/` (whose `pagefind.js` the search page loads), the others in
+`pagefind/shard-N/`, holding only their index data; the browser merges them (`mergeIndex`).
+
+Each shard is indexed on its own by Pagefind's binary (from the `pagefind[bin]` wheel), one after
+another, from the staging folder through a glob that names its pages, into a scratch folder; the index files are handed to write.py like every other
+output. A shard whose input (the bytes of its pages, the language, the layout, the generator and
+Pagefind versions) is the same as in the previous build, and whose files are still in the previous
+output as that build wrote them (same inode, size and time), is not indexed again: its files are
+carried over unread. The record of what each shard produced is kept in the build cache (`cache.Store`)
+for command-line builds, and in the Memo for watch and serve; a damaged record re-indexes all.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
 import json
+import os
+import re
 import shutil
+import stat
 import subprocess
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pagefind.service import get_executable
 
+from . import cache
 from .errors import BuildFailed, SiteError
+from .model import Site
 
 FOLDER = "pagefind"
 """Where the index lives in the output; templates load `pagefind/pagefind.js` from here."""
@@ -26,34 +46,213 @@ EXCLUDE = [".anchor", ".footnote-backref"]
 """Heading permalinks (`#`) and footnote back-links (`↩`) are not words to search or quote."""
 TIMEOUT = 600
 """Seconds before a stalled indexer is reported instead of waited for."""
+KIND = "search"
+"""Build-cache kind of the record of what each shard produced."""
 
 
-def _run(site: Path, language: str, scratch: Path) -> None:
-    """Run the indexing binary to its end: it exits only once every file of the bundle is written.
+def indexed_pages(site: Site) -> list[str]:
+    """Output paths of the pages the index covers: every article and crew member's page."""
+    return [f"{a.url}index.html" for a in site.articles] + [f"{m.url}index.html" for m in site.crew]
 
-    (The Python API's service is stopped with SIGTERM right after it answers that the files are
-    written, which on a busy machine leaves some of them empty.)"""
+
+def shard_count(pages: int, per_shard: int) -> int:
+    """The smallest power of two that keeps shards at or under `per_shard` pages on average."""
+    count = 1
+    while pages > count * per_shard:
+        count *= 2
+    return count
+
+
+def _bucket(path: str, count: int) -> int:
+    return int.from_bytes(hashlib.blake2b(path.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") % count
+
+
+def layout(site: Site) -> dict[str, list[str]]:
+    """Each shard's folder in the output with its pages; the first non-empty one is `pagefind`."""
+    pages = indexed_pages(site)
+    count = shard_count(len(pages), site.config.search_shard_pages)
+    buckets: dict[int, list[str]] = {}
+    for path in pages:
+        buckets.setdefault(_bucket(path, count), []).append(path)
+    numbers = sorted(buckets)
+    shards = {FOLDER: sorted(buckets[numbers[0]]) if numbers else []}
+    for number in numbers[1:]:
+        shards[f"{FOLDER}/shard-{number}"] = sorted(buckets[number])
+    return shards
+
+
+def merged_folders(site: Site) -> list[str]:
+    """Folders of the shards the search page merges into the first (`pagefind/shard-N/`)."""
+    return [f"{folder}/" for folder in layout(site) if folder != FOLDER]
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> str:
+    found = []
+    for name in ("pagefind", "pagefind_bin"):
+        try:
+            found.append(f"{name}={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name}=?")
+    return ",".join(found)
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=cache.DIGEST).digest()
+
+
+Stamp = tuple[int, int, int]
+"""Inode, size and modification time of a file: a file rewritten in any way has another stamp."""
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+@dataclass
+class Record:
+    """What the last build indexed: each page's digest by its file's stamp (a page kept from the
+    previous output is that same file, so it is not read again), and each shard's files by key."""
+
+    pages: dict[str, tuple[Stamp, bytes]] = field(default_factory=dict)
+    shards: dict[bytes, dict[str, Stamp]] = field(default_factory=dict)
+
+
+class Memory:
+    """The record of the last build's shards, kept in a Memo across watch and serve rebuilds."""
+
+    def __init__(self) -> None:
+        self.record = Record()
+
+
+def _record_key(output: Path) -> bytes:
+    return hashlib.blake2b(b"search\0" + str(output).encode("utf-8", "surrogateescape"), digest_size=cache.DIGEST).digest()
+
+
+def _recall(store: cache.Store | None, memory: Memory | None, output: Path) -> Record:
+    """The previous build's record; empty when unknown or damaged, so every shard is indexed."""
+    found: Any = memory.record if memory is not None else store.get(KIND, _record_key(output)) if store else None
+    return found if isinstance(found, Record) else Record()
+
+
+def _shard_key(folder: str, count: int, language: str, pages: list[tuple[str, bytes]]) -> bytes:
+    """Digest everything Pagefind reads for one shard, and what decides how it reads it."""
+    h = hashlib.blake2b(cache.generator_digest(), digest_size=cache.DIGEST)
+    h.update(f"{_versions()}\0{language}\0{EXCLUDE}\0{count}\0{folder}\0".encode())
+    for rel, digest in pages:
+        h.update(rel.encode("utf-8", "surrogatepass") + b"\0" + digest)
+    return h.digest()
+
+
+def _is_data(rel: str) -> bool:
+    """Files a merged shard is read through: the entry, metadata, index chunks and fragments
+    (the primary shard's script and WebAssembly serve them all)."""
+    return "/" in rel or rel == "pagefind-entry.json" or rel.endswith(".pf_meta")
+
+
+def _intact(tx, files: dict[str, Stamp]) -> bool:
+    """Tell whether the previous output still holds every file of a shard as that build wrote it."""
+    return all(_stamp(tx.output / rel) == stamp for rel, stamp in files.items())
+
+
+def _run(todo: list[tuple[Path, str, Path]], language: str) -> None:
+    """Index each (folder, glob of its pages, bundle folder) in turn with the indexing binary, each
+    run to its end: it exits only once every file of its bundle is written, and its memory is freed
+    before the next. (The Python API's service is stopped with SIGTERM right after it answers that
+    the files are written, which on a busy machine leaves some of them empty.)"""
     executable = get_executable()
     if executable is None:
         raise RuntimeError("the pagefind binary is not installed; install the pagefind[bin] package")
-    config = {"site": str(site), "output_path": str(scratch), "force_language": language.split("-")[0].lower() or "en",
-              "exclude_selectors": EXCLUDE, "silent": True}
     with tempfile.TemporaryDirectory(prefix="microsite-pagefind-") as cwd:
-        Path(cwd, "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
-        done = subprocess.run([str(executable)], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT)
-    if done.returncode != 0:
-        raise RuntimeError(f"pagefind exited with status {done.returncode}: {(done.stderr or done.stdout).strip()[-2000:]}")
+        for site, pattern, bundle in todo:
+            config = {"site": str(site), "glob": pattern, "output_path": str(bundle), "silent": True,
+                      "force_language": language.split("-")[0].lower() or "en", "exclude_selectors": EXCLUDE}
+            Path(cwd, "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
+            done = subprocess.run([str(executable)], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT)
+            if done.returncode != 0:
+                raise RuntimeError(f"pagefind exited with status {done.returncode}: {(done.stderr or done.stdout).strip()[-2000:]}")
 
 
-def index(site: Path, language: str = "en") -> list[tuple[str, bytes]]:
-    """Index the HTML pages under `site`; return the index files as (output path, bytes)."""
-    site = site.resolve()
-    scratch = site / SCRATCH
+_PLAIN = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+"""Paths a glob names literally (slugs are made of these characters)."""
+
+
+def _source(staging: Path, pages: list[str], mirror: Path) -> tuple[Path, str]:
+    """Where Pagefind finds one shard's pages: the staging folder with a glob naming each page, or,
+    when a path holds characters a glob would read as pattern, a mirror of hard links to them."""
+    if pages and all(_PLAIN.fullmatch(rel) for rel in pages):
+        return staging, "{" + ",".join(pages) + "}"
+    for rel in pages:
+        target = mirror / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(staging / rel, target)
+        except OSError:
+            shutil.copyfile(staging / rel, target)
+    mirror.mkdir(parents=True, exist_ok=True)
+    return mirror, "**/*.html"
+
+
+def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | None = None) -> list[str]:
+    """Index the site's finished pages in the staging folder of `tx` and add the index files to it.
+
+    Shards unchanged since the previous build are carried over; the rest are indexed, one at a
+    time. Returns the output paths of every index file.
+    """
+    language = site.config.language
+    if not indexed_pages(site):
+        return []  # nothing to index: the search page then loads no index (Pagefind cannot make an empty one)
+    shards = layout(site)
+    count = shard_count(len(indexed_pages(site)), site.config.search_shard_pages)
+    staging = tx.staging.resolve()
+    scratch = staging / SCRATCH
+    previous = _recall(store, memory, tx.output)
+    record = Record()
+    todo: list[tuple[str, bytes, tuple[Path, str, Path]]] = []
     try:
-        _run(site, language, scratch)
-        return sorted((f"{FOLDER}/{p.relative_to(scratch).as_posix()}", p.read_bytes())
-                      for p in scratch.rglob("*") if p.is_file())
+        for number, (folder, pages) in enumerate(shards.items()):
+            present = []
+            for rel in pages:
+                stamp = _stamp(staging / rel)
+                if stamp is None:
+                    continue
+                known = previous.pages.get(rel)
+                digest = known[1] if known and known[0] == stamp else _digest((staging / rel).read_bytes())
+                record.pages[rel] = (stamp, digest)
+                present.append((rel, digest))
+            key = _shard_key(folder, count, language, present)
+            kept = previous.shards.get(key)
+            if kept is not None and _intact(tx, kept):
+                for rel in sorted(kept):
+                    if not tx.keep(rel):
+                        raise BuildFailed([SiteError(rel, 0, 0, "removed from the output during the build; build again")])
+                record.shards[key] = kept
+                continue
+            bundle = scratch / f"{number}-bundle"
+            source, pattern = _source(staging, [rel for rel, _ in present], scratch / f"{number}-pages")
+            todo.append((folder, key, (source, pattern, bundle)))
+        if todo:
+            _run([job for _, _, job in todo], language)
+        for folder, key, (_, _, bundle) in todo:
+            files: dict[str, Stamp | None] = {}
+            for path in sorted(bundle.rglob("*")):
+                rel = path.relative_to(bundle).as_posix()
+                if path.is_file() and (folder == FOLDER or _is_data(rel)):
+                    tx.write(f"{folder}/{rel}", path.read_bytes())
+                    files[f"{folder}/{rel}"] = _stamp(staging / folder / rel)
+            record.shards[key] = files
+    except BuildFailed:
+        raise
     except Exception as exc:  # the binary reports its own problems as plain exceptions
         raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    if memory is not None:
+        memory.record = record
+    elif store is not None and record != previous:
+        store.put(KIND, _record_key(tx.output), record)
+    return sorted(rel for files in record.shards.values() for rel in files)

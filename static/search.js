@@ -7,8 +7,14 @@ const results = document.querySelector(".search-results");
 const everything = document.querySelector(".search-all");
 const LIMIT = 20;
 
-const pagefind = await import(form.dataset.pagefind);
-await pagefind.options({ baseUrl: form.dataset.base });
+// A site with nothing to index yet has no index: the form then keeps its plain list.
+const pagefind = form.dataset.pagefind ? await import(form.dataset.pagefind) : null;
+if (pagefind) {
+  await pagefind.options({ baseUrl: form.dataset.base });
+  // A large site's index is split into shards; Pagefind searches them all and sorts the results by score.
+  const shards = (form.dataset.shards || "").split(" ").filter(Boolean);
+  await Promise.all(shards.map((shard) => pagefind.mergeIndex(shard, { baseUrl: form.dataset.base })));
+}
 
 // Copy an excerpt keeping only its text and Pagefind's <mark> highlights.
 function excerpt(html) {
@@ -72,4 +78,4 @@ form.addEventListener("submit", (event) => {
 
 input.value = new URLSearchParams(location.search).get("q") || "";
 form.dataset.ready = "true";
-run(input.value);
+if (pagefind) run(input.value);
