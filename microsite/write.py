@@ -9,6 +9,7 @@ import fcntl
 import os
 import re
 import shutil
+import stat
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 from urllib.parse import unquote
@@ -302,12 +303,12 @@ class Transaction:
         except (IsADirectoryError, PermissionError):
             shutil.rmtree(target)
 
-    def _holds(self, target: Path, old: Path) -> bool:
+    def _holds(self, target: Path, old: os.stat_result) -> bool:
         """Tell whether a reused folder already has the previous build's file at this path."""
         if self.spare is None:
             return False
         try:
-            return os.path.samestat(os.lstat(target), os.lstat(old))
+            return os.path.samestat(os.lstat(target), old)
         except OSError:
             return False
 
@@ -315,8 +316,9 @@ class Transaction:
         """Reuse the previous build's file when its bytes are unchanged, keeping its timestamp."""
         old = self.output / rel
         try:
-            if old.is_file() and not old.is_symlink() and same(old):
-                if not self._holds(target, old):
+            found = os.lstat(old)
+            if stat.S_ISREG(found.st_mode) and same(old, found):
+                if not self._holds(target, found):
                     self._vacate(target)
                     os.link(old, target)
                 return True
@@ -327,7 +329,7 @@ class Transaction:
     def write(self, rel: str, data: bytes) -> None:
         """Add one file with the given bytes."""
         target = self._target(rel)
-        if not self._keep_old(rel, target, lambda old: old.stat().st_size == len(data) and old.read_bytes() == data):
+        if not self._keep_old(rel, target, lambda old, st: st.st_size == len(data) and old.read_bytes() == data):
             self._vacate(target)
             target.write_bytes(data)
             self.changed.append(rel)
@@ -335,7 +337,7 @@ class Transaction:
     def keep(self, rel: str) -> bool:
         """Carry the previous build's file over unread; False when there is none to carry."""
         target = self._target(rel)
-        if self._keep_old(rel, target, lambda old: True):
+        if self._keep_old(rel, target, lambda old, st: True):
             return True
         key = safe_relative(rel).as_posix().lower()
         self.paths.discard(key)
@@ -346,7 +348,7 @@ class Transaction:
         """Add one file copied from `source`."""
         target = self._target(rel)
         size = source.stat().st_size
-        if not self._keep_old(rel, target, lambda old: old.stat().st_size == size and old.read_bytes() == source.read_bytes()):
+        if not self._keep_old(rel, target, lambda old, st: st.st_size == size and old.read_bytes() == source.read_bytes()):
             self._vacate(target)
             shutil.copyfile(source, target)
             self.changed.append(rel)
