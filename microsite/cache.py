@@ -77,15 +77,16 @@ class Store:
         """Keys this build read or wrote, by kind: what `prune` keeps."""
         self.pending: dict[tuple[str, bytes], Any] = {}
         """Entries to write once the build has succeeded: a failed build leaves the disk as it was."""
+        self._tagged = False
 
     @classmethod
     def beside(cls, output: Path) -> "Store":
         """The cache belonging to an output folder: a sibling, never inside what is published."""
         return cls(output.absolute().parent / FOLDER)
 
-    def _path(self, kind: str, key: bytes) -> Path:
+    def _path(self, kind: str, key: bytes) -> str:
         name = key.hex()
-        return self.folder / kind / name[:2] / name
+        return os.path.join(self.folder, kind, name[:2], name)
 
     def get(self, kind: str, key: bytes) -> Any | None:
         """Return the value stored under `key`, or None when absent, truncated or damaged."""
@@ -94,7 +95,8 @@ class Store:
             return self.pending[(kind, key)]
         path = self._path(kind, key)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                data = f.read()
         except OSError:
             return None
         payload = data[len(MAGIC) + DIGEST:]
@@ -103,7 +105,10 @@ class Store:
                 return pickle.loads(payload)
             except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, IndexError, KeyError, TypeError, ValueError):
                 pass  # intact, but written by code whose classes have changed since: rebuild it
-        path.unlink(missing_ok=True)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
         return None
 
     def put(self, kind: str, key: bytes, value: Any) -> None:
@@ -127,13 +132,16 @@ class Store:
         payload = buffer.getvalue()
         data = MAGIC + hashlib.blake2b(payload, digest_size=DIGEST).digest() + payload
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not (self.folder / "CACHEDIR.TAG").exists():
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if not self._tagged and not (self.folder / "CACHEDIR.TAG").exists():
                 (self.folder / "CACHEDIR.TAG").write_text(
                     "Signature: 8a477f597d28d172789f06886806bc55\n# microsite build cache; deleting it is safe.\n", encoding="utf-8")
-            temp = path.with_name(f".{path.name}.{os.getpid()}")
-            temp.write_bytes(data)
+            folder, name = os.path.split(path)
+            temp = os.path.join(folder, f".{name}.{os.getpid()}")
+            with open(temp, "wb") as f:
+                f.write(data)
             os.replace(temp, path)
+            self._tagged = True
         except OSError:
             pass  # a cache that cannot be written only makes the next build slower
 

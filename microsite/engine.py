@@ -157,7 +157,6 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
         if errors:
             raise BuildFailed(errors)
         # the search index reads the finished pages, so it runs last, still inside the staging folder
-        tx.settle()
         indexed = search.publish(tx, site, store if rebuild else None, memo.search if memo else None)
         gone = tx.removed()
         removed = len(gone)

@@ -49,14 +49,24 @@ def safe_relative(rel: str) -> PurePosixPath:
     """Check an output path: relative, no `..` (also percent-encoded), no NUL or other control
     character, no backslash or drive letter, no trailing dot or space, no reserved device name, so
     every file system and web server reads it as the same path inside the output folder."""
+    return PurePosixPath(_checked(rel))
+
+
+def _checked(rel: str) -> str:
+    """`safe_relative` as a string, which is then already in its one normal form."""
     if not rel or rel.startswith("/") or ":" in rel:
         raise ValueError(f"unsafe output path {rel!r}")
     for part in rel.split("/"):
-        plain = unquote(unquote(part))
+        plain = unquote(unquote(part)) if "%" in part else part
         if plain in ("", ".", "..") or "/" in plain or "\\" in plain or _CONTROL.search(plain) \
                 or plain.endswith((" ", ".")) or plain.split(".")[0].strip().lower() in RESERVED_NAMES:
             raise ValueError(f"unsafe output path {rel!r}")
-    return PurePosixPath(rel)
+    return rel
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -186,10 +196,21 @@ def discard_spare(output: Path) -> None:
 
 
 def _files(folder: Path) -> set[str]:
-    found = set()
-    for where, _, names in os.walk(folder):
-        prefix = Path(where).relative_to(folder).as_posix()
-        found.update(name if prefix == "." else f"{prefix}/{name}" for name in names)
+    """Every file under a folder (links included, not followed), by relative path."""
+    found: set[str] = set()
+
+    def walk(path: str, prefix: str) -> None:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, f"{prefix}{entry.name}/")
+            else:
+                found.add(prefix + entry.name)
+
+    walk(str(folder), "")
     return found
 
 
@@ -233,7 +254,8 @@ class Transaction:
         self.paths: set[str] = set()
         self.files: dict[str, str] = {}
         self.changed: list[str] = []
-        self._folders: set[Path] = set()
+        self._folders: dict[str, Path] = {}
+        """Folders of the staging folder made and checked so far, by relative path."""
         self._leftover: set[str] = set()
         """Files of a reused folder that this build has not claimed (yet)."""
         self.lock = BuildLock(self.output)
@@ -265,20 +287,22 @@ class Transaction:
             self.lock.release()
 
     def _target(self, rel: str) -> Path:
-        path = safe_relative(rel)
-        key = path.as_posix().lower()
+        rel = _checked(rel)
+        key = rel.lower()
         if key in self.paths:
             raise ValueError(f"two pages want the same output path {rel!r}")
         self.paths.add(key)
-        self.files[key] = path.as_posix()
-        target = self.staging.joinpath(*path.parts)
-        if target.parent not in self._folders:  # a file name has no `/` or `..`: only its folder can lead out
-            if not target.parent.resolve().is_relative_to(self._real_staging):
+        self.files[key] = rel
+        folder, _, name = rel.rpartition("/")
+        parent = self._folders.get(folder)
+        if parent is None:  # a file name has no `/` or `..`: only its folder can lead out
+            parent = self.staging / folder if folder else self.staging
+            if not parent.resolve().is_relative_to(self._real_staging):
                 raise ValueError(f"output path {rel!r} leaves the output folder")
-            self._make_folder(target.parent)
-            self._folders.add(target.parent)
-        self._leftover.discard(path.as_posix())
-        return target
+            self._make_folder(parent)
+            self._folders[folder] = parent
+        self._leftover.discard(rel)
+        return parent / name
 
     def _make_folder(self, folder: Path) -> None:
         try:
@@ -314,7 +338,7 @@ class Transaction:
 
     def _keep_old(self, rel: str, target: Path, same) -> bool:
         """Reuse the previous build's file when its bytes are unchanged, keeping its timestamp."""
-        old = self.output / rel
+        old = os.path.join(self.output, rel)
         try:
             found = os.lstat(old)
             if stat.S_ISREG(found.st_mode) and same(old, found):
@@ -329,7 +353,7 @@ class Transaction:
     def write(self, rel: str, data: bytes) -> None:
         """Add one file with the given bytes."""
         target = self._target(rel)
-        if not self._keep_old(rel, target, lambda old, st: st.st_size == len(data) and old.read_bytes() == data):
+        if not self._keep_old(rel, target, lambda old, st: st.st_size == len(data) and _read(old) == data):
             self._vacate(target)
             target.write_bytes(data)
             self.changed.append(rel)
@@ -339,7 +363,7 @@ class Transaction:
         target = self._target(rel)
         if self._keep_old(rel, target, lambda old, st: True):
             return True
-        key = safe_relative(rel).as_posix().lower()
+        key = _checked(rel).lower()
         self.paths.discard(key)
         self.files.pop(key, None)
         return False
@@ -348,7 +372,7 @@ class Transaction:
         """Add one file copied from `source`."""
         target = self._target(rel)
         size = source.stat().st_size
-        if not self._keep_old(rel, target, lambda old, st: st.st_size == size and old.read_bytes() == source.read_bytes()):
+        if not self._keep_old(rel, target, lambda old, st: st.st_size == size and _read(old) == source.read_bytes()):
             self._vacate(target)
             shutil.copyfile(source, target)
             self.changed.append(rel)
@@ -359,23 +383,19 @@ class Transaction:
             return []
         return sorted(_files(self.output) - set(self.files.values()) - {MARKER})
 
-    def settle(self) -> None:
-        """Drop what a reused folder held that this build did not write, before anything reads the staging folder."""
-        self._drop_leftovers()
-
     def _drop_leftovers(self) -> None:
         """Remove what a reused folder held that this build did not write, and folders left empty."""
-        emptied: set[Path] = set()
+        emptied: set[str] = set()
         for rel in self._leftover:
-            path = self.staging / rel
             try:
-                path.unlink()
+                os.unlink(os.path.join(self.staging, rel))
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
                 continue  # gone already, or this build put a folder where the file was
-            emptied.update(p for p in path.parents if p.is_relative_to(self.staging) and p != self.staging)
-        for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+            parts = rel.split("/")
+            emptied.update("/".join(parts[:end]) for end in range(1, len(parts)))
+        for folder in sorted(emptied, key=lambda f: f.count("/"), reverse=True):
             try:
-                folder.rmdir()
+                os.rmdir(os.path.join(self.staging, folder))
             except OSError:
                 pass
         self._leftover = set()
