@@ -19,6 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import corpus
 
@@ -160,24 +161,41 @@ THEME_TEMPLATES_OVERRIDES = ["overrides"]
 """
 
 
-def bench_pelican(work: Path, n: int) -> Figures:
+def peer_site(work: Path, n: int, name: str, static: str, front: Callable[[str, dict, dict[str, str]], str]) -> tuple[Path, Path]:
+    """The corpus converted for a peer: a fresh folder `work/name` with the static files at `static`
+    and each article as `front(slug, fields, crew names)` followed by its unchanged Markdown body.
+    Returns the site folder and its articles folder."""
     source = work / "source"
-    corpus.generate(source, n)
-    site = work / "pelican"
+    if source not in _generated:  # the same corpus serves every peer of one size
+        corpus.generate(source, n)
+        _generated.add(source)
+    site = work / name
     shutil.rmtree(site, ignore_errors=True)
     articles = site / "content" / "articles"
     articles.mkdir(parents=True)
-    shutil.copytree(source / "static", site / "content" / "static")
+    shutil.copytree(source / "static", site / static)
     names = crew_names(source)
     for path in sorted((source / "content" / "articles").glob("*.md")):
         fields, body = _front(path.read_text(encoding="utf-8"))
-        head = [f"Title: {fields['title']}", f"Date: {fields['date'].replace('T', ' ').rstrip('Z')}",
-                f"Slug: {path.stem}", f"Summary: {fields['summary']}", f"Tags: {', '.join(fields['tags'])}"]
-        if "updated" in fields:
-            head.append(f"Modified: {fields['updated'].replace('T', ' ').rstrip('Z')}")
-        if fields.get("crew"):
-            head.append(f"Authors: {', '.join(names[c] for c in fields['crew'])}")
-        (articles / path.name).write_text("\n".join(head) + "\n" + body, encoding="utf-8")
+        (articles / path.name).write_text(front(path.stem, fields, names) + body, encoding="utf-8")
+    return site, articles
+
+
+_generated: set[Path] = set()
+
+
+def _pelican_front(slug: str, fields: dict, names: dict[str, str]) -> str:
+    head = [f"Title: {fields['title']}", f"Date: {fields['date'].replace('T', ' ').rstrip('Z')}",
+            f"Slug: {slug}", f"Summary: {fields['summary']}", f"Tags: {', '.join(fields['tags'])}"]
+    if "updated" in fields:
+        head.append(f"Modified: {fields['updated'].replace('T', ' ').rstrip('Z')}")
+    if fields.get("crew"):
+        head.append(f"Authors: {', '.join(names[c] for c in fields['crew'])}")
+    return "\n".join(head) + "\n"
+
+
+def bench_pelican(work: Path, n: int) -> Figures:
+    site, articles = peer_site(work, n, "pelican", "content/static", _pelican_front)
     (site / "pelicanconf.py").write_text(PELICAN_CONF, encoding="utf-8")
     theme = subprocess.run([str(PEERS_PYTHON), "-c", "import pelican, os; print(os.path.dirname(pelican.__file__))"],
                            capture_output=True, text=True, check=True).stdout.strip()
@@ -239,23 +257,18 @@ HUGO_LAYOUTS = {
 }
 
 
+def _hugo_front(slug: str, fields: dict, names: dict[str, str]) -> str:
+    head = ["---", f"title: {json.dumps(fields['title'])}", f"date: {fields['date']}", f"slug: {slug}",
+            f"summary: {json.dumps(fields['summary'])}", f"tags: {json.dumps(fields['tags'])}"]
+    if "updated" in fields:
+        head.append(f"lastmod: {fields['updated']}")
+    if fields.get("crew"):
+        head.append(f"crew: {json.dumps(fields['crew'])}")
+    return "\n".join(head) + "\n---\n"
+
+
 def bench_hugo(work: Path, n: int) -> Figures:
-    source = work / "source"
-    corpus.generate(source, n)
-    site = work / "hugo"
-    shutil.rmtree(site, ignore_errors=True)
-    articles = site / "content" / "articles"
-    articles.mkdir(parents=True)
-    shutil.copytree(source / "static", site / "static" / "static")
-    for path in sorted((source / "content" / "articles").glob("*.md")):
-        fields, body = _front(path.read_text(encoding="utf-8"))
-        head = ["---", f"title: {json.dumps(fields['title'])}", f"date: {fields['date']}", f"slug: {path.stem}",
-                f"summary: {json.dumps(fields['summary'])}", f"tags: {json.dumps(fields['tags'])}"]
-        if "updated" in fields:
-            head.append(f"lastmod: {fields['updated']}")
-        if fields.get("crew"):
-            head.append(f"crew: {json.dumps(fields['crew'])}")
-        (articles / path.name).write_text("\n".join(head) + "\n---\n" + body, encoding="utf-8")
+    site, articles = peer_site(work, n, "hugo", "static/static", _hugo_front)
     (site / "hugo.toml").write_text(HUGO_CONF, encoding="utf-8")
     for name, text in HUGO_LAYOUTS.items():
         (site / "layouts" / name).parent.mkdir(parents=True, exist_ok=True)

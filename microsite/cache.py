@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator
 
-from . import content, markup, parallel
+from . import content, markup, parallel, write
 from .model import Page, Settings
 
 FOLDER = ".microsite-cache"
@@ -340,13 +340,10 @@ class Rebuild:
             old = self.previous.get(page.path)
             if fingerprint is not None:
                 self.prints[page.path] = fingerprint
-                if old is not None and old[0] == fingerprint and self._same_file(page.path, old[1:]) and tx.keep(page.path):
+                if old is not None and old[0] == fingerprint and _stamp(self.output / page.path) == old[1:] and tx.keep(page.path):
                     continue
             self.rendered.append(page.path)
             yield page
-
-    def _same_file(self, rel: str, stamp: tuple[int, int]) -> bool:
-        return _stamp(self.output / rel) == stamp
 
     def commit(self, counts: tuple[int, int]) -> None:
         """Once the output is committed: remember what it holds, drop cache entries this build did not use."""
@@ -371,22 +368,10 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
     """Size and modification time of every file under a folder, by relative path (links not followed)."""
     found: dict[str, tuple[int, int]] = {}
-
-    def walk(path: str, prefix: str) -> None:
+    for rel, entry in write.files_under(folder):
         try:
-            entries = list(os.scandir(path))
+            st = entry.stat(follow_symlinks=False)
         except OSError:
-            return
-        for entry in entries:
-            rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                walk(entry.path, rel + "/")
-            else:
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                found[rel] = (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else (-1, st.st_mode)
-
-    walk(str(folder), "")
+            continue
+        found[rel] = (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else (-1, st.st_mode)
     return found

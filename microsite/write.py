@@ -195,23 +195,24 @@ def discard_spare(output: Path) -> None:
     shutil.rmtree(spare_folder(output), ignore_errors=True)
 
 
-def _files(folder: Path) -> set[str]:
-    """Every file under a folder (links included, not followed), by relative path."""
-    found: set[str] = set()
-
-    def walk(path: str, prefix: str) -> None:
+def files_under(folder: Path) -> Iterator[tuple[str, os.DirEntry]]:
+    """Every file under a folder (links included, not followed) with its relative path."""
+    def walk(path: str, prefix: str) -> Iterator[tuple[str, os.DirEntry]]:
         try:
             entries = list(os.scandir(path))
         except OSError:
             return
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                walk(entry.path, f"{prefix}{entry.name}/")
+                yield from walk(entry.path, f"{prefix}{entry.name}/")
             else:
-                found.add(prefix + entry.name)
+                yield prefix + entry.name, entry
 
-    walk(str(folder), "")
-    return found
+    return walk(str(folder), "")
+
+
+def _files(folder: Path) -> set[str]:
+    return {rel for rel, _ in files_under(folder)}
 
 
 def replace_file(output: Path, rel: str, data: bytes) -> bool:
