@@ -21,13 +21,15 @@ import importlib.metadata
 import io
 import os
 import pickle
+import shutil
 import stat
 import time
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator
 
-from . import content, markup, parallel, write
+from . import bodies, content, markup, parallel, write
+from .errors import BuildFailed, SiteError
 from .model import Page, Settings
 
 FOLDER = ".microsite-cache"
@@ -77,6 +79,9 @@ class Store:
         """Keys this build read or wrote, by kind: what `prune` keeps."""
         self.pending: dict[tuple[str, bytes], Any] = {}
         """Entries to write once the build has succeeded: a failed build leaves the disk as it was."""
+        self.staged: dict[tuple[str, bytes], str] = {}
+        """Entries written already, into a folder of this build's own, to be moved into place (`flush`)."""
+        self._staging = os.path.join(folder, f"staging-{os.getpid()}-{os.urandom(4).hex()}")
         self._tagged = False
 
     @classmethod
@@ -93,7 +98,8 @@ class Store:
         self.used.setdefault(kind, set()).add(key)
         if (kind, key) in self.pending:
             return self.pending[(kind, key)]
-        path = self._path(kind, key)
+        staged = self.staged.get((kind, key))
+        path = staged or self._path(kind, key)
         try:
             with open(path, "rb") as f:
                 data = f.read()
@@ -105,26 +111,54 @@ class Store:
                 return pickle.loads(payload)
             except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, IndexError, KeyError, TypeError, ValueError):
                 pass  # intact, but written by code whose classes have changed since: rebuild it
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        if staged is None:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
         return None
 
-    def put(self, kind: str, key: bytes, value: Any) -> None:
-        """Store a value when the build succeeds (`flush`)."""
+    def keep(self, kind: str, key: bytes) -> None:
+        """Mark an entry as used without reading it, so `prune` leaves it."""
         self.used.setdefault(kind, set()).add(key)
-        self.pending[(kind, key)] = value
+
+    def put(self, kind: str, key: bytes, value: Any, now: bool = False) -> None:
+        """Store a value when the build succeeds (`flush`); with `now`, write it at once into the
+        staging folder instead of holding it in memory until then."""
+        self.used.setdefault(kind, set()).add(key)
+        if not now:
+            self.pending[(kind, key)] = value
+            return
+        self.pending.pop((kind, key), None)
+        path = os.path.join(self._staging, kind + "-" + key.hex())
+        if self._save(path, value):
+            self.staged[(kind, key)] = path
 
     def flush(self) -> None:
         """Write the entries of a successful build."""
         for (kind, key), value in self.pending.items():
-            self._write(kind, key, value)
+            self._save(self._path(kind, key), value)
+        for (kind, key), staged in self.staged.items():
+            try:
+                os.makedirs(os.path.dirname(self._path(kind, key)), exist_ok=True)
+                os.replace(staged, self._path(kind, key))
+            except OSError:
+                pass
         self.pending = {}
+        self.discard()
+        for entry in os.scandir(self.folder):  # left by a build that was killed
+            pid = entry.name.split("-")[1] if entry.name.startswith("staging-") else ""
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(entry.path, ignore_errors=True)
 
-    def _write(self, kind: str, key: bytes, value: Any) -> None:
-        """Store a value atomically: readers see the old entry or the new one, never half of one."""
-        path = self._path(kind, key)
+    def discard(self) -> None:
+        """Forget the entries of a build that failed: nothing of it reaches the cache."""
+        self.pending = {}
+        self.staged = {}
+        shutil.rmtree(self._staging, ignore_errors=True)
+
+    def _save(self, path: str, value: Any) -> bool:
+        """Write a checksummed entry atomically: readers see the old entry or the new one, never half of one."""
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = _DISPATCH
@@ -136,14 +170,15 @@ class Store:
             if not self._tagged and not (self.folder / "CACHEDIR.TAG").exists():
                 (self.folder / "CACHEDIR.TAG").write_text(
                     "Signature: 8a477f597d28d172789f06886806bc55\n# microsite build cache; deleting it is safe.\n", encoding="utf-8")
+            self._tagged = True
             folder, name = os.path.split(path)
             temp = os.path.join(folder, f".{name}.{os.getpid()}")
             with open(temp, "wb") as f:
                 f.write(data)
             os.replace(temp, path)
-            self._tagged = True
+            return True
         except OSError:
-            pass  # a cache that cannot be written only makes the next build slower
+            return False  # a cache that cannot be written only makes the next build slower
 
     def prune(self, kind: str, keep: Iterable[bytes]) -> None:
         """Delete entries of one kind not in `keep`, so the cache does not grow with every edit."""
@@ -161,58 +196,126 @@ class Store:
                             pass  # another build pruned it first
 
 
+def _outline(converted: markup.Converted) -> tuple:
+    """All of a converted body but its HTML: what pages that do not print the body read of it."""
+    return (converted.toc, converted.words, converted.mentions, converted.refs, converted.html.images)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 class Articles:
     """Parses each article file once per version of its bytes (what `content.read_sources` asks of a memo)."""
 
-    def __init__(self, store: Store, hashes: "Hashes | None" = None):
+    def __init__(self, store: Store, hashes: "Hashes | None" = None, bodies: bool = True):
         self.store = store
         self.hashes = hashes or Hashes({})
+        self.bodies = bodies
+        """Hand out articles with their text; without, only its digest (the Converter reads it again)."""
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
         digest, signature = self.hashes.of(str(path))
         key = _key("article", rel, str(limit), digest)
         raw = self.store.get("articles", key)
-        if isinstance(raw, content.RawArticle):
-            return raw
-        raw = reader(path, rel, limit)
-        if _signature(path) == signature:  # not saved again meanwhile
-            self.store.put("articles", key, raw)
-        return raw
+        if not isinstance(raw, content.RawArticle):
+            raw = reader(path, rel, limit)
+            if _signature(path) == signature:  # not saved again meanwhile
+                self.store.put("articles", key, raw, now=True)
+        return raw if self.bodies else raw.without_body()
+
+
+OUTLINES = b"outlines"
+"""Key of the one entry holding every converted body's outline (see Converter)."""
 
 
 class Converter:
     """Converts article bodies as `markup.convert` does: each distinct text once, kept on disk, and
-    the ones not kept yet converted together in worker processes (`prepare`)."""
+    the ones not kept yet converted together in worker processes (`prepare`).
 
-    def __init__(self, store: Store, workers: int = 0):
+    What it hands out holds no HTML, only where to fetch it (bodies.Html): the build fetches a body
+    for the pages that print it. The outline of every body (headings, length, mentions, images)
+    is kept in one entry, so an unchanged article costs no read of its body at all.
+    """
+
+    def __init__(self, store: Store, source: Path, workers: int = 0):
         self.store = store
+        self.source = source
+        """The source folder, where a body whose entry is lost is read again."""
         self.workers = workers
         self.done: dict[tuple[str, bool], markup.Converted | None] = {}
+        known = store.get("outlines", _key(OUTLINES))
+        self.known: dict[bytes, tuple] = known if isinstance(known, dict) else {}
+        self.outlines: dict[bytes, tuple] = {}
+        """Outlines of the bodies this build used, kept for the next one."""
 
-    def prepare(self, texts: Iterable[str], allow_html: bool, crew: Any) -> None:
-        """Fetch or convert every text before the build asks for them one by one."""
+    def prepare(self, articles: Iterable[content.RawArticle], allow_html: bool, crew: Any) -> None:
+        """Fetch or convert every article body before the build asks for them one by one."""
         crew_key = hashlib.blake2b(pickle.dumps(crew, protocol=4), digest_size=DIGEST).digest()
-        missing: list[tuple[bytes, str]] = []
-        for text in dict.fromkeys(texts):
-            key = _key("body", str(allow_html), crew_key, text)
-            found = self.store.get("bodies", key)
-            if isinstance(found, markup.Converted):
-                self.done[(text, allow_html)] = found
+        how = (allow_html, crew, crew_key)
+        missing: list[tuple[bytes, content.RawArticle]] = []
+        for raw in articles:
+            if (raw.digest, allow_html) in self.done:
+                continue
+            key = _key("body", str(allow_html), crew_key, raw.digest)
+            outline = self.known.get(key)
+            if outline is None:
+                found = self.store.get("bodies", key)
+                if isinstance(found, markup.Converted):
+                    outline = _outline(found)
             else:
-                missing.append((key, text))
-        jobs = [(text, allow_html, crew) for _, text in missing]
-        for (key, text), result in zip(missing, parallel.run(jobs, self.workers)):
-            self.done[(text, allow_html)] = result
-            if result is not None:
-                self.store.put("bodies", key, result)
+                self.store.keep("bodies", key)
+            if outline is None:
+                self.done[(raw.digest, allow_html)] = None
+                missing.append((key, raw))
+            else:
+                self._hand_out(key, raw, how, outline)
+        # workers get each file's place and digest, and read the text themselves
+        jobs = [(str(self.source), content.RawArticle(raw.source, None, raw.body, raw.body_line, (), raw.digest), allow_html, crew)
+                for _, raw in missing]
+        for (key, raw), result in zip(missing, parallel.run(jobs, self.workers, parallel.convert_file)):
+            if result == parallel.CHANGED:
+                raise BuildFailed([SiteError(raw.source, 0, 0, "changed while the site was being built; build again")])
+            if result is not None:  # None: nested too deeply, reported by the caller
+                self.store.put("bodies", key, result, now=True)
+                self._hand_out(key, raw, how, _outline(result))
+        self.store.put("outlines", _key(OUTLINES), self.outlines)  # for the next build, written on success
 
-    def __call__(self, text: str, allow_html: bool = True, crew: Any = markup.NO_CREW) -> markup.Converted:
-        if (text, allow_html) not in self.done:
-            return markup.convert(text, allow_html, crew)
-        converted = self.done[(text, allow_html)]
+    def _hand_out(self, key: bytes, raw: content.RawArticle, how: tuple, outline: tuple) -> None:
+        """Answer for an article's body with its outline and where its HTML is: no text is kept."""
+        self.outlines[key] = outline
+        toc, words, mentions, refs, images = outline
+        place = content.RawArticle(raw.source, None, None, raw.body_line, (), raw.digest)
+        html = bodies.Html(digest=key.hex(), images=images, fetch=functools.partial(self._fetch, key, place, how))
+        self.done[(raw.digest, how[0])] = markup.Converted(html, toc, words, mentions, refs)
+
+    def _fetch(self, key: bytes, place: content.RawArticle, how: tuple) -> str:
+        """A body's HTML from the cache; when its entry is gone or damaged, the article is read and converted again."""
+        found = self.store.get("bodies", key)
+        if not isinstance(found, markup.Converted):
+            allow_html, crew, _ = how
+            found = markup.convert(content.body_text(self.source, place), allow_html, crew)
+            self.store.put("bodies", key, found)
+        return str(found.html)
+
+    def result(self, raw: content.RawArticle, allow_html: bool = True, crew: Any = markup.NO_CREW) -> markup.Converted:
+        """The converted body of an article; RecursionError when it is nested too deeply to convert."""
+        if (raw.digest, allow_html) not in self.done:
+            return markup.convert(content.body_text(self.source, raw), allow_html, crew)
+        converted = self.done[(raw.digest, allow_html)]
         if converted is None:
             raise RecursionError("nested too deeply to convert")
         return converted
+
+    def __call__(self, text: str, allow_html: bool = True, crew: Any = markup.NO_CREW) -> markup.Converted:
+        """As `markup.convert`, for a session's first build (incremental.Memo), whose articles hold their text."""
+        return self.result(content.RawArticle("", None, text, 1, (), content.text_digest(text)), allow_html, crew)
 
 
 RACY_NS = 2_000_000_000

@@ -134,7 +134,7 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteE
         if article.image and not article.image_alt:
             warnings.append(SiteError(article.source, *raw.front.where("image"),
                                       "warning: 'image' has no 'image_alt'; describe the picture for readers who cannot see it"))
-        for src, alt in _parse(article.body).images:
+        for src, alt in _parse(str(article.body)).images:
             if not (alt or "").strip():
                 where = _line_of(raw, src) or (raw.body_line, 1)
                 warnings.append(SiteError(article.source, *where,

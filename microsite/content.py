@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import limits, yaml12
-from .errors import SiteError
+from .errors import BuildFailed, SiteError
 
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 """Markdown files larger than this are reported, not parsed (site.yaml `max_article_bytes` changes it)."""
@@ -32,12 +33,21 @@ class RawArticle:
 
     source: str
     front: yaml12.YamlMap
-    body: str
+    body: str | None
+    """The Markdown text; None in a build that keeps only its digest (`without_body`), where
+    `body_text` reads it again when it is needed."""
     body_line: int
     """1-based line of the file on which the body starts."""
     over_limits: tuple[SiteError, ...] = ()
     """Where the body asks more of the Markdown converter than `limits` allows: found when the
     file is read, so a cached article (cache.Articles, incremental.Memo) is not scanned again."""
+    digest: str = ""
+    """Digest of the body text: names it when the text itself is not held."""
+
+    def without_body(self) -> "RawArticle":
+        """The same article holding its body's digest instead of the text: a large site's bodies
+        then wait on disk until they are converted, instead of all being held at once."""
+        return replace(self, body=None)
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,24 @@ def read_article(path: Path, rel: str, limit: int | None = MAX_ARTICLE_BYTES) ->
         front.line, front.column = 1, 1
     if not isinstance(front, yaml12.YamlMap):
         raise yaml12.LocatedProblem(SiteError(rel, 2, 1, "front matter must be a mapping of 'field: value' lines"))
-    return RawArticle(rel, front, body, body_line, tuple(limits.scan_markdown(body, rel, body_line)))
+    return RawArticle(rel, front, body, body_line, tuple(limits.scan_markdown(body, rel, body_line)), text_digest(body))
+
+
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def body_text(source: Path, raw: RawArticle) -> str:
+    """An article's Markdown body: the one it holds, or the file's, read again and checked against its digest."""
+    if raw.body is not None:
+        return raw.body
+    try:
+        body = split_front_matter(read_text(source / raw.source, raw.source), raw.source)[1]
+    except (OSError, yaml12.LocatedProblem):
+        body = None
+    if body is None or text_digest(body) != raw.digest:
+        raise BuildFailed([SiteError(raw.source, 0, 0, "changed while the site was being built; build again")])
+    return body
 
 
 def read_yaml_file(path: Path, rel: str, limit: int | None = None) -> yaml12.YamlMap:

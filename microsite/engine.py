@@ -58,7 +58,7 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
         memo.disk = cache.Articles(store, hashes) if store else None
         memo.converter = None
     sources = content.read_sources(settings.source, settings.max_article_bytes,
-                                   memo=memo or (cache.Articles(store, hashes) if store else None))
+                                   memo=memo or (cache.Articles(store, hashes, bodies=False) if store else None))
     try:
         checked = schema.check(sources, settings)
     except BuildFailed as exc:
@@ -67,28 +67,29 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
         raise BuildFailed(problems + render.template_problems(theme_dirs(settings.source, "templates")))
     allow_html = checked.config.unsafe_html
     crew = mentions.crew_data(checked.crew, checked.config.base_path)
-    convert = memo.convert if memo else markup.convert
+    convert = (lambda raw: memo.convert(raw.body, allow_html, crew)) if memo else (lambda raw: markup.convert(raw.body, allow_html, crew))
     if store:
-        converter = cache.Converter(store, settings.jobs)
-        converter.prepare((meta.raw.body for meta in checked.articles), allow_html, crew)
+        converter = cache.Converter(store, settings.source, settings.jobs)
+        converter.prepare((meta.raw for meta in checked.articles), allow_html, crew)
         if memo:
             memo.converter = converter
         else:
-            convert = converter
+            convert = lambda raw: converter.result(raw, allow_html, crew)  # noqa: E731
     elif memo:
         memo.prepare((meta.raw.body for meta in checked.articles), allow_html, crew, settings.jobs)
     converted = {}
     errors = []
     for meta in checked.articles:
         try:
-            converted[meta.raw.source] = convert(meta.raw.body, allow_html, crew)
+            converted[meta.raw.source] = convert(meta.raw)
         except RecursionError:
-            first = meta.raw.body_line + len(meta.raw.body) - len(meta.raw.body.lstrip("\n"))
+            body = content.body_text(settings.source, meta.raw)
+            first = meta.raw.body_line + len(body) - len(body.lstrip("\n"))
             errors.append(SiteError(meta.raw.source, first, 1, "Markdown nested too deeply to convert "
                                     "(emphasis, links or lists inside each other hundreds of times); flatten it"))
     if errors:
         raise BuildFailed(errors)
-    converted = mentions.resolve_site(checked, converted)
+    converted = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw))
     return schema.assemble(checked, converted)
 
 
@@ -127,6 +128,17 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             if rebuild.unchanged():
                 pages, files = rebuild.counts
                 return Report(pages, files, 0, 0, time.perf_counter() - started)
+    try:
+        return _build(settings, memo, store, rebuild, started)
+    except BaseException:
+        if store:
+            store.discard()  # a failed build leaves no cache entry behind
+        raise
+
+
+def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, rebuild: cache.Rebuild | None,
+           started: float) -> Report:
+    """Everything of `build` after the no-change check: read, render and write."""
     with _collector_paused(memo is None):
         site = load_site(settings, memo, store, rebuild.hashes if rebuild else None)
         static = assets_mod.collect(theme_dirs(settings.source, "static"))

@@ -9,7 +9,6 @@ copy instead of encoding again, and hosts may cache them forever.
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import re
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from markupsafe import Markup, escape
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .assets import Asset
+from .bodies import IMG_TAG, attributes
 from .errors import BuildFailed, SiteError
 from .model import Article
 from .write import Transaction
@@ -164,15 +164,6 @@ def _local_path(ref: str) -> str | None:
     return path.as_posix()
 
 
-_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
-_ATTR = re.compile(r"""([\w:-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
-
-
-def _attributes(tag: str) -> dict[str, str]:
-    inner = tag[4:].rstrip(">").rstrip("/")
-    return {m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "") for m in _ATTR.finditer(inner)}
-
-
 def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Article]) -> Library:
     """Find the raster images in `static/` and those beside articles that the articles name."""
     library = Library()
@@ -185,7 +176,7 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
                 errors += [SiteError(f"static/{name}", 0, 0, e.message) for e in exc.errors]
     for article in articles:
         folder = (source / article.source).parent
-        refs = ([article.image] if article.image else []) + body_images(article.body)
+        refs = ([article.image] if article.image else []) + list(article.body.images)
         unreadable: set[str] = set()
         for ref in refs:
             path = _local_path(ref)
@@ -227,11 +218,6 @@ def publish(tx: Transaction, library: Library, output: Path) -> None:
                 tx.write(variant.output, encode(picture, variant))
 
 
-def body_images(body: str) -> list[str]:
-    """The `src` of every <img> in an article body."""
-    return [a["src"] for a in (_attributes(t) for t in _IMG.findall(body)) if a.get("src")]
-
-
 def picture_html(picture: Picture, alt: str, url: Callable[[str], str], sizes: str = DEFAULT_SIZES,
                  css_class: str = "", extra: Mapping[str, str] | None = None, lead: bool = False) -> Markup:
     """A <picture> with a WebP source and the original format as fallback, sized, loaded lazily.
@@ -262,7 +248,7 @@ def rewrite_body(body: str, article: Article, library: Library, url: Callable[[s
     With `responsive` false (feeds), the image keeps a single absolute-path `src` with its size.
     """
     def replace(match: re.Match) -> str:
-        attrs = _attributes(match.group(0))
+        attrs = attributes(match.group(0))
         picture = library.for_article(article, attrs.get("src", ""))
         if picture is None:
             return match.group(0)
@@ -274,7 +260,7 @@ def rewrite_body(body: str, article: Article, library: Library, url: Callable[[s
         extra = {k: v for k, v in attrs.items() if k in ("title", "class", "id")}
         return picture_html(picture, alt, url, extra=extra)
 
-    return _IMG.sub(replace, body)
+    return IMG_TAG.sub(replace, body)
 
 
 def share_image(library: Library, article: Article | None) -> Variant | None:

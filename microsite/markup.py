@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import markdown
 from markdown.extensions.toc import slugify_unicode
 
+from .bodies import Html
 from .mentions import Crew, MentionExtension, Ref
 from .model import TocEntry
 from .urls import SafeLinks
@@ -35,7 +36,7 @@ NO_CREW = Crew()
 class Converted:
     """An article body turned into HTML, with its headings and length."""
 
-    html: str
+    html: Html
     toc: tuple[TocEntry, ...]
     words: int
     mentions: tuple[str, ...] = ()
@@ -76,5 +77,5 @@ def convert(text: str, allow_html: bool = True, crew: Crew = NO_CREW) -> Convert
     html = _EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", md.convert(text))
     html = _TABLE_OPEN.sub(_TABLE_WRAP + r"\g<0>", html).replace("</table>", "</table></div>")
     state = mentions.state
-    return Converted(html, tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)),
+    return Converted(Html(html), tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)),
                      tuple(state.mentioned), tuple(state.refs))

@@ -15,12 +15,13 @@ import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field, replace
 from html import escape
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from markdown import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
+from .bodies import Html
 from .errors import BuildFailed, SiteError
 from .redirects import slug_aliases
 
@@ -324,8 +325,10 @@ def errors_for(source: str, body: str, body_line: int, problems: list[tuple[Ref,
     return sorted(set(errors))
 
 
-def resolve_site(checked, converted: dict) -> dict:
-    """Resolve every article's `[[...]]` references; raise BuildFailed listing each broken one in place."""
+def resolve_site(checked, converted: dict, text: Callable | None = None) -> dict:
+    """Resolve every article's `[[...]]` references; raise BuildFailed listing each broken one in place.
+
+    `text` gives an article's Markdown (content.body_text) when it does not hold it, to place problems."""
     metas = checked.articles
     base = checked.config.base_path
     targets = {m.fields["slug"]: Target(f"{base}articles/{m.fields['slug']}/", m.fields["title"],
@@ -340,9 +343,11 @@ def resolve_site(checked, converted: dict) -> dict:
         if not body.refs:
             done[meta.raw.source] = body
             continue
-        html, problems = resolve(body.html, body.refs, crew_ids, targets, aliases)
-        errors += errors_for(meta.raw.source, meta.raw.body, meta.raw.body_line, problems)
-        done[meta.raw.source] = replace(body, html=html)
+        html, problems = resolve(str(body.html), body.refs, crew_ids, targets, aliases)
+        if problems:
+            markdown = meta.raw.body if meta.raw.body is not None or text is None else text(meta.raw)
+            errors += errors_for(meta.raw.source, markdown, meta.raw.body_line, problems)
+        done[meta.raw.source] = replace(body, html=Html(html))
     if errors:
         raise BuildFailed(errors)
     return done

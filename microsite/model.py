@@ -76,8 +76,8 @@ class Article:
     draft: bool
     image: str | None
     image_alt: str | None
-    body: str
-    """The article body as HTML."""
+    body: Any
+    """The article body as HTML (bodies.Html: `str()` gives the text, which may be fetched from the cache)."""
     toc: tuple[TocEntry, ...]
     words: int
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)

@@ -10,9 +10,11 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
-from . import markup
+from . import content, markup
+from .errors import BuildFailed
 
 MIN_PER_WORKER = 8
 """Below this many bodies per worker, starting processes costs more than it saves."""
@@ -27,8 +29,23 @@ def convert(job: tuple[str, bool, Any]) -> markup.Converted | None:
         return None
 
 
-def _convert_chunk(jobs: list[tuple[str, bool, Any]]) -> list[markup.Converted | None]:
-    return [convert(job) for job in jobs]
+CHANGED = "changed"
+"""What `convert_file` answers for a file that no longer holds the body it was read with."""
+
+
+def convert_file(job: tuple[str, Any, bool, Any]) -> markup.Converted | str | None:
+    """Read an article's body again from its file and convert it, so the text never passes through
+    the parent; CHANGED when the file was saved since the parent read it."""
+    root, raw, allow_html, crew = job
+    try:
+        text = content.body_text(Path(root), raw)
+    except BuildFailed:
+        return CHANGED
+    return convert((text, allow_html, crew))
+
+
+def _convert_chunk(task: Callable[[Any], Any], jobs: list[Any]) -> list[Any]:
+    return [task(job) for job in jobs]
 
 
 def cores() -> int:
@@ -48,19 +65,19 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def run(jobs: list[tuple[str, bool, Any]], workers: int = 0) -> Iterator[markup.Converted | None]:
-    """Convert bodies, yielding results in order; `workers` 0 uses every core, 1 (or a small batch)
-    stays in this process."""
+def run(jobs: list[Any], workers: int = 0, task: Callable[[Any], Any] = convert) -> Iterator[Any]:
+    """Convert bodies (`task` of each job), yielding results in order; `workers` 0 uses every core,
+    1 (or a small batch) stays in this process."""
     workers = min(workers or cores(), len(jobs) // MIN_PER_WORKER)
     if workers <= 1:
-        yield from map(convert, jobs)
+        yield from map(task, jobs)
         return
     size = max(1, min(32, len(jobs) // (workers * 16)))
     chunks = (jobs[i:i + size] for i in range(0, len(jobs), size))
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
         window: deque = deque()
         for chunk in chunks:
-            window.append(pool.submit(_convert_chunk, chunk))
+            window.append(pool.submit(_convert_chunk, task, chunk))
             if len(window) >= workers * 3:
                 yield from window.popleft().result()
         while window:

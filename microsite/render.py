@@ -112,7 +112,7 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
 
     def article_html(article, feed: bool = False) -> str:
         """An article body (trusted HTML) with responsive images, or single sized ones for feeds, and language marks."""
-        body = images.rewrite_body(article.body, article, library, url, responsive=not feed)
+        body = images.rewrite_body(str(article.body), article, library, url, responsive=not feed)
         return lang.mark_html(body, language)
 
     def picture(name: str, alt: str, sizes: str = images.DEFAULT_SIZES, css_class: str = "") -> Markup:

@@ -46,7 +46,7 @@ def excerpt(text: str, limit: int = DESCRIPTION_CHARS) -> str:
 
 def article_description(article: Article) -> str:
     """The article's summary, or the opening of its text when it has none."""
-    return excerpt(article.summary or plain_text(article.body))
+    return excerpt(article.summary or plain_text(str(article.body)))
 
 
 class StructuredData:

@@ -240,7 +240,7 @@ def test_damaged_spare_output_never_reaches_the_site(site, tmp_path):
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "garbage"])
 def test_damaged_cache_entries_are_detected_and_rebuilt(site, tmp_path, damage):
     site.build()
-    assert {kind for kind, _ in entries(site)} == {"articles", "bodies", "pages", "search"}
+    assert {kind for kind, _ in entries(site)} == {"articles", "bodies", "outlines", "pages", "search"}
     for _, entry in entries(site):
         data = entry.read_bytes()
         if damage == "truncate":
@@ -259,6 +259,51 @@ def test_damaged_cache_entries_are_detected_and_rebuilt(site, tmp_path, damage):
     store = cache.Store(site.source / cache.FOLDER)
     for kind, entry in entries(site):  # each damaged entry was replaced by a good one
         assert store.get(kind, bytes.fromhex(entry.name)) is not None, entry
+
+
+@pytest.mark.parametrize("loss", ["deleted", "damaged"])
+def test_lost_bodies_are_converted_again_when_a_page_prints_them(site, tmp_path, loss):
+    """Outlines intact, bodies gone: the build knows every article without its HTML, and fetches it
+    only for the pages that print it, so the loss shows only then, and is made good."""
+    site.build()
+    for entry in records(site, "bodies"):
+        if loss == "deleted":
+            entry.unlink()
+        else:
+            entry.write_bytes(entry.read_bytes().replace(b"Home again.", b"Hxme again."))
+    _override_template(site)  # every article page is rendered again, so every body is fetched
+    site.build()
+    assert "Hxme" not in (site.output / "articles/landing/index.html").read_text()
+    assert_same_as_clean(site, tmp_path)
+    store = cache.Store(site.source / cache.FOLDER)
+    assert records(site, "bodies") and all(store.get("bodies", bytes.fromhex(p.name)) is not None for p in records(site, "bodies"))
+
+
+def test_a_body_saved_again_mid_build_is_reported_not_published(site, tmp_path):
+    """A body whose entry is lost is read again from its file; when that file no longer holds the
+    text the build checked, the build fails naming it, and the published site stays as it was."""
+    site.build()
+    for entry in records(site, "bodies"):
+        entry.unlink()
+    _override_template(site)
+    before = tree(site.output)
+    path = site.source / "content/articles/launch.md"
+    text = path.read_text()
+    calls = count()
+    original = cache.Store.get
+
+    def get(store, kind, key):  # the moment the first body is fetched, the author saves again
+        if kind == "bodies" and next(calls) == 0:
+            path.write_text(text.replace("Up they go.", "Off they go."))
+        return original(store, kind, key)
+
+    cache.Store.get = get
+    try:
+        result = run_build(site.capsys, ["--source", str(site.source), "--output", str(site.output)], expect=1)
+    finally:
+        cache.Store.get = original
+    assert "content/articles/launch.md: changed while the site was being built; build again" in result.err
+    assert tree(site.output) == before
 
 
 def test_damaged_page_index_is_detected_and_rebuilt(site, tmp_path):

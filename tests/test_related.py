@@ -8,6 +8,7 @@ import random
 import pytest
 
 from microsite import related
+from microsite.bodies import Html
 from microsite.model import Article
 from microsite.slugs import make_slug
 
@@ -35,7 +36,7 @@ def reference(articles, limit=related.LIMIT):
 
 def make_article(slug, date, tags=(), crew=(), events=(), mentions=()):
     return Article(source=f"content/articles/{slug}.md", slug=slug, title=slug, date=date, updated=None, summary="",
-                   tags=tuple(tags), crew=tuple(crew), draft=False, image=None, image_alt=None, body="", toc=(),
+                   tags=tuple(tags), crew=tuple(crew), draft=False, image=None, image_alt=None, body=Html(""), toc=(),
                    words=0, events=tuple(events), mentions=tuple(mentions))
 
 
