@@ -15,6 +15,7 @@ digest of the generator's code and library versions. Deleting the folder is alwa
 from __future__ import annotations
 
 import copyreg
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -28,7 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator
 
-from . import bodies, content, markup, parallel, write
+from . import bodies, content, markup, parallel, write, yaml12
 from .errors import BuildFailed, SiteError
 from .model import Page, Settings
 
@@ -211,24 +212,47 @@ def _alive(pid: int) -> bool:
     return True
 
 
+PARSED = b"parsed articles"
+"""Key of the one entry holding every parsed article, without its text (see Articles)."""
+
+
 class Articles:
-    """Parses each article file once per version of its bytes (what `content.read_sources` asks of a memo)."""
+    """Parses each article file once per version of its bytes (what `content.read_sources` asks of a memo).
+
+    Parsed articles are kept without their text, all in one entry: a build of thousands of
+    unchanged articles reads one file for them, not one each.
+    """
 
     def __init__(self, store: Store, hashes: "Hashes | None" = None, bodies: bool = True):
         self.store = store
         self.hashes = hashes or Hashes({})
         self.bodies = bodies
-        """Hand out articles with their text; without, only its digest (the Converter reads it again)."""
+        """Hand out articles with their text, read again from the file; without, only its digest
+        (the Converter's workers read the text themselves)."""
+        self._known: dict[bytes, content.RawArticle] | None = None
+        self._kept: dict[bytes, content.RawArticle] = {}
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
+        if self._known is None:
+            found = self.store.get("articles", _key(PARSED))
+            self._known = found if isinstance(found, dict) else {}
+            # written when the build succeeds, holding every article this build read by then
+            self.store.put("articles", _key(PARSED), self._kept)
         digest, signature = self.hashes.of(str(path))
         key = _key("article", rel, str(limit), digest)
-        raw = self.store.get("articles", key)
+        raw = self._known.get(key)
+        if isinstance(raw, content.RawArticle) and self.bodies:
+            try:
+                body = content.split_front_matter(content.read_text(path, rel, limit), rel)[1]
+            except (OSError, yaml12.LocatedProblem):
+                body = None
+            raw = dataclasses.replace(raw, body=body) if body is not None and content.text_digest(body) == raw.digest else None
         if not isinstance(raw, content.RawArticle):
             raw = reader(path, rel, limit)
-            if _signature(path) == signature:  # not saved again meanwhile
-                self.store.put("articles", key, raw, now=True)
-        return raw if self.bodies else raw.without_body()
+            if _signature(path) != signature:  # saved again meanwhile: not known to be that version
+                return raw if self.bodies else raw.without_body()
+        light = self._kept[key] = raw if raw.body is None else raw.without_body()
+        return raw if self.bodies else light
 
 
 OUTLINES = b"outlines"

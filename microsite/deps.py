@@ -31,18 +31,13 @@ class Digests:
         self._records: dict[int, tuple[Any, str]] = {}
 
     def of(self, value: Any) -> str:
-        """Digest a context value: mappings and sequences by their items, records by their repr."""
+        """Digest a context value: mappings and sequences by their items, records by their repr
+        (an article's body shows there as its digest, bodies.Html)."""
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             known = self._records.get(id(value))
             if known is not None and known[0] is value:
                 return known[1]
-            h = hashlib.blake2b(type(value).__qualname__.encode(), digest_size=16)
-            for item in dataclasses.fields(value):  # long texts (bodies) hashed as they are, not through repr
-                field = getattr(value, item.name)
-                data = (field if isinstance(field, str) else repr(field)).encode("utf-8", "surrogatepass")
-                h.update(b"%s:%d:%s" % (item.name.encode(), len(data), b"s" if isinstance(field, str) else b"r"))
-                h.update(data)
-            digest = h.hexdigest()
+            digest = _hash(f"{type(value).__qualname__}:{value!r}")
             self._records[id(value)] = (value, digest)
             return digest
         if isinstance(value, Mapping):

@@ -35,7 +35,7 @@ from typing import Any
 
 from pagefind.service import get_executable
 
-from . import cache
+from . import cache, parallel
 from .errors import BuildFailed, SiteError
 from .model import Site
 
@@ -105,7 +105,7 @@ Stamp = tuple[int, int, int]
 """Inode, size and modification time of a file: a file rewritten in any way has another stamp."""
 
 
-def _stamp(path: Path) -> Stamp | None:
+def _stamp(path: Path | str) -> Stamp | None:
     try:
         st = os.lstat(path)
     except (OSError, ValueError):
@@ -156,25 +156,54 @@ def _is_data(rel: str) -> bool:
 
 def _intact(tx, files: dict[str, Stamp]) -> bool:
     """Tell whether the previous output still holds every file of a shard as that build wrote it."""
-    return all(_stamp(tx.output / rel) == stamp for rel, stamp in files.items())
+    output = str(tx.output)
+    return all(_stamp(os.path.join(output, rel)) == stamp for rel, stamp in files.items())
 
 
-def _run(todo: list[tuple[Path, str, Path]], language: str) -> None:
-    """Index each (folder, glob of its pages, bundle folder) in turn with the indexing binary, each
-    run to its end: it exits only once every file of its bundle is written, and its memory is freed
-    before the next. (The Python API's service is stopped with SIGTERM right after it answers that
-    the files are written, which on a busy machine leaves some of them empty.)"""
+def _run(todo: list[tuple[Path, str, Path]], language: str, at_once: int = 1) -> None:
+    """Index each (folder, glob of its pages, bundle folder) with the indexing binary, `at_once`
+    shards at a time, each run to its end: it exits only once every file of its bundle is written.
+    (The Python API's service is stopped with SIGTERM right after it answers that the files are
+    written, which on a busy machine leaves some of them empty.)"""
     executable = get_executable()
     if executable is None:
         raise RuntimeError("the pagefind binary is not installed; install the pagefind[bin] package")
-    with tempfile.TemporaryDirectory(prefix="microsite-pagefind-") as cwd:
-        for site, pattern, bundle in todo:
-            config = {"site": str(site), "glob": pattern, "output_path": str(bundle), "silent": True,
-                      "force_language": language.split("-")[0].lower() or "en", "exclude_selectors": EXCLUDE}
-            Path(cwd, "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
-            done = subprocess.run([str(executable)], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT)
-            if done.returncode != 0:
-                raise RuntimeError(f"pagefind exited with status {done.returncode}: {(done.stderr or done.stdout).strip()[-2000:]}")
+    with tempfile.TemporaryDirectory(prefix="microsite-pagefind-") as scratch:
+        running: list[tuple[subprocess.Popen, Any]] = []
+        try:
+            for number, (site, pattern, bundle) in enumerate(todo):
+                cwd = Path(scratch, str(number))  # each run reads the pagefind.json of its own folder
+                cwd.mkdir()
+                config = {"site": str(site), "glob": pattern, "output_path": str(bundle), "silent": True,
+                          "force_language": language.split("-")[0].lower() or "en", "exclude_selectors": EXCLUDE}
+                (cwd / "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
+                log = tempfile.TemporaryFile(dir=scratch)
+                running.append((subprocess.Popen([str(executable)], cwd=cwd, stdout=log, stderr=subprocess.STDOUT), log))
+                if len(running) >= at_once:
+                    _finish(*running.pop(0))
+            while running:
+                _finish(*running.pop(0))
+        finally:
+            for proc, log in running:  # a shard failed: stop the others
+                proc.kill()
+                proc.wait()
+                log.close()
+
+
+def _finish(proc: subprocess.Popen, log: Any) -> None:
+    """Wait for one indexing run; raise with its output when it failed."""
+    try:
+        status = proc.wait(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        log.close()
+        raise RuntimeError(f"pagefind did not finish within {TIMEOUT} s") from None
+    log.seek(0)
+    output = log.read().decode("utf-8", "replace")
+    log.close()
+    if status != 0:
+        raise RuntimeError(f"pagefind exited with status {status}: {output.strip()[-2000:]}")
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
@@ -217,11 +246,16 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
         for number, (folder, pages) in enumerate(shards.items()):
             present = []
             for rel in pages:
-                stamp = _stamp(staging / rel)
+                path = os.path.join(staging, rel)
+                stamp = _stamp(path)
                 if stamp is None:
                     continue
                 known = previous.pages.get(rel)
-                digest = known[1] if known and known[0] == stamp else _digest((staging / rel).read_bytes())
+                if known and known[0] == stamp:
+                    digest = known[1]
+                else:
+                    with open(path, "rb") as f:
+                        digest = _digest(f.read())
                 record.pages[rel] = (stamp, digest)
                 present.append((rel, digest))
             key = _shard_key(folder, count, language, present)
@@ -236,7 +270,7 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
             source, pattern = _source(staging, [rel for rel, _ in present], scratch / f"{number}-pages")
             todo.append((folder, key, (source, pattern, bundle)))
         if todo:
-            _run([job for _, _, job in todo], language)
+            _run([job for _, _, job in todo], language, at_once=min(len(todo), parallel.cores()))
         for folder, key, (_, _, bundle) in todo:
             files: dict[str, Stamp | None] = {}
             for path in sorted(bundle.rglob("*")):

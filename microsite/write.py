@@ -255,7 +255,7 @@ class Transaction:
         self.paths: set[str] = set()
         self.files: dict[str, str] = {}
         self.changed: list[str] = []
-        self._folders: dict[str, Path] = {}
+        self._folders: dict[str, str] = {}
         """Folders of the staging folder made and checked so far, by relative path."""
         self._leftover: set[str] = set()
         """Files of a reused folder that this build has not claimed (yet)."""
@@ -272,7 +272,7 @@ class Transaction:
                 self._leftover = _files(self.staging) - {MARKER}
             else:
                 self.staging.mkdir()
-            self._real_staging = self.staging.resolve()
+            self._folders = {"": str(self.staging)}
         except BaseException:
             self.lock.release()
             raise
@@ -287,7 +287,7 @@ class Transaction:
         finally:
             self.lock.release()
 
-    def _target(self, rel: str) -> Path:
+    def _target(self, rel: str) -> str:
         rel = _checked(rel)
         key = rel.lower()
         if key in self.paths:
@@ -295,29 +295,28 @@ class Transaction:
         self.paths.add(key)
         self.files[key] = rel
         folder, _, name = rel.rpartition("/")
-        parent = self._folders.get(folder)
-        if parent is None:  # a file name has no `/` or `..`: only its folder can lead out
-            parent = self.staging / folder if folder else self.staging
-            if not parent.resolve().is_relative_to(self._real_staging):
-                raise ValueError(f"output path {rel!r} leaves the output folder")
-            self._make_folder(parent)
-            self._folders[folder] = parent
         self._leftover.discard(rel)
-        return parent / name
+        return os.path.join(self._folder(folder), name)
 
-    def _make_folder(self, folder: Path) -> None:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            # a reused folder holds a file where this build needs a folder
-            current = self.staging
-            for part in folder.relative_to(self.staging).parts:
-                current = current / part
-                if current.is_symlink() or current.is_file():
-                    current.unlink()
-            folder.mkdir(parents=True, exist_ok=True)
+    def _folder(self, folder: str) -> str:
+        """The staging path of a folder, made where missing. A checked path has no `..`, so only a
+        link could lead out of the staging folder: each part is found to be a real folder (a
+        reused folder's file or link in its place is removed) before anything is written in it."""
+        path = self._folders.get(folder)
+        if path is None:
+            parent, _, name = folder.rpartition("/")
+            path = os.path.join(self._folder(parent), name)
+            try:
+                found = os.lstat(path)
+                if not stat.S_ISDIR(found.st_mode):
+                    os.unlink(path)
+                    os.mkdir(path)
+            except FileNotFoundError:
+                os.mkdir(path)
+            self._folders[folder] = path
+        return path
 
-    def _vacate(self, target: Path) -> None:
+    def _vacate(self, target: str) -> None:
         """Clear a path of a reused folder for a new file (never writing into a shared inode)."""
         if self.spare is None:
             return
@@ -328,7 +327,7 @@ class Transaction:
         except (IsADirectoryError, PermissionError):
             shutil.rmtree(target)
 
-    def _holds(self, target: Path, old: os.stat_result) -> bool:
+    def _holds(self, target: str, old: os.stat_result) -> bool:
         """Tell whether a reused folder already has the previous build's file at this path."""
         if self.spare is None:
             return False
@@ -337,7 +336,7 @@ class Transaction:
         except OSError:
             return False
 
-    def _keep_old(self, rel: str, target: Path, same) -> bool:
+    def _keep_old(self, rel: str, target: str, same) -> bool:
         """Reuse the previous build's file when its bytes are unchanged, keeping its timestamp."""
         old = os.path.join(self.output, rel)
         try:
@@ -356,7 +355,8 @@ class Transaction:
         target = self._target(rel)
         if not self._keep_old(rel, target, lambda old, st: st.st_size == len(data) and _read(old) == data):
             self._vacate(target)
-            target.write_bytes(data)
+            with open(target, "wb") as f:
+                f.write(data)
             self.changed.append(rel)
 
     def keep(self, rel: str) -> bool:

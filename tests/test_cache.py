@@ -69,7 +69,10 @@ def big_site(tmp_path: Path, capsys):
 
 def test_parallel_build_matches_single_process_build(big_site, tmp_path):
     big_site.build("--jobs", "2")
-    assert len(records(big_site)) == 24
+    parsed = cache.Store(big_site.source / cache.FOLDER).get("articles", cache._key(cache.PARSED))
+    assert sorted(raw.source for raw in parsed.values()) == sorted(
+        f"content/articles/{p.name}" for p in (big_site.source / "content/articles").glob("*.md"))
+    assert len(records(big_site, "bodies")) == 24
     assert len(list((big_site.output / "articles").iterdir())) == 24
     assert_same_as_clean(big_site, tmp_path)
 
