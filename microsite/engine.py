@@ -161,11 +161,11 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
             except ValueError as exc:
                 errors.append(SiteError(page.path, 0, 0, str(exc)))
 
-        if memo:
-            todo = memo.stale(env, static, library, pages, tx)
+        if memo:  # a session runs other threads (watcher, server), which forked workers must not inherit
+            todo, workers = memo.stale(env, static, library, pages, tx), 1
         else:
-            todo = rebuild.stale(deps.Inputs(env, static, library=library), pages, tx)
-        render.render_all(env, todo, emit)
+            todo, workers = list(rebuild.stale(deps.Inputs(env, static, library=library), pages, tx)), settings.jobs
+        render.render_all(env, todo, emit, workers)
         if errors:
             raise BuildFailed(errors)
         # the search index reads the finished pages, so it runs last, still inside the staging folder

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -82,3 +83,39 @@ def run(jobs: list[Any], workers: int = 0, task: Callable[[Any], Any] = convert)
                 yield from window.popleft().result()
         while window:
             yield from window.popleft().result()
+
+
+MIN_FORKED = 64
+"""Below this many items per forked worker, forking costs more than it saves."""
+_forked_task: Callable[[int], Any] | None = None
+
+
+def _run_forked(indices: list[int]) -> list[Any]:
+    return [_forked_task(index) for index in indices]
+
+
+def forked(task: Callable[[int], Any], count: int, workers: int = 0) -> Iterator[Any]:
+    """Yield `task(i)` for i in range(count), in order, spread over forked worker processes.
+
+    Forked workers start with everything this process holds (the site, the templates), so only
+    indices go to them and results come back. Only for a process that runs no other threads.
+    """
+    global _forked_task
+    workers = min(workers or cores(), count // MIN_FORKED)
+    if workers <= 1 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(task, range(count))
+        return
+    size = max(1, min(64, count // (workers * 8)))
+    chunks = (list(range(start, min(start + size, count))) for start in range(0, count, size))
+    _forked_task = task
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            window: deque = deque()  # a bounded window: results never pile up here
+            for chunk in chunks:
+                window.append(pool.apply_async(_run_forked, (chunk,)))
+                if len(window) >= workers * 3:
+                    yield from window.popleft().get()
+            while window:
+                yield from window.popleft().get()
+    finally:
+        _forked_task = None

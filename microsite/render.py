@@ -13,7 +13,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from . import ics, images, lang, redirects, related, search, seo, timeline
+from . import ics, images, lang, parallel, redirects, related, search, seo, timeline
 from .assets import Asset
 from .errors import BuildFailed, SiteError
 from .model import Page, Site
@@ -304,22 +304,30 @@ def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
     return f"templates/{fallback}", 0
 
 
-def render_all(env: jinja2.Environment, pages: Iterable[Page], emit: Callable[[Page, str], None]) -> None:
-    """Render pages one at a time into `emit`, collecting every template problem.
+def _attempt(env: jinja2.Environment, page: Page) -> tuple[str | None, SiteError | None, bool]:
+    """Render one page: (text, None, _) or (None, the problem, whether it is in a shared template)."""
+    try:
+        return _render(env, page), None, False
+    except _PageProblem as exc:
+        return None, exc.error, exc.shared
 
-    One mistake in a shared template fails every page; it is reported once, naming how many
-    other pages it broke.
+
+def render_all(env: jinja2.Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1) -> None:
+    """Render pages into `emit`, in order, collecting every template problem.
+
+    With `workers` other than 1 (0: one per core), pages are rendered in forked processes and
+    emitted here. One mistake in a shared template fails every page; it is reported once, naming
+    how many other pages it broke.
     """
     broken: dict[SiteError, list[str]] = {}
     errors: list[SiteError] = []
-    for page in pages:
-        try:
-            text = _render(env, page)
-        except _PageProblem as exc:
-            if exc.shared:
-                broken.setdefault(exc.error, []).append(page.path)
+    rendered = parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)
+    for page, (text, problem, shared) in zip(pages, rendered):
+        if problem is not None:
+            if shared:
+                broken.setdefault(problem, []).append(page.path)
             else:
-                errors.append(exc.error)
+                errors.append(problem)
             continue
         try:
             emit(page, text)

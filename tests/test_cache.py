@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import subprocess
+import sys
 from itertools import count
 from pathlib import Path
 
@@ -362,3 +364,37 @@ def test_cache_lives_beside_the_output_not_in_it(site):
 def test_negative_jobs_is_a_usage_error(site):
     result = site.build("--jobs", "-1", expect=2)
     assert "--jobs" in result.err
+
+
+def _cli(source: Path, output: Path, *args: str) -> subprocess.CompletedProcess:
+    """A build in a process of its own, as from a terminal: no other threads run, so pages are
+    rendered in forked worker processes when there are enough of them."""
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), "build", "--source", str(source), "--output", str(output), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_forked_workers_return_every_result_in_order():
+    script = ("import os, sys; from microsite import parallel; "
+              "results = list(parallel.forked(lambda i: (i, os.getpid()), 1000, 2)); "
+              "print(len(results), [i for i, _ in results] == list(range(1000)), len({p for _, p in results} - {os.getpid()}))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.split() == ["1000", "True", "2"], done.stderr
+
+
+def test_pages_rendered_in_worker_processes_match_a_single_process_build(tmp_path):
+    source = tmp_path / "many"
+    corpus.generate(source, 150, seed=3)
+    done = _cli(source, source / "output", "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    single = _cli(source, tmp_path / "single" / "output", "--jobs", "1")
+    assert single.returncode == 0, single.stderr
+    assert tree(source / "output") == tree(tmp_path / "single" / "output")
+
+    template = (ROOT / "templates" / "article.html").read_text()
+    (source / "templates").mkdir(exist_ok=True)
+    (source / "templates" / "article.html").write_text(template.replace('<div class="prose">', '<div class="prose">{{ article.nothing.here }}'))
+    before = tree(source / "output")
+    broken = _cli(source, source / "output", "--jobs", "2")
+    assert broken.returncode == 1
+    assert "templates/article.html:" in broken.stderr and "and 149 other pages)" in broken.stderr
+    assert tree(source / "output") == before
