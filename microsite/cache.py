@@ -212,35 +212,65 @@ def _alive(pid: int) -> bool:
     return True
 
 
-PARSED = b"parsed articles"
-"""Key of the one entry holding every parsed article, without its text (see Articles)."""
+BUCKETS = 32
+
+
+class Index:
+    """A large map from content keys to values, kept as BUCKETS entries by key: a build reads a
+    few files instead of one per item, and an edit rewrites the bucket it touched, not the rest."""
+
+    def __init__(self, store: Store, kind: str, name: bytes):
+        self.store = store
+        self.kind = kind
+        self.keys = [_key(name, str(number)) for number in range(BUCKETS)]
+        self.old: list[dict | None] = [None] * BUCKETS
+        self.new: list[dict] = [{} for _ in range(BUCKETS)]
+        """What this build used, by bucket: what `save` stores."""
+
+    def get(self, key: bytes) -> Any:
+        number = key[0] % BUCKETS
+        if self.old[number] is None:
+            found = self.store.get(self.kind, self.keys[number])
+            self.old[number] = found if isinstance(found, dict) else {}
+        return self.old[number].get(key)
+
+    def add(self, key: bytes, value: Any) -> None:
+        self.new[key[0] % BUCKETS][key] = value
+
+    def save(self, now: bool = False) -> None:
+        """Store the buckets whose keys changed (a key names its value, so the same keys hold the
+        same values), then let go of them."""
+        for number, bucket in enumerate(self.new):
+            if self.old[number] is not None and self.old[number].keys() == bucket.keys():
+                self.store.keep(self.kind, self.keys[number])
+            else:
+                self.store.put(self.kind, self.keys[number], bucket, now=now)
+        self.old = [None] * BUCKETS
+        self.new = [{} for _ in range(BUCKETS)]
 
 
 class Articles:
     """Parses each article file once per version of its bytes (what `content.read_sources` asks of a memo).
 
-    Parsed articles are kept without their text, all in one entry: a build of thousands of
-    unchanged articles reads one file for them, not one each.
+    Parsed articles are kept without their text in an Index: a build of thousands of unchanged
+    articles reads a few files for them, not one each.
     """
 
-    def __init__(self, store: Store, hashes: "Hashes | None" = None, bodies: bool = True):
+    def __init__(self, store: Store, hashes: "Hashes | None" = None, bodies: bool = True,
+                 then: Callable[[content.RawArticle], None] | None = None):
         self.store = store
+        self.then = then
+        """Called with each article read (Converter.submit starts converting it)."""
         self.hashes = hashes or Hashes({})
         self.bodies = bodies
         """Hand out articles with their text, read again from the file; without, only its digest
         (the Converter's workers read the text themselves)."""
-        self._known: dict[bytes, content.RawArticle] | None = None
-        self._kept: dict[bytes, content.RawArticle] = {}
+        self.index = Index(store, "articles", b"parsed articles")
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
-        if self._known is None:
-            found = self.store.get("articles", _key(PARSED))
-            self._known = found if isinstance(found, dict) else {}
-            # written when the build succeeds, holding every article this build read by then
-            self.store.put("articles", _key(PARSED), self._kept)
         digest, signature = self.hashes.of(str(path))
         key = _key("article", rel, str(limit), digest)
-        raw = self._known.get(key)
+        raw = self.index.get(key)
         if isinstance(raw, content.RawArticle) and self.bodies:
             try:
                 body = content.split_front_matter(content.read_text(path, rel, limit), rel)[1]
@@ -251,12 +281,16 @@ class Articles:
             raw = reader(path, rel, limit)
             if _signature(path) != signature:  # saved again meanwhile: not known to be that version
                 return raw if self.bodies else raw.without_body()
-        light = self._kept[key] = raw if raw.body is None else raw.without_body()
+        light = raw if raw.body is None else raw.without_body()
+        self.index.add(key, light)
+        if self.then:
+            self.then(light)
         return raw if self.bodies else light
 
-
-OUTLINES = b"outlines"
-"""Key of the one entry holding every converted body's outline (see Converter)."""
+    def finish(self) -> None:
+        """Once every article is read: stage what changed for the cache (written if the build
+        succeeds), holding none of it in memory for the rest of the build."""
+        self.index.save(now=True)
 
 
 class Converter:
@@ -265,7 +299,7 @@ class Converter:
 
     What it hands out holds no HTML, only where to fetch it (bodies.Html): the build fetches a body
     for the pages that print it. The outline of every body (headings, length, mentions, images)
-    is kept in one entry, so an unchanged article costs no read of its body at all.
+    is kept in an Index, so an unchanged article costs no read of its body at all.
     """
 
     def __init__(self, store: Store, source: Path, workers: int = 0):
@@ -274,21 +308,74 @@ class Converter:
         """The source folder, where a body whose entry is lost is read again."""
         self.workers = workers
         self.done: dict[tuple[str, bool], markup.Converted | None] = {}
-        known = store.get("outlines", _key(OUTLINES))
-        self.known: dict[bytes, tuple] = known if isinstance(known, dict) else {}
-        self.outlines: dict[bytes, tuple] = {}
-        """Outlines of the bodies this build used, kept for the next one."""
+        self.outlines = Index(store, "outlines", b"outlines")
+        self._stream: parallel.Stream | None = None
+        self._early: tuple | None = None
+        self._queued: list[tuple[tuple, tuple]] = []
+        """Articles to convert early, held until there are enough to be worth starting workers."""
+        self._submitted: set[str] = set()
+        self._drafts = False
+
+    @staticmethod
+    def _how(allow_html: bool, crew: Any) -> tuple:
+        return (allow_html, crew, hashlib.blake2b(pickle.dumps(crew, protocol=4), digest_size=DIGEST).digest())
+
+    def start(self, allow_html: bool, crew: Any, drafts: bool) -> None:
+        """Convert articles as they are read (`submit`), before the site is checked: the workers
+        convert while this process reads and parses the rest. `prepare` then finds them done."""
+        self._early = self._how(allow_html, crew)
+        self._drafts = drafts
+
+    def submit(self, raw: content.RawArticle) -> None:
+        """Start converting an article just read, unless its body is known or it is a draft."""
+        if self._early is None or raw.digest in self._submitted or (raw.front.get("draft") is True and not self._drafts):
+            return
+        key = _key("body", str(self._early[0]), self._early[2], raw.digest)
+        if self.outlines.get(key) is not None:
+            return
+        self._submitted.add(raw.digest)
+        place = content.RawArticle(raw.source, None, raw.body, raw.body_line, (), raw.digest)
+        self._queued.append(((key, place), (str(self.source), place, self._early[0], self._early[1])))
+        workers = self.workers or parallel.cores()
+        if self._stream is None and workers > 1 and len(self._queued) >= parallel.MIN_PER_WORKER * workers:
+            self._stream = parallel.Stream(parallel.convert_file, self._converted, workers)
+        if self._stream is not None:
+            for tag, job in self._queued:
+                self._stream.put(tag, job)
+            self._queued = []
+
+    def _converted(self, tag: tuple[bytes, content.RawArticle], result: Any) -> None:
+        key, raw = tag
+        if result == parallel.CHANGED:
+            raise BuildFailed([SiteError(raw.source, 0, 0, "changed while the site was being built; build again")])
+        if result is None:  # nested too deeply: `result` raises RecursionError for it
+            self.done[(raw.digest, self._early[0])] = None
+        else:
+            self.store.put("bodies", key, result, now=True)
+            self._hand_out(key, raw, self._early, _outline(result))
+
+    def close(self) -> None:
+        """Stop converting early (the build failed before `prepare`)."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
 
     def prepare(self, articles: Iterable[content.RawArticle], allow_html: bool, crew: Any) -> None:
         """Fetch or convert every article body before the build asks for them one by one."""
-        crew_key = hashlib.blake2b(pickle.dumps(crew, protocol=4), digest_size=DIGEST).digest()
-        how = (allow_html, crew, crew_key)
+        how = self._how(allow_html, crew)
+        self._queued = []  # too few to start workers for early: converted below with the rest
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream.finish()
+            if (how[0], how[2]) != (self._early[0], self._early[2]):  # converted for other settings
+                self.done = {}
+        crew_key = how[2]
         missing: list[tuple[bytes, content.RawArticle]] = []
         for raw in articles:
             if (raw.digest, allow_html) in self.done:
                 continue
             key = _key("body", str(allow_html), crew_key, raw.digest)
-            outline = self.known.get(key)
+            outline = self.outlines.get(key)
             if outline is None:
                 found = self.store.get("bodies", key)
                 if isinstance(found, markup.Converted):
@@ -309,11 +396,11 @@ class Converter:
             if result is not None:  # None: nested too deeply, reported by the caller
                 self.store.put("bodies", key, result, now=True)
                 self._hand_out(key, raw, how, _outline(result))
-        self.store.put("outlines", _key(OUTLINES), self.outlines)  # for the next build, written on success
+        self.outlines.save()  # for the next build, written on success
 
     def _hand_out(self, key: bytes, raw: content.RawArticle, how: tuple, outline: tuple) -> None:
         """Answer for an article's body with its outline and where its HTML is: no text is kept."""
-        self.outlines[key] = outline
+        self.outlines.add(key, outline)
         toc, words, mentions, refs, images = outline
         place = content.RawArticle(raw.source, None, None, raw.body_line, (), raw.digest)
         html = bodies.Html(digest=key.hex(), images=images, fetch=functools.partial(self._fetch, key, place, how))
@@ -479,7 +566,7 @@ class Rebuild:
         self.store.put("pages", self.key, {"version": 3, "inputs": self.inputs, "pages": pages,
                                            "files": files, "counts": counts, "hashes": self.hashes.current})
         self.store.flush()
-        for kind in ("articles", "bodies"):
+        for kind in ("articles", "bodies", "outlines"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])
 

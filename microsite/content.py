@@ -6,6 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from . import limits, yaml12
 from .errors import BuildFailed, SiteError
@@ -216,11 +217,13 @@ def site_limit(site: yaml12.YamlMap | None) -> int:
     return MAX_ARTICLE_BYTES
 
 
-def read_sources(source: Path, limit: int | None = None, memo=None) -> Sources:
+def read_sources(source: Path, limit: int | None = None, memo=None,
+                 data_read: Callable[[yaml12.YamlMap | None, yaml12.YamlMap | None], None] | None = None) -> Sources:
     """Read `site.yaml`, `mission.yaml` and every article, collecting every problem found.
 
     `limit` overrides `max_article_bytes` from `site.yaml`; a `memo` (incremental.Memo) parses
-    each distinct article text once across rebuilds.
+    each distinct article text once across rebuilds. `data_read` is called with the two YAML
+    files before any article is read.
     """
     errors: list[SiteError] = []
     content = source / "content"
@@ -244,6 +247,8 @@ def read_sources(source: Path, limit: int | None = None, memo=None) -> Sources:
         return None
 
     site, mission = load("site.yaml"), load("mission.yaml")
+    if data_read:
+        data_read(site, mission)
     limit = limit or site_limit(site)
     folder = content / "articles"
     depth = len(folder.parts)

@@ -7,7 +7,6 @@ record equals the previous build's has the same bytes and need not be rendered a
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from typing import Any, Iterable, Mapping
 
@@ -24,6 +23,9 @@ def _hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 class Digests:
     """Content digests of values, memoised per object for one build (records are frozen)."""
 
@@ -33,11 +35,14 @@ class Digests:
     def of(self, value: Any) -> str:
         """Digest a context value: mappings and sequences by their items, records by their repr
         (an article's body shows there as its digest, bodies.Html)."""
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            known = self._records.get(id(value))
-            if known is not None and known[0] is value:
-                return known[1]
-            digest = _hash(f"{type(value).__qualname__}:{value!r}")
+        known = self._records.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        kind = type(value)
+        if kind in _PLAIN:
+            return _hash(f"{kind.__qualname__}:{value!r}")
+        if hasattr(kind, "__dataclass_fields__"):
+            digest = _hash(f"{kind.__qualname__}:{value!r}")
             self._records[id(value)] = (value, digest)
             return digest
         if isinstance(value, Mapping):
@@ -118,6 +123,8 @@ class Inputs:
         self._assets = _hash(repr(sorted((name, asset.output) for name, asset in assets.items())) + repr(pictures))
         """Static names and image copies (named by content, with their sizes): what page helpers write into pages."""
         self._filters = _hash(repr(sorted(env.filters)))
+        self._shared: dict[str, str | None] = {}
+        """By template: the digest of its template files and the globals they name, the same for every page made with it."""
 
     def _of_global(self, name: str) -> str:
         if name not in self._global_digest:
@@ -128,18 +135,26 @@ class Inputs:
         """Digest every global value and the static files: what template filters may read."""
         return _hash(self._assets + "".join(f"{g}:{self._of_global(g)}" for g in sorted(self.globals)))
 
+    def _template_part(self, template: str) -> str | None:
+        if template not in self._shared:
+            closure = self.templates.closure(template)
+            if closure is None:
+                self._shared[template] = None
+            else:
+                templates, names = closure
+                parts = [template, self._assets, self._filters]
+                parts += [f"t:{t}:{self.templates.digest(t)}" for t in sorted(templates)]
+                used = (set(names) | set(ALWAYS)) & self.globals.keys()
+                parts += [f"g:{g}:{self._of_global(g)}" for g in sorted(used)]
+                self._shared[template] = _hash("\n".join(parts))
+        return self._shared[template]
+
     def fingerprint(self, page: Page) -> str | None:
         """Digest all a page is made from; None when it cannot be known, so the page is rendered."""
-        closure = self.templates.closure(page.template)
-        if closure is None:
+        shared = self._template_part(page.template)
+        if shared is None:
             return None
-        templates, names = closure
-        parts = [page.path, page.template, self._assets, self._filters]
-        parts += [f"t:{t}:{self.templates.digest(t)}" for t in sorted(templates)]
-        used = (set(names) | set(ALWAYS)) & self.globals.keys()
-        parts += [f"g:{g}:{self._of_global(g)}" for g in sorted(used)]
-        parts.append(f"c:{self.digests.of(page.context)}")
-        return _hash("\n".join(parts))
+        return _hash(f"{page.path}\n{shared}\nc:{self.digests.of(page.context)}")
 
     def sources(self, page: Page) -> set[str]:
         """Name the source files a page is made from, as messages name them (for reports and tests)."""

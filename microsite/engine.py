@@ -54,22 +54,35 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
     it read and converted in memory for the next build of a session.
     """
     problems = content.theme_problems(settings.source)
+    converter = cache.Converter(store, settings.source, settings.jobs) if store else None
     if memo:  # given a store, a session's first build reads and converts through the cache on disk
         memo.disk = cache.Articles(store, hashes) if store else None
         memo.converter = None
-    sources = content.read_sources(settings.source, settings.max_article_bytes,
-                                   memo=memo or (cache.Articles(store, hashes, bodies=False) if store else None))
+        reader, data_read = memo, None
+    elif converter:  # a single build converts each article as it is read, while it reads the next
+        reader = cache.Articles(store, hashes, bodies=False, then=converter.submit)
+        data_read = lambda site, mission: _start_early(converter, site, mission, settings)  # noqa: E731
+    else:
+        reader, data_read = None, None
     try:
-        checked = schema.check(sources, settings)
-    except BuildFailed as exc:
-        problems += exc.errors
-    if problems:
-        raise BuildFailed(problems + render.template_problems(theme_dirs(settings.source, "templates")))
+        try:
+            sources = content.read_sources(settings.source, settings.max_article_bytes, memo=reader, data_read=data_read)
+            parsed = memo.disk if memo else reader
+            if parsed:
+                parsed.finish()
+            checked = schema.check(sources, settings)
+        except BuildFailed as exc:
+            problems += exc.errors
+        if problems:
+            raise BuildFailed(problems + render.template_problems(theme_dirs(settings.source, "templates")))
+    except BaseException:
+        if converter:
+            converter.close()  # stop converting early for a build that cannot go on
+        raise
     allow_html = checked.config.unsafe_html
     crew = mentions.crew_data(checked.crew, checked.config.base_path)
     convert = (lambda raw: memo.convert(raw.body, allow_html, crew)) if memo else (lambda raw: markup.convert(raw.body, allow_html, crew))
-    if store:
-        converter = cache.Converter(store, settings.source, settings.jobs)
+    if converter:
         converter.prepare((meta.raw for meta in checked.articles), allow_html, crew)
         if memo:
             memo.converter = converter
@@ -91,6 +104,19 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
         raise BuildFailed(errors)
     converted = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw))
     return schema.assemble(checked, converted)
+
+
+def _start_early(converter: cache.Converter, site_yaml, mission_yaml, settings: Settings) -> None:
+    """Start converting before the articles are checked, when site.yaml and mission.yaml are
+    valid: how bodies convert depends only on them. Otherwise conversion waits for the full check,
+    which reports their problems."""
+    if site_yaml is None or mission_yaml is None:
+        return
+    site_problems, mission_problems = schema.Problems("content/site.yaml"), schema.Problems("content/mission.yaml")
+    config = schema.check_config(site_yaml, site_problems.path, settings, site_problems)
+    crew, _ = schema.check_mission(mission_yaml, mission_problems)
+    if config is not None and not site_problems.errors and not mission_problems.errors:
+        converter.start(config.unsafe_html, mentions.crew_data(crew, config.base_path), settings.drafts)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -85,9 +86,66 @@ def run(jobs: list[Any], workers: int = 0, task: Callable[[Any], Any] = convert)
             yield from window.popleft().result()
 
 
+class Stream:
+    """Jobs handed in one at a time while the caller goes on with other work (reading the next
+    article), run in worker processes in chunks; each result goes to `consume` in order, as the
+    caller hands in more (`put`) or at the end (`finish`). At most a few chunks per worker are
+    outstanding, so neither jobs nor results pile up in the parent."""
+
+    CHUNK = 16
+
+    def __init__(self, task: Callable[[Any], Any], consume: Callable[[Any, Any], None], workers: int):
+        self.task = task
+        self.consume = consume
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+        self.chunk: list[tuple[Any, Any]] = []
+        self.window: deque = deque()
+
+    def put(self, tag: Any, job: Any) -> None:
+        """Queue one job; `tag` is handed to `consume` with its result."""
+        self.chunk.append((tag, job))
+        if len(self.chunk) >= self.CHUNK:
+            self._send()
+            self._collect(self.workers * 4)
+
+    def _send(self) -> None:
+        if self.chunk:
+            tags = [tag for tag, _ in self.chunk]
+            self.window.append((tags, self.pool.submit(_convert_chunk, self.task, [job for _, job in self.chunk])))
+            self.chunk = []
+
+    def _collect(self, outstanding: int) -> None:
+        """Hand over the finished chunks at the front, and wait while more than `outstanding` are out."""
+        while self.window and (len(self.window) > outstanding or self.window[0][1].done()):
+            tags, future = self.window.popleft()
+            for tag, result in zip(tags, future.result()):
+                self.consume(tag, result)
+
+    def finish(self) -> None:
+        """Run what is queued, hand over every result, and stop the workers."""
+        try:
+            self._send()
+            self._collect(0)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the workers, dropping work not done yet (a build that failed meanwhile)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.window.clear()
+
+
 MIN_FORKED = 64
 """Below this many items per forked worker, forking costs more than it saves."""
 _forked_task: Callable[[int], Any] | None = None
+
+
+def _forked_worker() -> None:
+    """A forked worker leaves Ctrl-C to its parent, and ends at once when the parent stops it
+    (it would otherwise inherit the parent's handlers, which unwind a build)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _run_forked(indices: list[int]) -> list[Any]:
@@ -109,7 +167,7 @@ def forked(task: Callable[[int], Any], count: int, workers: int = 0) -> Iterator
     chunks = (list(range(start, min(start + size, count))) for start in range(0, count, size))
     _forked_task = task
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_forked_worker) as pool:
             window: deque = deque()  # a bounded window: results never pile up here
             for chunk in chunks:
                 window.append(pool.apply_async(_run_forked, (chunk,)))

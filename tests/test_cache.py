@@ -71,8 +71,9 @@ def big_site(tmp_path: Path, capsys):
 
 def test_parallel_build_matches_single_process_build(big_site, tmp_path):
     big_site.build("--jobs", "2")
-    parsed = cache.Store(big_site.source / cache.FOLDER).get("articles", cache._key(cache.PARSED))
-    assert sorted(raw.source for raw in parsed.values()) == sorted(
+    index = cache.Index(cache.Store(big_site.source / cache.FOLDER), "articles", b"parsed articles")
+    parsed = [raw for number in range(cache.BUCKETS) for raw in (index.store.get("articles", index.keys[number]) or {}).values()]
+    assert sorted(raw.source for raw in parsed) == sorted(
         f"content/articles/{p.name}" for p in (big_site.source / "content/articles").glob("*.md"))
     assert len(records(big_site, "bodies")) == 24
     assert len(list((big_site.output / "articles").iterdir())) == 24
@@ -398,3 +399,18 @@ def test_pages_rendered_in_worker_processes_match_a_single_process_build(tmp_pat
     assert broken.returncode == 1
     assert "templates/article.html:" in broken.stderr and "and 149 other pages)" in broken.stderr
     assert tree(source / "output") == before
+
+
+def test_a_problem_found_after_early_conversion_fails_cleanly(big_site):
+    """Articles start converting as they are read, before the site is checked; a problem the check
+    then finds fails the build as ever: the output and the cache stay as they were."""
+    big_site.build("--jobs", "2")
+    before = tree(big_site.output)
+    cached = {p: p.stat().st_mtime_ns for p in (big_site.source / cache.FOLDER).rglob("*") if p.is_file()}
+    for path in sorted((big_site.source / "content/articles").glob("*.md"))[:20]:  # enough to start workers early
+        path.write_text(path.read_text() + "\nOne more line, to be converted again.\n")
+    big_site.write("content/articles/broken.md", "---\ntitle: Broken\ndate: 2021-10-05\ncrew: [nobody]\n---\nText.\n")
+    result = big_site.build("--jobs", "2", expect=1)
+    assert "content/articles/broken.md:4:" in result.err and "'nobody'" in result.err
+    assert tree(big_site.output) == before
+    assert {p: p.stat().st_mtime_ns for p in (big_site.source / cache.FOLDER).rglob("*") if p.is_file()} == cached
