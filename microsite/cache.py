@@ -4,7 +4,8 @@ A build from the command line keeps, in `.microsite-cache/` beside the output fo
 - each article's parsed front matter, by the hash of its bytes, so an unchanged file is not parsed;
 - each converted body, by the hash of its text (and the settings and crew data conversion uses),
   so Markdown is converted once per version of a text, a template edit converts nothing, and a
-  cold build converts in worker processes;
+  cold build converts in worker processes; and the outline of each body (what pages other than
+  its own read of it), so a build fetches a body only for the pages that print it;
 - a digest of everything the build reads, with the size and time of every page it wrote: when the
   digest is the same, no page is rendered and no file rewritten.
 
