@@ -8,10 +8,11 @@ the digest, never the text.
 
 from __future__ import annotations
 
-import hashlib
 import html as html_lib
 import re
 from typing import Callable
+
+from .content import text_digest
 
 IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([\w:-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
@@ -46,7 +47,7 @@ class Html:
     @property
     def digest(self) -> str:
         if self._digest is None:
-            self._digest = hashlib.blake2b(self._text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            self._digest = text_digest(self._text)
         return self._digest
 
     def __str__(self) -> str:

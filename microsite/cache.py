@@ -31,7 +31,6 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator
 
 from . import bodies, content, markup, parallel, write, yaml12
-from .errors import BuildFailed, SiteError
 from .model import Page, Settings
 
 FOLDER = ".microsite-cache"
@@ -335,25 +334,26 @@ class Converter:
         if self.outlines.get(key) is not None:
             return
         self._submitted.add(raw.digest)
-        place = content.RawArticle(raw.source, None, raw.body, raw.body_line, (), raw.digest)
-        self._queued.append(((key, place), (str(self.source), place, self._early[0], self._early[1])))
+        place = raw.place()
+        self._queued.append(((key, place, self._early), (str(self.source), place, self._early[0], self._early[1])))
         workers = self.workers or parallel.cores()
         if self._stream is None and workers > 1 and len(self._queued) >= parallel.MIN_PER_WORKER * workers:
-            self._stream = parallel.Stream(parallel.convert_file, self._converted, workers)
+            self._stream = parallel.Stream(parallel.convert_file, self._take, workers)
         if self._stream is not None:
             for tag, job in self._queued:
                 self._stream.put(tag, job)
             self._queued = []
 
-    def _converted(self, tag: tuple[bytes, content.RawArticle], result: Any) -> None:
-        key, raw = tag
+    def _take(self, tag: tuple[bytes, content.RawArticle, tuple], result: Any) -> None:
+        """Keep what a worker made of one article (parallel.convert_file)."""
+        key, raw, how = tag
         if result == parallel.CHANGED:
-            raise BuildFailed([SiteError(raw.source, 0, 0, "changed while the site was being built; build again")])
+            raise content.changed(raw.source)
         if result is None:  # nested too deeply: `result` raises RecursionError for it
-            self.done[(raw.digest, self._early[0])] = None
+            self.done[(raw.digest, how[0])] = None
         else:
             self.store.put("bodies", key, result, now=True)
-            self._hand_out(key, raw, self._early, _outline(result))
+            self._hand_out(key, raw, how, _outline(result))
 
     def close(self) -> None:
         """Stop converting early (the build failed before `prepare`)."""
@@ -384,27 +384,20 @@ class Converter:
             else:
                 self.store.keep("bodies", key)
             if outline is None:
-                self.done[(raw.digest, allow_html)] = None
-                missing.append((key, raw))
+                missing.append((key, raw.place(), how))
             else:
                 self._hand_out(key, raw, how, outline)
         # workers get each file's place and digest, and read the text themselves
-        jobs = [(str(self.source), content.RawArticle(raw.source, None, raw.body, raw.body_line, (), raw.digest), allow_html, crew)
-                for _, raw in missing]
-        for (key, raw), result in zip(missing, parallel.run(jobs, self.workers, parallel.convert_file)):
-            if result == parallel.CHANGED:
-                raise BuildFailed([SiteError(raw.source, 0, 0, "changed while the site was being built; build again")])
-            if result is not None:  # None: nested too deeply, reported by the caller
-                self.store.put("bodies", key, result, now=True)
-                self._hand_out(key, raw, how, _outline(result))
+        jobs = [(str(self.source), place, allow_html, crew) for _, place, _ in missing]
+        for tag, result in zip(missing, parallel.run(jobs, self.workers, parallel.convert_file)):
+            self._take(tag, result)
         self.outlines.save()  # for the next build, written on success
 
     def _hand_out(self, key: bytes, raw: content.RawArticle, how: tuple, outline: tuple) -> None:
         """Answer for an article's body with its outline and where its HTML is: no text is kept."""
         self.outlines.add(key, outline)
         toc, words, mentions, refs, images = outline
-        place = content.RawArticle(raw.source, None, None, raw.body_line, (), raw.digest)
-        html = bodies.Html(digest=key.hex(), images=images, fetch=functools.partial(self._fetch, key, place, how))
+        html = bodies.Html(digest=key.hex(), images=images, fetch=functools.partial(self._fetch, key, raw.place().without_body(), how))
         self.done[(raw.digest, how[0])] = markup.Converted(html, toc, words, mentions, refs)
 
     def _fetch(self, key: bytes, place: content.RawArticle, how: tuple) -> str:

@@ -45,6 +45,11 @@ class RawArticle:
     digest: str = ""
     """Digest of the body text: names it when the text itself is not held."""
 
+    def place(self) -> "RawArticle":
+        """The article without its front matter: its name, body line and digest (and text, if it
+        holds it), what reading and converting its body again needs."""
+        return RawArticle(self.source, None, self.body, self.body_line, (), self.digest)
+
     def without_body(self) -> "RawArticle":
         """The same article holding its body's digest instead of the text: a large site's bodies
         then wait on disk until they are converted, instead of all being held at once."""
@@ -125,6 +130,7 @@ def read_article(path: Path, rel: str, limit: int | None = MAX_ARTICLE_BYTES) ->
 
 
 def text_digest(text: str) -> str:
+    """A digest that names a text (bodies, page fingerprints)."""
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
@@ -137,8 +143,13 @@ def body_text(source: Path, raw: RawArticle) -> str:
     except (OSError, yaml12.LocatedProblem):
         body = None
     if body is None or text_digest(body) != raw.digest:
-        raise BuildFailed([SiteError(raw.source, 0, 0, "changed while the site was being built; build again")])
+        raise changed(raw.source)
     return body
+
+
+def changed(rel: str) -> BuildFailed:
+    """The problem of a file saved again after the build read it: its output would mix two versions."""
+    return BuildFailed([SiteError(rel, 0, 0, "changed while the site was being built; build again")])
 
 
 def read_yaml_file(path: Path, rel: str, limit: int | None = None) -> yaml12.YamlMap:

@@ -7,20 +7,16 @@ record equals the previous build's has the same bytes and need not be rendered a
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Iterable, Mapping
 
 import jinja2
 from jinja2 import meta
 
+from .content import text_digest as _hash
 from .model import Page
 
 ALWAYS = ("site",)
 """Globals every page depends on whether it names them or not: filters and `url` read the site config."""
-
-
-def _hash(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
