@@ -15,16 +15,20 @@ digest of the generator's code and library versions. Deleting the folder is alwa
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import dataclasses
 import functools
 import hashlib
-import importlib.metadata
 import io
 import os
 import pickle
+import re
 import shutil
+import signal
 import stat
+import sys
+import threading
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -40,6 +44,33 @@ DIGEST = 16
 LIBRARIES = ("markdown", "pygments", "jinja2", "markupsafe", "pyyaml", "python-slugify", "pillow", "pagefind", "pagefind-bin", "tzdata")
 
 
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+@functools.lru_cache(maxsize=1)
+def installed() -> dict[str, str]:
+    """Version of each distribution installed on the import path, by normalised name, read from
+    the names of their metadata folders (`name-version.dist-info`): what importlib.metadata
+    finds, without the cost of importing it on every build."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                project, _, rest = name.rpartition(".")[0].partition("-")
+                found.setdefault(_normal(project), rest.partition("-")[0] or "?")
+    return found
+
+
+def version(name: str) -> str:
+    """The installed version of a distribution, or "?"."""
+    return installed().get(_normal(name), "?")
+
+
 @functools.lru_cache(maxsize=1)
 def generator_digest() -> bytes:
     """Digest the generator's code and the versions of the libraries that shape its output."""
@@ -47,10 +78,7 @@ def generator_digest() -> bytes:
     for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     for name in LIBRARIES:
-        try:
-            h.update(f"{name}={importlib.metadata.version(name)}\0".encode())
-        except importlib.metadata.PackageNotFoundError:
-            h.update(f"{name}=?\0".encode())
+        h.update(f"{name}={version(name)}\0".encode())
     return h.digest()
 
 
@@ -444,11 +472,13 @@ class Hashes:
         self.previous = previous
         self.current: dict[str, tuple] = {}
 
-    def of(self, path: str) -> tuple[bytes, tuple[int, ...] | None]:
-        """Return (digest, signature) of a file; digest of b"" with signature None when unreadable."""
+    def of(self, path: str, found: os.stat_result | None = None) -> tuple[bytes, tuple[int, ...] | None]:
+        """Return (digest, signature) of a file (`found`: its stat, when known); digest of b"" with
+        signature None when unreadable."""
         if path in self.current:  # read already by this build
             return self.current[path][1], self.current[path][0]
-        signature = _signature(path)
+        signature = _signature(path) if found is None else \
+            (found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino, found.st_mode)
         old = self.previous.get(path)
         if old is not None and signature is not None and old[0] == signature \
                 and max(signature[1], signature[2]) < old[2] - RACY_NS:
@@ -464,9 +494,11 @@ class Hashes:
         return digest, signature
 
 
-def _digest_tree(h: "hashlib._Hash", folder: Path, hashes: Hashes) -> None:
-    """Feed every file under a folder (following links, once each) into a digest."""
+def _digest_tree(h: "hashlib._Hash", folder: Path, hashes: Hashes, shape: "hashlib._Hash") -> None:
+    """Feed every file under a folder (following links, once each) into a digest; `shape` gets
+    the same without the files' contents: which files and folders there are, and where links point."""
     seen: set[str] = set()
+    start = len(str(folder)) + 1
     for where, dirs, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(where)
         if real in seen:
@@ -476,34 +508,47 @@ def _digest_tree(h: "hashlib._Hash", folder: Path, hashes: Hashes) -> None:
         dirs.sort()
         for name in dirs:  # folders too, and where links point: a link loop or escape is an error to report
             path = os.path.join(where, name)
-            h.update(b"dir:" + os.path.relpath(path, folder).encode("utf-8", "surrogateescape") + b"\0")
+            part = b"dir:" + path[start:].encode("utf-8", "surrogateescape") + b"\0"
             if os.path.islink(path):
-                h.update(b"link:" + os.fsencode(os.readlink(path)) + b"\0")
+                part += b"link:" + os.fsencode(os.readlink(path)) + b"\0"
+            h.update(part)
+            shape.update(part)
         for name in sorted(names):
             path = os.path.join(where, name)
-            h.update(os.path.relpath(path, folder).encode("utf-8", "surrogateescape") + b"\0")
-            if os.path.islink(path):
-                h.update(b"link:" + os.fsencode(os.readlink(path)) + b"\0")
+            part = path[start:].encode("utf-8", "surrogateescape") + b"\0"
             try:
-                if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe or device is never read
-                    h.update(b"special")
-                    continue
+                found = os.lstat(path)
+                if stat.S_ISLNK(found.st_mode):
+                    part += b"link:" + os.fsencode(os.readlink(path)) + b"\0"
+                    found = os.stat(path)
             except OSError:
+                found = None
+            h.update(part)
+            shape.update(part)
+            if found is None:
                 h.update(b"unreadable")
-                continue
-            h.update(hashes.of(path)[0])
+                shape.update(b"unreadable")
+            elif not stat.S_ISREG(found.st_mode):  # a pipe or device is never read
+                h.update(b"special")
+                shape.update(b"special")
+            else:
+                h.update(hashes.of(path, found)[0])
 
 
-def inputs_digest(settings: Settings, folders: Iterable[Path], hashes: Hashes | None = None) -> bytes:
-    """Digest everything a build reads: the settings and every file of its folders."""
+def inputs_digest(settings: Settings, folders: Iterable[Path], hashes: Hashes | None = None) -> tuple[bytes, bytes]:
+    """Digest everything a build reads: the settings and every file of its folders; and their shape
+    (the same without file contents), which tells edits of files from files added, removed or moved."""
     hashes = hashes or Hashes({})
     h = hashlib.blake2b(generator_digest(), digest_size=DIGEST)
     h.update(repr((settings.base_url, settings.drafts, settings.max_article_bytes)).encode())
+    shape = h.copy()
     for folder in folders:
-        h.update(b"folder:" + str(folder).encode("utf-8", "surrogateescape") + b"\0")
+        part = b"folder:" + str(folder).encode("utf-8", "surrogateescape") + b"\0"
+        h.update(part)
+        shape.update(part)
         if folder.is_dir():
-            _digest_tree(h, folder, hashes)
-    return h.digest()
+            _digest_tree(h, folder, hashes, shape)
+    return h.digest(), shape.digest()
 
 
 class Rebuild:
@@ -524,45 +569,108 @@ class Rebuild:
         self.spare = store.folder / "spare" / self.key.hex()
         """The output before last, where the next build is staged (write.Transaction `spare`)."""
         previous = store.get("pages", self.key)
-        valid = isinstance(previous, dict) and previous.get("version") == 3
+        valid = isinstance(previous, dict) and previous.get("version") == 4
         self.previous: dict[str, tuple[str, int, int]] = previous["pages"] if valid else {}
         self.previous_files: dict[str, tuple[int, int]] = previous["files"] if valid else {}
         self.previous_inputs = previous["inputs"] if valid else None
+        self.previous_shape = previous["shape"] if valid else None
         self.counts: tuple[int, int] = previous["counts"] if valid else (0, 0)
         """Pages and other files of the last build, for the summary of a skipped one."""
+        self.delta: dict[str, Any] = previous["delta"] if valid else {}
+        """What the last build left for a rebuild after body edits (delta.py)."""
         self.hashes = Hashes(previous["hashes"] if valid else {})
-        self.inputs = inputs_digest(settings, folders, self.hashes)
+        self._intact: bool | None = None
+        self._child: int | None = None
+        self._walker = self._walk_meanwhile()
+        self.inputs, self.shape = inputs_digest(settings, folders, self.hashes)
         self.prints: dict[str, str] = {}
         self.rendered: list[str] = []
 
+    def output_intact(self) -> bool:
+        """Tell whether the output is still exactly as the last build left it."""
+        if self._intact is None:
+            self._intact = self._walker() if self._walker else \
+                bool(self.previous_files) and _stamps(self.output) == self.previous_files
+            self._walker = None
+        return self._intact
+
+    def _walk_meanwhile(self) -> Callable[[], bool] | None:
+        """Start comparing the output with the record in a forked process, which walks the output
+        on another core while this one digests the sources; return what waits for its answer.
+        None in a process running other threads (a session) or without fork: the walk then
+        happens when it is asked for."""
+        if not self.previous_files or threading.active_count() > 1 or not hasattr(os, "fork"):
+            return None
+        read, written = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child answers one byte and leaves without unwinding the parent's state
+            status = 1
+            try:
+                os.close(read)
+                os.write(written, b"1" if _stamps(self.output) == self.previous_files else b"0")
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(written)
+        self._child = pid
+
+        def answer() -> bool:
+            with os.fdopen(read, "rb") as f:
+                data = f.read()
+            os.waitpid(pid, 0)
+            self._child = None
+            return data == b"1"
+
+        return answer
+
+    def settle(self) -> None:
+        """Stop the walk when its answer is no longer wanted (the full build runs)."""
+        if self._child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._child, signal.SIGKILL)
+            self.output_intact()
+
     def unchanged(self) -> bool:
         """Tell whether the last build read the same inputs and its output is still exactly as it left it."""
-        if self.inputs != self.previous_inputs or not self.previous_files:
-            return False
-        return _stamps(self.output) == self.previous_files
+        return self.inputs == self.previous_inputs and self.output_intact()
 
-    def stale(self, inputs: Any, pages: Iterable[Page], tx) -> Iterator[Page]:
-        """Yield the pages to render; keep the others' files through `tx.keep`."""
+    def edited(self) -> list[str] | None:
+        """The files whose contents alone changed since the last build (absolute paths, sorted);
+        None when files or folders were added, removed or moved, or the settings or generator changed."""
+        if self.shape != self.previous_shape or self.previous_inputs is None:
+            return None
+        return sorted(path for path, (_, digest, _) in self.hashes.current.items()
+                      if self.hashes.previous.get(path, (None, None))[1] != digest)
+
+    def stale(self, inputs: Any, pages: Iterable[Page], tx, render: Callable[[str], bool] = lambda path: False) -> Iterator[Page]:
+        """Yield the pages to render, and those `render` asks for; keep the others' files through `tx.keep`."""
         for page in pages:
             fingerprint = inputs.fingerprint(page)
             old = self.previous.get(page.path)
             if fingerprint is not None:
                 self.prints[page.path] = fingerprint
-                if old is not None and old[0] == fingerprint and _stamp(self.output / page.path) == old[1:] and tx.keep(page.path):
+                if old is not None and old[0] == fingerprint and _stamp(self.output / page.path) == old[1:] \
+                        and not render(page.path) and tx.keep(page.path):
                     continue
             self.rendered.append(page.path)
             yield page
 
-    def commit(self, counts: tuple[int, int]) -> None:
+    def commit(self, counts: tuple[int, int], delta: dict[str, Any]) -> None:
         """Once the output is committed: remember what it holds, drop cache entries this build did not use."""
         files = _stamps(self.output)
         pages = {rel: (fingerprint, *files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
-        self.store.put("pages", self.key, {"version": 3, "inputs": self.inputs, "pages": pages,
-                                           "files": files, "counts": counts, "hashes": self.hashes.current})
-        self.store.flush()
+        self.save(pages, files, counts, delta)
         for kind in ("articles", "bodies", "outlines"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])
+
+    def save(self, pages: dict[str, tuple[str, int, int]], files: dict[str, tuple[int, int]], counts: tuple[int, int],
+             delta: dict[str, Any]) -> None:
+        """Record what the output holds now, with everything the next build compares against."""
+        self.store.put("pages", self.key, {"version": 4, "inputs": self.inputs, "shape": self.shape, "pages": pages,
+                                           "files": files, "counts": counts, "hashes": self.hashes.current,
+                                           "delta": delta})
+        self.store.flush()
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

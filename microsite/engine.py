@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import time
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import assets as assets_mod
-from . import cache, content, deps, images, markup, mentions, preview, render, schema, search, write
+from . import cache, content, delta, deps, images, markup, mentions, preview, render, schema, search, write
 from .errors import BuildFailed, SiteError
 from .incremental import Memo
 from .model import Settings, Site
@@ -28,9 +29,12 @@ class Report:
     changed: int
     removed: int
     seconds: float
+    edited: int = 0
+    """Articles whose body alone changed, when the build rendered only the pages that read them (delta.py)."""
 
     def summary(self) -> str:
-        return (f"built {self.pages} pages and {self.assets} static files in {self.seconds:.2f} s "
+        how = f", from {self.edited} edited article bod{'ies' if self.edited != 1 else 'y'}" if self.edited else ""
+        return (f"built {self.pages} pages and {self.assets} static files in {self.seconds:.2f} s{how} "
                 f"({self.changed} written, {self.pages + self.assets - self.changed} unchanged, {self.removed} removed)")
 
 
@@ -102,8 +106,9 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
                                     "(emphasis, links or lists inside each other hundreds of times); flatten it"))
     if errors:
         raise BuildFailed(errors)
+    linked = frozenset(ref.target for body in converted.values() for ref in body.refs if ref.kind == "article")
     converted = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw))
-    return schema.assemble(checked, converted)
+    return dataclasses.replace(schema.assemble(checked, converted), linked=linked)
 
 
 def _start_early(converter: cache.Converter, site_yaml, mission_yaml, settings: Settings) -> None:
@@ -149,11 +154,17 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
     store = cache.Store.beside(settings.output) if not memo or memo.built is None else None
     if not memo:
         folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static")]
-        rebuild = cache.Rebuild(store, settings, folders)
-        with write.BuildLock.held(settings.output):
-            if rebuild.unchanged():
-                pages, files = rebuild.counts
-                return Report(pages, files, 0, 0, time.perf_counter() - started)
+        with write.BuildLock.held(settings.output), _collector_paused(True):
+            rebuild = cache.Rebuild(store, settings, folders)
+            try:
+                if rebuild.unchanged():
+                    pages, files = rebuild.counts
+                    return Report(pages, files, 0, 0, time.perf_counter() - started)
+                quick = delta.attempt(settings, store, rebuild, theme_dirs(settings.source, "templates"), started)
+                if quick is not None:
+                    return quick
+            finally:
+                rebuild.settle()
     try:
         return _build(settings, memo, store, rebuild, started)
     except BaseException:
@@ -187,11 +198,13 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
             except ValueError as exc:
                 errors.append(SiteError(page.path, 0, 0, str(exc)))
 
+        reads: dict[str, frozenset[str]] = {}
         if memo:  # a session runs other threads (watcher, server), which forked workers must not inherit
             todo, workers = memo.stale(env, static, library, pages, tx), 1
         else:
-            todo, workers = list(rebuild.stale(deps.Inputs(env, static, library=library), pages, tx)), settings.jobs
-        render.render_all(env, todo, emit, workers)
+            unread = delta.unknown_reads(rebuild)  # rendered to learn what they read, once
+            todo, workers = list(rebuild.stale(deps.Inputs(env, static, library=library), pages, tx, unread)), settings.jobs
+        render.render_all(env, todo, emit, workers, reads)
         if errors:
             raise BuildFailed(errors)
         # the search index reads the finished pages, so it runs last, still inside the staging folder
@@ -207,5 +220,5 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
             store.flush()
         memo.built = preview.remember(site, env, pages, mentions.crew_data(site.crew, site.config.base_path), memo.limit)
     else:
-        rebuild.commit((len(pages), files))
+        rebuild.commit((len(pages), files), delta.save(store, rebuild, site, static, library, pages, reads))
     return Report(len(pages), files, len(tx.changed), removed, time.perf_counter() - started)

@@ -18,7 +18,6 @@ from urllib.parse import unquote, urlsplit
 
 import PIL
 from markupsafe import Markup, escape
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .assets import Asset
 from .bodies import IMG_TAG, attributes
@@ -80,10 +79,12 @@ def _plan(source: Path, output: str, copies: bool = True) -> Picture:
     data = source.read_bytes()
     fmt = RASTER[source.suffix.lower()]
     try:
+        from PIL import Image, ImageOps  # imported when an image is read: a rebuild often reads none
+
         with Image.open(io.BytesIO(data)) as image:
             width, height = ImageOps.exif_transpose(image).size if _rotated(image) else image.size
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        detail = "" if isinstance(exc, UnidentifiedImageError) else f" ({exc})"
+    except (OSError, SyntaxError, ValueError, PIL.Image.DecompressionBombError) as exc:
+        detail = "" if isinstance(exc, PIL.UnidentifiedImageError) else f" ({exc})"
         raise BuildFailed([SiteError(source.as_posix(), 0, 0, f"not a readable {fmt.upper()} image{detail}")]) from None
     digest = hashlib.sha256(data + RECIPE.encode()).hexdigest()[:10]
     stem = output.rsplit(".", 1)[0]
@@ -100,12 +101,14 @@ def _plan(source: Path, output: str, copies: bool = True) -> Picture:
     return Picture(source, output, width, height, fmt, tuple(variants))
 
 
-def _rotated(image: Image.Image) -> bool:
+def _rotated(image: "PIL.Image.Image") -> bool:
     return image.getexif().get(0x0112, 1) not in (1, None)
 
 
 def encode(picture: Picture, variant: Variant) -> bytes:
     """Make one copy: oriented upright, resized with Lanczos, metadata dropped but colour profile kept."""
+    from PIL import Image, ImageOps
+
     with Image.open(picture.source) as opened:
         image = ImageOps.exif_transpose(opened)
         icc = opened.info.get("icc_profile")

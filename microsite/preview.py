@@ -14,12 +14,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from types import MappingProxyType
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from . import content, markup, render, schema, yaml12
 from .errors import BuildFailed
+from .content import RawArticle
 from .model import Article, Page, Settings, Site
 
 
@@ -53,16 +55,30 @@ def page(settings: Settings, built: Built, rel: str) -> tuple[str, bytes] | None
     if old_page is None or path.is_symlink():
         return None
     old: Article = old_page.context["article"]
+    new = rebodied(path, rel, built.limit, old, built.site, built.crew)
+    if new is None:
+        return None
     try:
-        raw = content.read_article(path, rel, built.limit)
+        text = render.render(built.env, Page(old_page.path, old_page.template, {**old_page.context, "article": new[0]}, old_page.deps))
+    except BuildFailed:
+        return None
+    return old_page.path, text.encode("utf-8")
+
+
+def rebodied(path: Path, rel: str, limit: int | None, old: Article, site: Site, crew: Any) -> tuple[Article, RawArticle] | None:
+    """Read an article file again; when only its body changed since `old` (its front matter,
+    mentions and images as before, no `[[...]]` reference to resolve against the whole site, no
+    problem), return its new record, whose body, headings and length are new, and what was read."""
+    try:
+        raw = content.read_article(path, rel, limit)
     except (yaml12.LocatedProblem, OSError, ValueError):
         return None
     problems = schema.Problems(rel)
-    meta = schema.check_article(raw, {m.id for m in built.site.crew}, problems, {e.id for e in built.site.events})
-    if meta is None or problems.errors:
+    meta = schema.check_article(raw, {m.id for m in site.crew}, problems, {e.id for e in site.events})
+    if raw.over_limits or meta is None or problems.errors:
         return None
     try:
-        body = markup.convert(meta.raw.body, built.site.config.unsafe_html, built.crew)
+        body = markup.convert(raw.body, site.config.unsafe_html, crew)
     except RecursionError:
         return None
     if body.refs:
@@ -70,11 +86,6 @@ def page(settings: Settings, built: Built, rel: str) -> tuple[str, bytes] | None
     lines = MappingProxyType({key: raw.front.where(key)[0] for key in raw.front})
     new = Article(source=rel, body=body.html, toc=body.toc, words=body.words, mentions=body.mentions,
                   field_lines=lines, **meta.fields)
-    if dataclasses.replace(new, body=old.body, toc=old.toc, words=old.words) != old:
-        return None  # more than the body changed: other pages show it, so the rebuild must
-    try:
-        text = render.render(built.env, Page(old_page.path, old_page.template, {**old_page.context, "article": new}, old_page.deps))
-    except BuildFailed:
-        return None
-    return old_page.path, text.encode("utf-8")
-
+    if dataclasses.replace(new, body=old.body, toc=old.toc, words=old.words) != old or body.html.images != old.body.images:
+        return None  # other pages show what changed, or the images the site publishes change
+    return new, raw

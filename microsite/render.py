@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import traceback
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
 import jinja2
@@ -16,7 +17,7 @@ from markupsafe import Markup
 from . import ics, images, lang, parallel, redirects, related, search, seo, timeline
 from .assets import Asset
 from .errors import BuildFailed, SiteError
-from .model import Page, Site
+from .model import Article, Page, Site
 from .mentions import strip_cards
 from .schema import make_slug
 
@@ -304,35 +305,72 @@ def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
     return f"templates/{fallback}", 0
 
 
-def _attempt(env: jinja2.Environment, page: Page) -> tuple[str | None, SiteError | None, bool]:
-    """Render one page: (text, None, _) or (None, the problem, whether it is in a shared template)."""
+BODY_FIELDS = frozenset({"body", "toc", "words"})
+"""What a body-only edit changes in an article's record (delta.py): pages that read none of these
+of an article stay the same when only its body is edited."""
+_reading: set[str] | None = None
+
+
+def _read_tracked(article: Article, name: str) -> Any:
+    """Article attribute access while pages render: note whose body fields the page reads."""
+    if _reading is not None and name in BODY_FIELDS:
+        _reading.add(object.__getattribute__(article, "source"))
+    return object.__getattribute__(article, name)
+
+
+@contextlib.contextmanager
+def _tracking() -> Iterator[None]:
+    """Watch article reads for the pages rendered meanwhile; every path to a field (templates,
+    filters, helpers, repr) goes through attribute access. Outside rendering it costs nothing."""
+    if "__getattribute__" in Article.__dict__:
+        yield
+        return
+    Article.__getattribute__ = _read_tracked
     try:
-        return _render(env, page), None, False
+        yield
+    finally:
+        del Article.__getattribute__
+
+
+def _attempt(env: jinja2.Environment, page: Page) -> tuple[str | None, SiteError | None, bool, frozenset[str]]:
+    """Render one page: (text, None, _, reads) or (None, the problem, whether it is in a shared
+    template, _); `reads` names the articles whose body fields (BODY_FIELDS) it read."""
+    global _reading
+    _reading = set()
+    try:
+        return _render(env, page), None, False, frozenset(_reading)
     except _PageProblem as exc:
-        return None, exc.error, exc.shared
+        return None, exc.error, exc.shared, frozenset()
+    finally:
+        _reading = None
 
 
-def render_all(env: jinja2.Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1) -> None:
+def render_all(env: jinja2.Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
+               reads: dict[str, frozenset[str]] | None = None) -> None:
     """Render pages into `emit`, in order, collecting every template problem.
 
     With `workers` other than 1 (0: one per core), pages are rendered in forked processes and
     emitted here. One mistake in a shared template fails every page; it is reported once, naming
-    how many other pages it broke.
+    how many other pages it broke. `reads` gets, by output path, the articles whose body fields
+    each page read.
     """
     broken: dict[SiteError, list[str]] = {}
     errors: list[SiteError] = []
-    rendered = parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)
-    for page, (text, problem, shared) in zip(pages, rendered):
-        if problem is not None:
-            if shared:
-                broken.setdefault(problem, []).append(page.path)
-            else:
-                errors.append(problem)
-            continue
-        try:
-            emit(page, text)
-        except BuildFailed as exc:
-            errors += exc.errors
+    with _tracking():
+        rendered = parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)
+        for page, (text, problem, shared, read) in zip(pages, rendered):
+            if reads is not None and problem is None:
+                reads[page.path] = read
+            if problem is not None:
+                if shared:
+                    broken.setdefault(problem, []).append(page.path)
+                else:
+                    errors.append(problem)
+                continue
+            try:
+                emit(page, text)
+            except BuildFailed as exc:
+                errors += exc.errors
     errors += [_while(error, paths) for error, paths in broken.items()]
     if errors:
         raise BuildFailed(errors)

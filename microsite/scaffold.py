@@ -13,8 +13,6 @@ import io
 import re
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import UsageError
 from .slugs import make_slug, transliterate
@@ -55,7 +53,9 @@ def new_article(source: Path, title: str, day: dt.date | None = None) -> Path:
     return path
 
 
-def _yaml() -> YAML:
+def _yaml() -> "YAML":
+    from ruamel.yaml import YAML  # imported for `new` only: every other command starts faster
+
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -72,6 +72,8 @@ def new_crew(source: Path, name: str) -> tuple[Path, str]:
     member_id = make_slug(name)
     if not member_id:
         raise UsageError(f"cannot make a crew id from {name!r}; use a name with letters or digits")
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     yaml = _yaml()
     data = yaml.load(path.read_text(encoding="utf-8"))
     if not isinstance(data, CommentedMap):

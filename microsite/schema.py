@@ -163,7 +163,7 @@ def check_config(raw: YamlMap, path: str, settings: Settings, problems: Problems
         problems.add(where, f"base_url must be an absolute http(s) URL such as https://example.org/ (got {base_url!r})")
     if not base_url.endswith("/"):
         base_url += "/"
-    shard_pages = problems.field(raw, "search_shard_pages", (int,), "a whole number of pages, e.g. 400", default=SiteConfig.search_shard_pages)
+    shard_pages = problems.field(raw, "search_shard_pages", (int,), "a whole number of pages, e.g. 200", default=SiteConfig.search_shard_pages)
     if shard_pages <= 0:
         problems.add(raw.where("search_shard_pages"), f"'search_shard_pages' must be more than 0, not {shard_pages}")
     config = SiteConfig(

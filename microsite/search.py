@@ -19,9 +19,7 @@ for command-line builds, and in the Memo for watch and serve; a damaged record r
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
@@ -32,8 +30,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pagefind.service import get_executable
 
 from . import cache, parallel
 from .errors import BuildFailed, SiteError
@@ -86,15 +82,8 @@ def merged_folders(site: Site) -> list[str]:
     return [f"{folder}/" for folder in layout(site) if folder != FOLDER]
 
 
-@functools.lru_cache(maxsize=1)
 def _versions() -> str:
-    found = []
-    for name in ("pagefind", "pagefind_bin"):
-        try:
-            found.append(f"{name}={importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            found.append(f"{name}=?")
-    return ",".join(found)
+    return ",".join(f"{name}={cache.version(name)}" for name in ("pagefind", "pagefind_bin"))
 
 
 def _digest(data: bytes) -> bytes:
@@ -165,29 +154,41 @@ def _run(todo: list[tuple[Path, str, Path]], language: str, at_once: int = 1) ->
     shards at a time, each run to its end: it exits only once every file of its bundle is written.
     (The Python API's service is stopped with SIGTERM right after it answers that the files are
     written, which on a busy machine leaves some of them empty.)"""
-    executable = get_executable()
-    if executable is None:
-        raise RuntimeError("the pagefind binary is not installed; install the pagefind[bin] package")
     with tempfile.TemporaryDirectory(prefix="microsite-pagefind-") as scratch:
         running: list[tuple[subprocess.Popen, Any]] = []
         try:
-            for number, (site, pattern, bundle) in enumerate(todo):
-                cwd = Path(scratch, str(number))  # each run reads the pagefind.json of its own folder
-                cwd.mkdir()
-                config = {"site": str(site), "glob": pattern, "output_path": str(bundle), "silent": True,
-                          "force_language": language.split("-")[0].lower() or "en", "exclude_selectors": EXCLUDE}
-                (cwd / "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
-                log = tempfile.TemporaryFile(dir=scratch)
-                running.append((subprocess.Popen([str(executable)], cwd=cwd, stdout=log, stderr=subprocess.STDOUT), log))
+            for number, job in enumerate(todo):
+                running.append(_launch(job, language, Path(scratch, str(number))))
                 if len(running) >= at_once:
                     _finish(*running.pop(0))
             while running:
                 _finish(*running.pop(0))
         finally:
-            for proc, log in running:  # a shard failed: stop the others
-                proc.kill()
-                proc.wait()
-                log.close()
+            _stop(running)
+
+
+def _launch(job: tuple[Path, str, Path], language: str, cwd: Path) -> tuple[subprocess.Popen, Any]:
+    """Start indexing one shard; `cwd`, a new folder, holds the pagefind.json the run reads."""
+    from pagefind.service import get_executable  # imported when needed: it brings in asyncio
+
+    executable = get_executable()
+    if executable is None:
+        raise RuntimeError("the pagefind binary is not installed; install the pagefind[bin] package")
+    site, pattern, bundle = job
+    cwd.mkdir()
+    config = {"site": str(site), "glob": pattern, "output_path": str(bundle), "silent": True,
+              "force_language": language.split("-")[0].lower() or "en", "exclude_selectors": EXCLUDE}
+    (cwd / "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
+    log = tempfile.TemporaryFile(dir=cwd)
+    return subprocess.Popen([str(executable)], cwd=cwd, stdout=log, stderr=subprocess.STDOUT), log
+
+
+def _stop(running: list[tuple[subprocess.Popen, Any]]) -> None:
+    """Stop runs still going (another one failed, or the build stopped)."""
+    for proc, log in running:
+        proc.kill()
+        proc.wait()
+        log.close()
 
 
 def _finish(proc: subprocess.Popen, log: Any) -> None:
@@ -224,6 +225,101 @@ def _source(staging: Path, pages: list[str], mirror: Path) -> tuple[Path, str]:
             shutil.copyfile(staging / rel, target)
     mirror.mkdir(parents=True, exist_ok=True)
     return mirror, "**/*.html"
+
+
+def _bundle_files(folder: str, bundle: Path) -> dict[str, bytes]:
+    """The files of one shard's index as they go into the output, by output path."""
+    files = {}
+    for path in sorted(bundle.rglob("*")):
+        rel = path.relative_to(bundle).as_posix()
+        if path.is_file() and (folder == FOLDER or _is_data(rel)):
+            files[f"{folder}/{rel}"] = path.read_bytes()
+    return files
+
+
+@dataclass(frozen=True)
+class Shards:
+    """Where the index of a site's pages lives: what a rebuild of a few pages needs (delta.py)."""
+
+    layout: dict[str, list[str]]
+    count: int
+    language: str
+
+    @classmethod
+    def of(cls, site: Site) -> "Shards":
+        return cls(layout(site), shard_count(len(indexed_pages(site)), site.config.search_shard_pages), site.config.language)
+
+    def folder(self, page: str) -> str | None:
+        """The shard folder that indexes a page, or None for a page not indexed."""
+        return next((folder for folder, pages in self.layout.items() if page in pages), None)
+
+
+class Reindex:
+    """Index again the shards holding some pages (output path -> new bytes), whose other pages are
+    in the finished `output` as the last build left them (its record says so), for a rebuild
+    after body edits (delta.py). The indexers run while the caller goes on; `finish` waits for
+    them. LookupError when the record does not know a shard."""
+
+    def __init__(self, output: Path, store: cache.Store, shards: Shards, pages: dict[str, bytes], scratch: Path):
+        self.output, self.store, self.pages = output, store, pages
+        self.previous = _recall(store, None, output)
+        self._plans: list[tuple[str, bytes, bytes, list[tuple[str, bytes]], Path]] = []
+        self._running: list[tuple[subprocess.Popen, Any]] = []
+        self._made: list[tuple[bytes, bytes, list[tuple[str, bytes]], dict[str, bytes]]] = []
+        try:
+            for number, folder in enumerate(sorted({shards.folder(rel) for rel in pages} - {None})):
+                members = shards.layout[folder]
+                old = [(rel, self.previous.pages[rel][1]) for rel in members if rel in self.previous.pages]
+                old_key = _shard_key(folder, shards.count, shards.language, old)
+                if len(old) != len(members) or old_key not in self.previous.shards:
+                    raise LookupError(f"no record of {folder}")
+                present = [(rel, _digest(pages[rel]) if rel in pages else digest) for rel, digest in old]
+                mirror = scratch / f"{number}-pages"
+                for rel in members:
+                    target = mirror / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if rel in pages:
+                        target.write_bytes(pages[rel])
+                    else:
+                        os.link(output / rel, target)
+                bundle = scratch / f"{number}-bundle"
+                self._plans.append((folder, old_key, _shard_key(folder, shards.count, shards.language, present), present, bundle))
+                self._running.append(_launch((mirror, "**/*.html", bundle), shards.language, scratch / f"{number}-run"))
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        _stop(self._running)
+        self._running = []
+
+    def finish(self) -> tuple[dict[str, bytes], list[str]]:
+        """Wait for the indexers; return the index files to write (output path -> bytes, all of
+        each shard's) and the shards' old files to remove."""
+        try:
+            while self._running:
+                _finish(*self._running.pop(0))
+        except Exception as exc:
+            self.stop()
+            raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
+        writes: dict[str, bytes] = {}
+        removes: list[str] = []
+        for folder, old_key, key, present, bundle in self._plans:
+            files = _bundle_files(folder, bundle)
+            writes.update(files)
+            removes += [rel for rel in self.previous.shards[old_key] if rel not in files]
+            self._made.append((old_key, key, present, files))
+        return writes, removes
+
+    def remember(self) -> None:
+        """Record the new shards once their files are in the output."""
+        for old_key, key, present, files in self._made:
+            for rel, digest in present:
+                if rel in self.pages:
+                    self.previous.pages[rel] = (_stamp(self.output / rel), digest)
+            del self.previous.shards[old_key]
+            self.previous.shards[key] = {rel: _stamp(self.output / rel) for rel in files}
+        self.store.put(KIND, _record_key(self.output), self.previous)
 
 
 def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | None = None) -> list[str]:
@@ -273,11 +369,9 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
             _run([job for _, _, job in todo], language, at_once=min(len(todo), parallel.cores()))
         for folder, key, (_, _, bundle) in todo:
             files: dict[str, Stamp | None] = {}
-            for path in sorted(bundle.rglob("*")):
-                rel = path.relative_to(bundle).as_posix()
-                if path.is_file() and (folder == FOLDER or _is_data(rel)):
-                    tx.write(f"{folder}/{rel}", path.read_bytes())
-                    files[f"{folder}/{rel}"] = _stamp(staging / folder / rel)
+            for rel, data in _bundle_files(folder, bundle).items():
+                tx.write(rel, data)
+                files[rel] = _stamp(os.path.join(staging, rel))
             record.shards[key] = files
     except BuildFailed:
         raise

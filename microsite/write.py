@@ -11,7 +11,7 @@ import re
 import shutil
 import stat
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Iterable, Iterator
 from urllib.parse import unquote
 
 from .errors import UsageError
@@ -237,6 +237,51 @@ def replace_file(output: Path, rel: str, data: bytes) -> bool:
         finally:
             temp.unlink(missing_ok=True)
         return True
+
+
+def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> list[str]:
+    """Replace and remove a few files of a finished output in place, with the build lock held
+    (a rebuild after body edits, delta.py); return the paths whose bytes changed.
+
+    Every new file is written beside its target first, then all are renamed over their targets:
+    readers see each file whole, old or new. A build stopped half-way leaves whole files only,
+    which the next build finds differing from its record and builds again. A file that already
+    holds its bytes is left alone and keeps its time."""
+    output = output.absolute()
+    staged: list[tuple[str, str, str]] = []
+    try:
+        for rel, data in sorted(writes.items()):
+            folder, _, name = _checked(rel).rpartition("/")
+            parent = str(output)
+            for part in folder.split("/") if folder else ():
+                parent = os.path.join(parent, part)
+                if not stat.S_ISDIR(os.lstat(parent).st_mode):
+                    raise ValueError(f"output path {rel!r} does not lie in a folder of the output")
+            target = os.path.join(parent, name)
+            try:
+                if os.lstat(target).st_size == len(data) and _read(target) == data:
+                    continue
+            except FileNotFoundError:
+                pass
+            temp = os.path.join(parent, f".{name}.{os.getpid()}.tmp")
+            with open(temp, "wb") as f:
+                f.write(data)
+            staged.append((temp, target, rel))
+        for index, (temp, target, _) in enumerate(staged):
+            os.replace(temp, target)
+            staged[index] = ("", target, staged[index][2])
+        for rel in removes:
+            try:
+                os.unlink(os.path.join(output, _checked(rel)))
+            except FileNotFoundError:
+                pass
+    except BaseException:
+        for temp, _, _ in staged:
+            if temp:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+        raise
+    return [rel for _, _, rel in staged]
 
 
 class Transaction:
