@@ -27,6 +27,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,13 +194,16 @@ def _stop(running: list[tuple[subprocess.Popen, Any]]) -> None:
 
 def _finish(proc: subprocess.Popen, log: Any) -> None:
     """Wait for one indexing run; raise with its output when it failed."""
+    stalled = threading.Event()
+    watchdog = threading.Timer(TIMEOUT, lambda: (stalled.set(), proc.kill()))
+    watchdog.start()
     try:
-        status = proc.wait(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        status = proc.wait()  # a plain wait returns the moment it ends (a timed wait polls)
+    finally:
+        watchdog.cancel()
+    if stalled.is_set():
         log.close()
-        raise RuntimeError(f"pagefind did not finish within {TIMEOUT} s") from None
+        raise RuntimeError(f"pagefind did not finish within {TIMEOUT} s")
     log.seek(0)
     output = log.read().decode("utf-8", "replace")
     log.close()
