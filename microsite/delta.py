@@ -127,13 +127,14 @@ def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, li
         shards=search.Shards.of(site),
         assets=pickle.dumps((static, library), protocol=pickle.HIGHEST_PROTOCOL),
     ))
-    for kind, items in (("articles", {a.source: _dump(a, top=a) for a in site.articles}),
-                        ("pages", {page.path: _dump(dataclasses.replace(page, deps=frozenset())) for page in pages})):
-        buckets: list[dict[str, bytes]] = [{} for _ in range(BUCKETS)]
-        for name, data in items.items():
-            buckets[_bucket(name)][name] = data
-        for number, bucket in enumerate(buckets):
-            store.put(KIND, _bucket_key(rebuild, kind, number), (token, bucket))
+    for kind, records, name, dump in (
+            ("articles", site.articles, lambda a: a.source, lambda a: _dump(a, top=a)),
+            ("pages", pages, lambda page: page.path, lambda page: _dump(dataclasses.replace(page, deps=frozenset())))):
+        buckets: list[list[Any]] = [[] for _ in range(BUCKETS)]
+        for record in records:
+            buckets[_bucket(name(record))].append(record)
+        for number, bucket in enumerate(buckets):  # written one at a time: never all of them in memory
+            store.put(KIND, _bucket_key(rebuild, kind, number), (token, {name(r): dump(r) for r in bucket}), now=True)
     before = _Reads(rebuild.delta)
     after = _Reads({})
     for page in pages:
