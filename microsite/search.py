@@ -19,6 +19,7 @@ for command-line builds, and in the Memo for watch and serve; a damaged record r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import cache, parallel
+from . import cache, parallel, write
 from .errors import BuildFailed, SiteError
 from .model import Site
 
@@ -258,6 +259,39 @@ class Shards:
         return next((folder for folder, pages in self.layout.items() if page in pages), None)
 
 
+MIRRORS = "search-pages"
+"""Build-cache folder of shard mirrors: each shard's pages linked at their output paths, as
+Pagefind reads them. Kept from one rebuild to the next, since making thousands of folders can
+be slow where the output's folders fill the file system's groups."""
+
+
+def _mirror(mirror: Path, output: Path, members: list[str], pages: dict[str, bytes]) -> Path:
+    """Bring a shard's mirror up to date: its pages, hard links to the output's files or the new
+    bytes, and nothing else."""
+    wanted = set(members)
+    for rel, entry in list(write.files_under(mirror)):
+        if rel not in wanted:
+            os.unlink(entry.path)
+    for rel in members:
+        target = os.path.join(mirror, rel)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target)
+        try:
+            _place(output, rel, target, pages)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            _place(output, rel, target, pages)
+    return mirror
+
+
+def _place(output: Path, rel: str, target: str, pages: dict[str, bytes]) -> None:
+    if rel in pages:
+        with open(target, "xb") as f:
+            f.write(pages[rel])
+    else:
+        os.link(os.path.join(output, rel), target)
+
+
 class Reindex:
     """Index again the shards holding some pages (output path -> new bytes), whose other pages are
     in the finished `output` as the last build left them (its record says so), for a rebuild
@@ -278,14 +312,7 @@ class Reindex:
                 if len(old) != len(members) or old_key not in self.previous.shards:
                     raise LookupError(f"no record of {folder}")
                 present = [(rel, _digest(pages[rel]) if rel in pages else digest) for rel, digest in old]
-                mirror = scratch / f"{number}-pages"
-                for rel in members:
-                    target = mirror / rel
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    if rel in pages:
-                        target.write_bytes(pages[rel])
-                    else:
-                        os.link(output / rel, target)
+                mirror = _mirror(store.folder / MIRRORS / folder.replace("/", "-"), output, members, pages)
                 bundle = scratch / f"{number}-bundle"
                 self._plans.append((folder, old_key, _shard_key(folder, shards.count, shards.language, present), present, bundle))
                 self._running.append(_launch((mirror, "**/*.html", bundle), shards.language, scratch / f"{number}-run"))
