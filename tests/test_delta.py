@@ -203,3 +203,22 @@ def test_quick_rebuilds_in_a_row_keep_the_record_true(site, tmp_path):
     assert "(0 written," in site.build().out
     assert stamps(site.output) == before
     assert_same_as_clean(site, tmp_path)
+
+
+def test_shard_mirrors_follow_the_shards_as_the_site_grows(site, tmp_path):
+    """Each shard's page mirror is kept between quick rebuilds; when articles are added and the
+    pages move between shards, the next quick rebuild mirrors the shard as it is now."""
+    from conftest import SITE_YAML
+
+    site.write("content/site.yaml", SITE_YAML + "search_shard_pages: 2\n")
+    site.build()
+    append(site, "content/articles/launch.md", "\nFirst quick edit.\n")
+    assert QUICK in site.build().out
+    assert_same_as_clean(site, tmp_path)
+    for number in range(6):
+        site.write(f"content/articles/extra-{number}.md", article(f"Extra {number}", f"2021-10-1{number}", f"Extra text {number}."))
+    assert "edited article bod" not in site.build().out
+    for name in ("launch", "extra-3", "landing"):
+        append(site, f"content/articles/{name}.md", f"\nAnother quick edit of {name}.\n")
+        assert QUICK in site.build().out
+        assert_same_as_clean(site, tmp_path)
