@@ -455,11 +455,13 @@ RACY_NS = 2_000_000_000
 """A file changed this close to when it was hashed may change again without its time changing."""
 
 
-def _signature(path: Path | str) -> tuple[int, ...] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
+def _signature(path: Path | str, st: os.stat_result | None = None) -> tuple[int, ...] | None:
+    """Size, times, inode and mode of a file (from `st` when already known); None when it cannot be read."""
+    if st is None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
 
 
@@ -477,8 +479,7 @@ class Hashes:
         signature None when unreadable."""
         if path in self.current:  # read already by this build
             return self.current[path][1], self.current[path][0]
-        signature = _signature(path) if found is None else \
-            (found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino, found.st_mode)
+        signature = _signature(path, found)
         old = self.previous.get(path)
         if old is not None and signature is not None and old[0] == signature \
                 and max(signature[1], signature[2]) < old[2] - RACY_NS:
@@ -589,10 +590,12 @@ class Rebuild:
     def output_intact(self) -> bool:
         """Tell whether the output is still exactly as the last build left it."""
         if self._intact is None:
-            self._intact = self._walker() if self._walker else \
-                bool(self.previous_files) and _stamps(self.output) == self.previous_files
+            self._intact = self._walker() if self._walker else self._as_recorded()
             self._walker = None
         return self._intact
+
+    def _as_recorded(self) -> bool:
+        return bool(self.previous_files) and _stamps(self.output) == self.previous_files
 
     def _walk_meanwhile(self) -> Callable[[], bool] | None:
         """Start comparing the output with the record in a forked process, which walks the output
@@ -607,7 +610,7 @@ class Rebuild:
             status = 1
             try:
                 os.close(read)
-                os.write(written, b"1" if _stamps(self.output) == self.previous_files else b"0")
+                os.write(written, b"1" if self._as_recorded() else b"0")
                 status = 0
             finally:
                 os._exit(status)

@@ -117,8 +117,7 @@ def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, li
     token, no edited articles yet, and which pages read which articles' body fields (this build's
     reads, or the last build's for pages carried over; unknown when neither)."""
     token = os.urandom(8).hex()
-    own = {page.context["article"].source: page.path for page in pages
-           if page.template == "article.html" and isinstance(page.context.get("article"), Article)}
+    own = {source: page.path for source, page in render.article_pages(pages).items()}
     store.put(KIND, rebuild.key, State(
         token=token,
         site=_dump(dataclasses.replace(site, articles=()), by_reference=False),

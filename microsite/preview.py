@@ -40,9 +40,7 @@ class Built:
 
 def remember(site: Site, env: jinja2.Environment, pages: list[Page], crew: Any, limit: int) -> Built:
     """Keep what `page` needs from a build that succeeded."""
-    own = {page.context["article"].source: page for page in pages
-           if page.template == "article.html" and isinstance(page.context.get("article"), Article)}
-    return Built(site, env, own, crew, limit)
+    return Built(site, env, render.article_pages(pages), crew, limit)
 
 
 def page(settings: Settings, built: Built, rel: str) -> tuple[str, bytes] | None:

@@ -198,6 +198,12 @@ def plan(site: Site) -> list[Page]:
     return pages
 
 
+def article_pages(pages: Iterable[Page]) -> dict[str, Page]:
+    """Each published article's own page, by the article's source path."""
+    return {page.context["article"].source: page for page in pages
+            if page.template == "article.html" and isinstance(page.context.get("article"), Article)}
+
+
 def _tagged(site: Site) -> dict[str, list]:
     """Each tag's articles, newest first, in one pass over the articles."""
     tagged: dict[str, list] = {t.slug: [] for t in site.tags}

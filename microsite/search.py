@@ -221,15 +221,7 @@ def _source(staging: Path, pages: list[str], mirror: Path) -> tuple[Path, str]:
     when a path holds characters a glob would read as pattern, a mirror of hard links to them."""
     if pages and all(_PLAIN.fullmatch(rel) for rel in pages):
         return staging, "{" + ",".join(pages) + "}"
-    for rel in pages:
-        target = mirror / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(staging / rel, target)
-        except OSError:
-            shutil.copyfile(staging / rel, target)
-    mirror.mkdir(parents=True, exist_ok=True)
-    return mirror, "**/*.html"
+    return _mirror(mirror, staging, pages, {}), "**/*.html"
 
 
 def _bundle_files(folder: str, bundle: Path) -> dict[str, bytes]:
@@ -266,8 +258,9 @@ be slow where the output's folders fill the file system's groups."""
 
 
 def _mirror(mirror: Path, output: Path, members: list[str], pages: dict[str, bytes]) -> Path:
-    """Bring a shard's mirror up to date: its pages, hard links to the output's files or the new
-    bytes, and nothing else."""
+    """Bring a shard's mirror up to date: its pages, hard links to the output's files (copies
+    where links cannot be made) or the new bytes, and nothing else."""
+    os.makedirs(mirror, exist_ok=True)
     wanted = set(members)
     for rel, entry in list(write.files_under(mirror)):
         if rel not in wanted:
@@ -285,11 +278,17 @@ def _mirror(mirror: Path, output: Path, members: list[str], pages: dict[str, byt
 
 
 def _place(output: Path, rel: str, target: str, pages: dict[str, bytes]) -> None:
+    """Put one page in a mirror; FileNotFoundError when its folder is missing there."""
     if rel in pages:
         with open(target, "xb") as f:
             f.write(pages[rel])
-    else:
+        return
+    try:
         os.link(os.path.join(output, rel), target)
+    except FileNotFoundError:
+        raise
+    except OSError:  # another file system, or no hard links there
+        shutil.copyfile(os.path.join(output, rel), target)
 
 
 class Reindex:
