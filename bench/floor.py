@@ -2,8 +2,9 @@
 
     python bench/floor.py CORPUS OUT [--processes N]
 
-It uses microsite's own Markdown configuration, so the difference between this and a microsite
-cold build is everything microsite does besides converting.
+It uses microsite's Markdown extensions and settings with stock Python-Markdown, without the
+faster inline pass microsite converts with (microsite/inline.py): the time any generator built on
+Python-Markdown with these extensions needs to convert the corpus.
 """
 
 from __future__ import annotations

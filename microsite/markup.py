@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import markdown
 from markdown.extensions.toc import slugify_unicode
 
+from . import inline
 from .bodies import Html
 from .mentions import Crew, MentionExtension, Ref
 from .model import TocEntry
@@ -54,6 +55,7 @@ def _converter(allow_html: bool) -> tuple[markdown.Markdown, MentionExtension]:
             md.preprocessors.deregister("html_block")
             md.inlinePatterns.deregister("html")
             SafeLinks().extendMarkdown(md)
+        inline.install(md)
         pair = _converters[allow_html] = (md, mentions)
     return pair
 
