@@ -9,12 +9,13 @@ first shard lives in `pagefind/` (whose `pagefind.js` the search page loads), th
 `pagefind/shard-N/`, holding only their index data; the browser merges them (`mergeIndex`).
 
 Each shard is indexed on its own by Pagefind's binary (from the `pagefind[bin]` wheel), one after
-another, from the staging folder through a glob that names its pages, into a scratch folder; the index files are handed to write.py like every other
-output. A shard whose input (the bytes of its pages, the language, the layout, the generator and
-Pagefind versions) is the same as in the previous build, and whose files are still in the previous
-output as that build wrote them (same inode, size and time), is not indexed again: its files are
-carried over unread. The record of what each shard produced is kept in the build cache (`cache.Store`)
-for command-line builds, and in the Memo for watch and serve; a damaged record re-indexes all.
+another, from the staging folder through a glob that names its pages, into a scratch folder inside
+the staging folder, from which write.py moves the index files into place. A shard whose input (the
+bytes of its pages, the language, the layout, the generator and Pagefind versions) is the same as in
+the previous build, and whose files are still in the previous output as that build wrote them (same
+inode, size and time), is not indexed again: its files are carried over unread. The record of what
+each shard produced is kept in the build cache (`cache.Store`) for command-line builds, and in the
+Memo for watch and serve; a damaged record re-indexes all.
 """
 
 from __future__ import annotations
@@ -224,14 +225,19 @@ def _source(staging: Path, pages: list[str], mirror: Path) -> tuple[Path, str]:
     return _mirror(mirror, staging, pages, {}), "**/*.html"
 
 
-def _bundle_files(folder: str, bundle: Path) -> dict[str, bytes]:
-    """The files of one shard's index as they go into the output, by output path."""
+def _bundle_paths(folder: str, bundle: Path) -> dict[str, Path]:
+    """Where the files of one shard's index are, by the output path they go to."""
     files = {}
     for path in sorted(bundle.rglob("*")):
         rel = path.relative_to(bundle).as_posix()
         if path.is_file() and (folder == FOLDER or _is_data(rel)):
-            files[f"{folder}/{rel}"] = path.read_bytes()
+            files[f"{folder}/{rel}"] = path
     return files
+
+
+def _bundle_files(folder: str, bundle: Path) -> dict[str, bytes]:
+    """The files of one shard's index as they go into the output, by output path."""
+    return {rel: path.read_bytes() for rel, path in _bundle_paths(folder, bundle).items()}
 
 
 @dataclass(frozen=True)
@@ -399,8 +405,8 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
             _run([job for _, _, job in todo], language, at_once=min(len(todo), parallel.cores()))
         for folder, key, (_, _, bundle) in todo:
             files: dict[str, Stamp | None] = {}
-            for rel, data in _bundle_files(folder, bundle).items():
-                tx.write(rel, data)
+            for rel, path in _bundle_paths(folder, bundle).items():
+                tx.place(rel, str(path))  # the scratch folder is inside the staging folder
                 files[rel] = _stamp(os.path.join(staging, rel))
             record.shards[key] = files
     except BuildFailed:

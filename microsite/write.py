@@ -404,6 +404,18 @@ class Transaction:
                 f.write(data)
             self.changed.append(rel)
 
+    def place(self, rel: str, path: str) -> None:
+        """Add one file made by this build in a scratch folder on the same file system, moving it
+        into place: a file written elsewhere first is not written a second time."""
+        target = self._target(rel)
+        size = os.stat(path).st_size
+        if self._keep_old(rel, target, lambda old, st: st.st_size == size and _read(old) == _read(path)):
+            os.unlink(path)
+            return
+        self._vacate(target)
+        os.replace(path, target)
+        self.changed.append(rel)
+
     def keep(self, rel: str) -> bool:
         """Carry the previous build's file over unread; False when there is none to carry."""
         target = self._target(rel)
