@@ -99,6 +99,180 @@ _DISPATCH[MappingProxyType] = lambda proxy: (_read_only, (dict(proxy),))
 """Read-only mappings (front-matter extras) are stored as the dicts they wrap."""
 
 
+PACKED = ("bodies",)
+"""Kinds whose entries are appended to pack files, many to a file, instead of one file each: on
+many file systems creating a file costs more than writing its bytes, and a cold build makes one
+converted body per article."""
+PACK_MERGE = 8 << 20
+"""Packs smaller than this, or less than half of whose bytes are still used, are merged by `prune`."""
+
+
+def _frame(value: Any) -> bytes:
+    """A checksummed pickle: what an entry holds on disk."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _DISPATCH
+    pickler.dump(value)
+    payload = buffer.getvalue()
+    return MAGIC + hashlib.blake2b(payload, digest_size=DIGEST).digest() + payload
+
+
+_DAMAGED = object()
+
+
+def _unframe(data: bytes) -> Any:
+    """The value of a checksummed pickle, or _DAMAGED when it is truncated, damaged or written by
+    code whose classes have changed since."""
+    payload = data[len(MAGIC) + DIGEST:]
+    if data[:len(MAGIC)] == MAGIC and data[len(MAGIC):len(MAGIC) + DIGEST] == hashlib.blake2b(payload, digest_size=DIGEST).digest():
+        try:
+            return pickle.loads(payload)
+        except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, IndexError, KeyError, TypeError, ValueError):
+            pass
+    return _DAMAGED
+
+
+class _Packs:
+    """The entries of one kind, appended to pack files in `root` and found through the `directory`
+    entry there (key -> pack name, offset, length). A build appends to a pack of its own in its
+    staging folder, which `flush` moves beside the others."""
+
+    def __init__(self, store: "Store", kind: str):
+        self.store = store
+        self.kind = kind
+        self.root = os.path.join(store.folder, kind)
+        self._directory: dict[bytes, tuple[str, int, int]] | None = None
+        self._own: Any = None
+        self._own_path = os.path.join(store._staging, f"{kind}.pack")
+        self._added: dict[bytes, tuple[int, int]] = {}
+        self._dropped: set[bytes] = set()
+        self._readers: dict[str, Any] = {}
+
+    def _load_directory(self) -> dict[bytes, tuple[str, int, int]]:
+        try:
+            with open(os.path.join(self.root, "directory"), "rb") as f:
+                found = _unframe(f.read())
+        except OSError:
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def directory(self) -> dict[bytes, tuple[str, int, int]]:
+        if self._directory is None:
+            self._directory = self._load_directory()
+        return self._directory
+
+    def append(self, key: bytes, data: bytes) -> bool:
+        try:
+            if self._own is None:
+                os.makedirs(self.store._staging, exist_ok=True)
+                self._own = open(self._own_path, "ab+")
+            offset = self._own.seek(0, os.SEEK_END)
+            self._own.write(data)
+            self._own.flush()  # nothing buffered for a forked worker to write a second time
+        except OSError:
+            return False
+        self._added[key] = (offset, len(data))
+        return True
+
+    def read(self, key: bytes) -> bytes | None:
+        if key in self._added:
+            offset, length = self._added[key]
+            return os.pread(self._own.fileno(), length, offset)
+        place = self.directory().get(key)
+        return None if place is None else self._read_at(*place)
+
+    def _read_at(self, name: str, offset: int, length: int) -> bytes | None:
+        try:
+            reader = self._readers.get(name)
+            if reader is None:
+                reader = self._readers[name] = open(os.path.join(self.root, name), "rb")
+            return os.pread(reader.fileno(), length, offset)
+        except OSError:
+            return None
+
+    def drop(self, key: bytes) -> None:
+        """Forget a damaged entry, so the next build does not find it either."""
+        self._added.pop(key, None)
+        if key in self.directory():
+            self._dropped.add(key)
+            del self._directory[key]
+
+    def flush(self) -> None:
+        """Move this build's pack beside the others and record where its entries are."""
+        if not self._added and not self._dropped:
+            self.close()
+            return
+        directory = self._load_directory()  # as on disk now: another build may have flushed meanwhile
+        for key in self._dropped:
+            directory.pop(key, None)
+        try:
+            if self._added:
+                self._own.close()
+                self._own = None
+                name = f"{time.time_ns():x}-{os.getpid()}-{os.urandom(4).hex()}.pack"
+                os.makedirs(self.root, exist_ok=True)
+                os.replace(self._own_path, os.path.join(self.root, name))
+                directory.update((key, (name, offset, length)) for key, (offset, length) in self._added.items())
+            self.store._write(os.path.join(self.root, "directory"), _frame(directory))
+        except OSError:
+            pass  # the entries are lost: the next build converts those bodies again
+        self._directory = directory
+        self._added = {}
+        self._dropped = set()
+        self.close()
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        self._readers = {}
+        if self._own is not None:
+            self._own.close()
+            self._own = None
+            self._added = {}
+
+    def prune(self, keep: set[bytes]) -> None:
+        """Keep only the entries in `keep`; delete packs nothing points into, and merge into one the
+        small packs and those mostly unused, so neither files nor dead bytes pile up."""
+        known = self._load_directory()
+        directory = {key: place for key, place in known.items() if key in keep}
+        live: dict[str, int] = {}
+        for name, _, length in directory.values():
+            live[name] = live.get(name, 0) + length
+        sizes = {}
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.root):
+                if entry.name.endswith(".pack"):
+                    sizes[entry.name] = entry.stat().st_size
+        merge = {name for name, size in sizes.items() if name in live and (size < PACK_MERGE or 2 * live[name] < size)}
+        merging = len(merge) > 1 or any(live[name] < sizes[name] for name in merge)
+        if not merging and len(directory) == len(known) and set(sizes) <= set(live):
+            return  # nothing to drop
+        try:
+            if merging:
+                name = f"{time.time_ns():x}-{os.getpid()}-{os.urandom(4).hex()}.pack"
+                temp = os.path.join(self.root, f".{name}")
+                with open(temp, "wb") as out:
+                    for key, (old, offset, length) in sorted(directory.items(), key=lambda item: item[1]):
+                        if old in merge:
+                            data = self._read_at(old, offset, length)
+                            if data is None or len(data) != length:
+                                del directory[key]
+                                continue
+                            directory[key] = (name, out.tell(), length)
+                            out.write(data)
+                os.replace(temp, os.path.join(self.root, name))
+            self.store._write(os.path.join(self.root, "directory"), _frame(directory))
+        except OSError:
+            return
+        self._directory = directory
+        self.close()
+        used = {name for name, _, _ in directory.values()}
+        for name in sizes:
+            if name not in used:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(self.root, name))
+
+
 class Store:
     """A folder of checksummed pickles; a missing or damaged entry reads as absent."""
 
@@ -112,6 +286,7 @@ class Store:
         """Entries written already, into a folder of this build's own, to be moved into place (`flush`)."""
         self._staging = os.path.join(folder, f"staging-{os.getpid()}-{os.urandom(4).hex()}")
         self._tagged = False
+        self.packs = {kind: _Packs(self, kind) for kind in PACKED}
 
     @classmethod
     def beside(cls, output: Path) -> "Store":
@@ -127,6 +302,16 @@ class Store:
         self.used.setdefault(kind, set()).add(key)
         if (kind, key) in self.pending:
             return self.pending[(kind, key)]
+        packs = self.packs.get(kind)
+        if packs is not None:
+            data = packs.read(key)
+            if data is None:
+                return None
+            value = _unframe(data)
+            if value is _DAMAGED:
+                packs.drop(key)
+                return None
+            return value
         staged = self.staged.get((kind, key))
         path = staged or self._path(kind, key)
         try:
@@ -134,12 +319,9 @@ class Store:
                 data = f.read()
         except OSError:
             return None
-        payload = data[len(MAGIC) + DIGEST:]
-        if data[:len(MAGIC)] == MAGIC and data[len(MAGIC):len(MAGIC) + DIGEST] == hashlib.blake2b(payload, digest_size=DIGEST).digest():
-            try:
-                return pickle.loads(payload)
-            except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, IndexError, KeyError, TypeError, ValueError):
-                pass  # intact, but written by code whose classes have changed since: rebuild it
+        value = _unframe(data)
+        if value is not _DAMAGED:
+            return value
         if staged is None:
             try:
                 os.unlink(path)
@@ -159,6 +341,9 @@ class Store:
             self.pending[(kind, key)] = value
             return
         self.pending.pop((kind, key), None)
+        if kind in self.packs:
+            self.packs[kind].append(key, _frame(value))
+            return
         path = os.path.join(self._staging, kind + "-" + key.hex())
         if self._save(path, value):
             self.staged[(kind, key)] = path
@@ -166,7 +351,12 @@ class Store:
     def flush(self) -> None:
         """Write the entries of a successful build."""
         for (kind, key), value in self.pending.items():
-            self._save(self._path(kind, key), value)
+            if kind in self.packs:
+                self.packs[kind].append(key, _frame(value))
+            else:
+                self._save(self._path(kind, key), value)
+        for packs in self.packs.values():
+            packs.flush()
         for (kind, key), staged in self.staged.items():
             try:
                 os.makedirs(os.path.dirname(self._path(kind, key)), exist_ok=True)
@@ -184,16 +374,15 @@ class Store:
         """Forget the entries of a build that failed: nothing of it reaches the cache."""
         self.pending = {}
         self.staged = {}
+        for packs in self.packs.values():
+            packs.close()
         shutil.rmtree(self._staging, ignore_errors=True)
 
     def _save(self, path: str, value: Any) -> bool:
         """Write a checksummed entry atomically: readers see the old entry or the new one, never half of one."""
-        buffer = io.BytesIO()
-        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        pickler.dispatch_table = _DISPATCH
-        pickler.dump(value)
-        payload = buffer.getvalue()
-        data = MAGIC + hashlib.blake2b(payload, digest_size=DIGEST).digest() + payload
+        return self._write(path, _frame(value))
+
+    def _write(self, path: str, data: bytes) -> bool:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             if not self._tagged and not (self.folder / "CACHEDIR.TAG").exists():
@@ -211,6 +400,9 @@ class Store:
 
     def prune(self, kind: str, keep: Iterable[bytes]) -> None:
         """Delete entries of one kind not in `keep`, so the cache does not grow with every edit."""
+        if kind in self.packs:
+            self.packs[kind].prune(set(keep))
+            return
         wanted = {key.hex() for key in keep}
         root = self.folder / kind
         if not root.is_dir():

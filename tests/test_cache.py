@@ -59,6 +59,11 @@ def records(site, kind: str = "articles") -> list[Path]:
     return sorted(p for p in (site.source / cache.FOLDER / kind).rglob("*") if p.is_file())
 
 
+def body_keys(site) -> set[bytes]:
+    """The keys of the converted bodies in the cache (kept in pack files, found through a directory)."""
+    return set(cache.Store(site.source / cache.FOLDER).packs["bodies"].directory())
+
+
 @pytest.fixture
 def big_site(tmp_path: Path, capsys):
     """A generated site with enough articles to start worker processes."""
@@ -75,7 +80,8 @@ def test_parallel_build_matches_single_process_build(big_site, tmp_path):
     parsed = [raw for number in range(cache.BUCKETS) for raw in (index.store.get("articles", index.keys[number]) or {}).values()]
     assert sorted(raw.source for raw in parsed) == sorted(
         f"content/articles/{p.name}" for p in (big_site.source / "content/articles").glob("*.md"))
-    assert len(records(big_site, "bodies")) == 24
+    assert len(body_keys(big_site)) == 24
+    assert len([p for p in records(big_site, "bodies") if p.suffix == ".pack"]) == 1  # one file, not one per body
     assert len(list((big_site.output / "articles").iterdir())) == 24
     assert_same_as_clean(big_site, tmp_path)
 
@@ -264,7 +270,10 @@ def test_damaged_cache_entries_are_detected_and_rebuilt(site, tmp_path, damage):
     assert_same_as_clean(site, tmp_path)
     store = cache.Store(site.source / cache.FOLDER)
     for kind, entry in entries(site):  # each damaged entry was replaced by a good one
-        assert store.get(kind, bytes.fromhex(entry.name)) is not None, entry
+        if kind not in cache.PACKED:
+            assert store.get(kind, bytes.fromhex(entry.name)) is not None, entry
+    assert len(body_keys(site)) == len(list((site.source / "content/articles").glob("*.md")))
+    assert all(store.get("bodies", key) is not None for key in body_keys(site))
 
 
 @pytest.mark.parametrize("loss", ["deleted", "damaged"])
@@ -282,7 +291,8 @@ def test_lost_bodies_are_converted_again_when_a_page_prints_them(site, tmp_path,
     assert "Hxme" not in (site.output / "articles/landing/index.html").read_text()
     assert_same_as_clean(site, tmp_path)
     store = cache.Store(site.source / cache.FOLDER)
-    assert records(site, "bodies") and all(store.get("bodies", bytes.fromhex(p.name)) is not None for p in records(site, "bodies"))
+    assert len(body_keys(site)) == len(list((site.source / "content/articles").glob("*.md")))
+    assert all(store.get("bodies", key) is not None for key in body_keys(site))
 
 
 def test_a_body_saved_again_mid_build_is_reported_not_published(site, tmp_path):
@@ -414,3 +424,24 @@ def test_a_problem_found_after_early_conversion_fails_cleanly(big_site):
     assert "content/articles/broken.md:4:" in result.err and "'nobody'" in result.err
     assert tree(big_site.output) == before
     assert {p: p.stat().st_mtime_ns for p in (big_site.source / cache.FOLDER).rglob("*") if p.is_file()} == cached
+
+
+def test_body_packs_do_not_pile_up(site, tmp_path):
+    """Each build adds its bodies in one pack file; a full build merges small packs and drops the
+    bodies no article has any more, so neither files nor dead bytes grow with every edit."""
+    site.build()
+    path = site.source / "content/articles/launch.md"
+    for step in range(4):
+        path.write_text(path.read_text() + f"\nStep {step}.\n")
+        site.build()
+    assert len([p for p in records(site, "bodies") if p.suffix == ".pack"]) == 5
+    _override_template(site)
+    site.build()
+    packs = [p for p in records(site, "bodies") if p.suffix == ".pack"]
+    keys = body_keys(site)
+    assert len(packs) == 1
+    assert len(keys) == len(list((site.source / "content/articles").glob("*.md")))
+    store = cache.Store(site.source / cache.FOLDER)
+    assert packs[0].stat().st_size == sum(len(store.packs["bodies"].read(key)) for key in keys)
+    assert "Step 3." in (site.output / "articles/launch/index.html").read_text()
+    assert_same_as_clean(site, tmp_path)
