@@ -1,4 +1,5 @@
 """Python-Markdown's inline pass, with patterns that cannot match skipped: the same HTML, sooner.
+Also one Pygments formatter per set of options instead of one per code block.
 
 Python-Markdown applies every inline pattern (about fifteen, and eighteen more for smart quotes)
 to every run of text, one regular-expression search each, even when the text lacks the one
@@ -13,7 +14,8 @@ searched. The tests convert the same text with both passes and compare.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from bisect import bisect_left
+from typing import Any
 
 from markdown import Markdown, util
 from markdown.treeprocessors import InlineProcessor
@@ -26,8 +28,6 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 _WIDEST_RANGE = 128
 """A character class spanning more characters than this gives no usable set."""
-
-Present = Callable[[str], bool]
 
 
 def required(expression: re.Pattern) -> frozenset[str] | None:
@@ -84,48 +84,75 @@ def _char_class(items) -> frozenset[str] | None:
     return frozenset(chars) or None
 
 
-_tests: dict[tuple[str, int], Present | None] = {}
+_required: dict[tuple[str, int], frozenset[str] | None] = {}
 
 
-def _presence(expression: re.Pattern) -> Present | None:
-    """A quick test that text holds one of the characters every match needs, or None."""
+def _needs(expression: re.Pattern) -> frozenset[str] | None:
     key = (expression.pattern, expression.flags)
-    if key not in _tests:
-        chars = required(expression)
-        if chars is None:
-            _tests[key] = None
-        elif len(chars) == 1:
-            char = next(iter(chars))
-            _tests[key] = lambda text: char in text
-        else:
-            _tests[key] = re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]").search
-    return _tests[key]
+    if key not in _required:
+        _required[key] = required(expression)
+    return _required[key]
 
 
 class SkippingInline(InlineProcessor):
     """Python-Markdown's InlineProcessor, skipping the patterns a text cannot match."""
 
     def run(self, tree, ancestors=None):
-        self._patterns = [(pattern, _presence(pattern.getCompiledRegExp())) for pattern in self.inlinePatterns]
+        self._patterns = list(self.inlinePatterns)
+        self._needs = [_needs(pattern.getCompiledRegExp()) for pattern in self._patterns]
+        self._chars = sorted(frozenset().union(*(needs for needs in self._needs if needs)))
+        self._orders: dict[int, tuple[int, ...]] = {}
         return super().run(tree, ancestors)
 
+    def _applicable(self, data: str) -> tuple[int, ...]:
+        """The indexes of the patterns that may match `data`, in order."""
+        mask = 0
+        for bit, char in enumerate(self._chars):
+            if char in data:
+                mask |= 1 << bit
+        order = self._orders.get(mask)
+        if order is None:
+            present = {char for bit, char in enumerate(self._chars) if mask >> bit & 1}
+            order = self._orders[mask] = tuple(
+                index for index, needs in enumerate(self._needs) if needs is None or not needs.isdisjoint(present))
+        return order
+
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
-        """The stock loop (`__handleInline`), with the skip: a pattern not applied answers what
-        one that found no match does (`data, False, 0`)."""
-        if not isinstance(data, util.AtomicString):
-            startIndex = 0
-            patterns = self._patterns
-            count = len(patterns)
-            while patternIndex < count:
-                pattern, present = patterns[patternIndex]
-                if present is not None and not present(data):
-                    startIndex = 0
-                    patternIndex += 1
-                    continue
-                data, matched, startIndex = self._InlineProcessor__applyPattern(pattern, data, patternIndex, startIndex)
-                if not matched:
-                    patternIndex += 1
+        """The stock loop (`__handleInline`), going from one pattern that may match to the next: a
+        pattern passed over answers what one that found no match does (`data, False, 0`)."""
+        if isinstance(data, util.AtomicString):
+            return data
+        startIndex = 0
+        order = self._applicable(data)
+        position = bisect_left(order, patternIndex)
+        while position < len(order):
+            index = order[position]
+            if index != patternIndex:
+                startIndex, patternIndex = 0, index
+            data, matched, startIndex = self._InlineProcessor__applyPattern(self._patterns[index], data, index, startIndex)
+            if matched:
+                order = self._applicable(data)
+                position = bisect_left(order, index)
+            else:
+                patternIndex = index + 1
+                position += 1
         return data
+
+
+_formatters: dict[str, Any] = {}
+
+
+def reused_formatter(**options: Any) -> Any:
+    """Pygments' HTML formatter for these options, made once: making one builds its whole style
+    table, which costs more than highlighting a short block. (Given to codehilite as its
+    `pygments_formatter`, which passes `lang_str` too; the HTML formatter ignores it.)"""
+    key = repr(sorted(options.items()))
+    formatter = _formatters.get(key)
+    if formatter is None:
+        from pygments.formatters import HtmlFormatter
+
+        formatter = _formatters[key] = HtmlFormatter(**options)
+    return formatter
 
 
 def install(md: Markdown) -> None:

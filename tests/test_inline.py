@@ -16,35 +16,22 @@ from markdown.treeprocessors import InlineProcessor
 from conftest import ROOT
 
 from microsite import inline, markup
-from microsite.urls import SafeLinks
 
 spec = importlib.util.spec_from_file_location("corpus", ROOT / "bench" / "corpus.py")
 corpus = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(corpus)
 
 
-def converters(allow_html: bool) -> tuple[markdown.Markdown, markdown.Markdown]:
-    """Stock Python-Markdown and the same configuration with the skipping pass."""
-    pair = []
-    for skipping in (False, True):
-        md = markdown.Markdown(extensions=markup.EXTENSIONS, extension_configs=markup.EXTENSION_CONFIG, output_format="html")
-        if not allow_html:
-            md.preprocessors.deregister("html_block")
-            md.inlinePatterns.deregister("html")
-            SafeLinks().extendMarkdown(md)
-        if skipping:
-            inline.install(md)
-        pair.append(md)
-    return pair[0], pair[1]
-
-
-STOCK = {allow: converters(allow) for allow in (True, False)}
+STOCK = {allow: markup.configured(allow, quick=False) for allow in (True, False)}
+QUICK = {allow: markup.configured(allow) for allow in (True, False)}
 
 
 def both(text: str, allow_html: bool = True) -> tuple[str, str]:
+    """The HTML of stock Python-Markdown and of the quick converter, both configured as microsite does."""
     results = []
-    for md in STOCK[allow_html]:
+    for md, mentions in (STOCK[allow_html], QUICK[allow_html]):
         md.reset()
+        mentions.begin(markup.NO_CREW)
         try:
             results.append(md.convert(text))
         except RecursionError:
