@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from re import _constants as _sre, _parser as _sre_parse  # the parser `re` compiles with
 from typing import Any
 
 from markdown import Markdown, util
 from markdown.treeprocessors import InlineProcessor
-
-try:
-    from re import _constants as _sre, _parser as _sre_parse  # Python 3.11 and later
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _sre  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 _WIDEST_RANGE = 128
 """A character class spanning more characters than this gives no usable set."""
