@@ -132,6 +132,11 @@ def _unframe(data: bytes) -> Any:
     return _DAMAGED
 
 
+def _pack_name() -> str:
+    """A name no other pack has had: packs are never written again once named."""
+    return f"{time.time_ns():x}-{os.getpid()}-{os.urandom(4).hex()}.pack"
+
+
 class _Packs:
     """The entries of one kind, appended to pack files in `root` and found through the `directory`
     entry there (key -> pack name, offset, length). A build appends to a pack of its own in its
@@ -209,7 +214,7 @@ class _Packs:
             if self._added:
                 self._own.close()
                 self._own = None
-                name = f"{time.time_ns():x}-{os.getpid()}-{os.urandom(4).hex()}.pack"
+                name = _pack_name()
                 os.makedirs(self.root, exist_ok=True)
                 os.replace(self._own_path, os.path.join(self.root, name))
                 directory.update((key, (name, offset, length)) for key, (offset, length) in self._added.items())
@@ -243,13 +248,15 @@ class _Packs:
             for entry in os.scandir(self.root):
                 if entry.name.endswith(".pack"):
                     sizes[entry.name] = entry.stat().st_size
+                elif entry.is_dir(follow_symlinks=False):  # entries of a version that kept a file per body
+                    shutil.rmtree(entry.path, ignore_errors=True)
         merge = {name for name, size in sizes.items() if name in live and (size < PACK_MERGE or 2 * live[name] < size)}
         merging = len(merge) > 1 or any(live[name] < sizes[name] for name in merge)
         if not merging and len(directory) == len(known) and set(sizes) <= set(live):
             return  # nothing to drop
         try:
             if merging:
-                name = f"{time.time_ns():x}-{os.getpid()}-{os.urandom(4).hex()}.pack"
+                name = _pack_name()
                 temp = os.path.join(self.root, f".{name}")
                 with open(temp, "wb") as out:
                     for key, (old, offset, length) in sorted(directory.items(), key=lambda item: item[1]):
