@@ -13,6 +13,7 @@ searched. The tests convert the same text with both passes and compare.
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left
 from re import _constants as _sre, _parser as _sre_parse  # the parser `re` compiles with
@@ -25,6 +26,7 @@ _WIDEST_RANGE = 128
 """A character class spanning more characters than this gives no usable set."""
 
 
+@functools.lru_cache(maxsize=None)
 def required(expression: re.Pattern) -> frozenset[str] | None:
     """Characters of which every match of `expression` holds at least one; None when no such set
     is known (case-insensitive expressions, ones that may match empty text, and the like)."""
@@ -59,10 +61,10 @@ def _element(op, av) -> frozenset[str] | None:
         if not sets or any(found is None for found in sets):
             return None
         return frozenset().union(*sets)
-    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)):
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
         low, _, item = av
         return _sequence(item) if low >= 1 else None
-    if op is getattr(_sre, "ATOMIC_GROUP", None):
+    if op is _sre.ATOMIC_GROUP:
         return _sequence(av)
     return None  # anchors, look-arounds, any character, back references: no set
 
@@ -79,24 +81,19 @@ def _char_class(items) -> frozenset[str] | None:
     return frozenset(chars) or None
 
 
-_required: dict[tuple[str, int], frozenset[str] | None] = {}
-
-
-def _needs(expression: re.Pattern) -> frozenset[str] | None:
-    key = (expression.pattern, expression.flags)
-    if key not in _required:
-        _required[key] = required(expression)
-    return _required[key]
-
-
 class SkippingInline(InlineProcessor):
     """Python-Markdown's InlineProcessor, skipping the patterns a text cannot match."""
 
+    _expressions: tuple[re.Pattern, ...] | None = None
+
     def run(self, tree, ancestors=None):
         self._patterns = list(self.inlinePatterns)
-        self._needs = [_needs(pattern.getCompiledRegExp()) for pattern in self._patterns]
-        self._chars = sorted(frozenset().union(*(needs for needs in self._needs if needs)))
-        self._orders: dict[int, tuple[int, ...]] = {}
+        expressions = tuple(pattern.getCompiledRegExp() for pattern in self._patterns)
+        if expressions != self._expressions:  # what the patterns need, worked out again only when they change
+            self._expressions = expressions
+            self._needs = [required(expression) for expression in expressions]
+            self._chars = sorted(frozenset().union(*(needs for needs in self._needs if needs)))
+            self._orders: dict[int, tuple[int, ...]] = {}
         return super().run(tree, ancestors)
 
     def _applicable(self, data: str) -> tuple[int, ...]:

@@ -235,11 +235,6 @@ def _bundle_paths(folder: str, bundle: Path) -> dict[str, Path]:
     return files
 
 
-def _bundle_files(folder: str, bundle: Path) -> dict[str, bytes]:
-    """The files of one shard's index as they go into the output, by output path."""
-    return {rel: path.read_bytes() for rel, path in _bundle_paths(folder, bundle).items()}
-
-
 @dataclass(frozen=True)
 class Shards:
     """Where the index of a site's pages lives: what a rebuild of a few pages needs (delta.py)."""
@@ -341,7 +336,7 @@ class Reindex:
         writes: dict[str, bytes] = {}
         removes: list[str] = []
         for folder, old_key, key, present, bundle in self._plans:
-            files = _bundle_files(folder, bundle)
+            files = {rel: path.read_bytes() for rel, path in _bundle_paths(folder, bundle).items()}
             writes.update(files)
             removes += [rel for rel in self.previous.shards[old_key] if rel not in files]
             self._made.append((old_key, key, present, files))

@@ -220,23 +220,10 @@ def replace_file(output: Path, rel: str, data: bytes) -> bool:
     held these bytes. Readers see the old file or the new one, never part of one; the output folder
     before last, kept to stage the next build in, does not share the new file."""
     output = output.absolute()
-    path = safe_relative(rel)
-    target = output.joinpath(*path.parts)
     with BuildLock.held(output):
-        if not (output / MARKER).is_file() or not target.parent.resolve().is_relative_to(output.resolve()):
+        if not (output / MARKER).is_file():
             raise ValueError(f"output path {rel!r} is not in a finished output folder")
-        try:
-            if target.stat().st_size == len(data) and target.read_bytes() == data:
-                return False
-        except OSError:
-            pass
-        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
-            temp.write_bytes(data)
-            os.replace(temp, target)
-        finally:
-            temp.unlink(missing_ok=True)
-        return True
+        return bool(patch(output, {rel: data}, ()))
 
 
 def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> list[str]:
