@@ -16,7 +16,7 @@ from pathlib import Path
 
 import markdown
 
-from microsite.markup import EXTENSIONS, EXTENSION_CONFIG
+from microsite.markdown.markup import EXTENSIONS, EXTENSION_CONFIG
 
 _md: markdown.Markdown | None = None
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from corpus import generate  # noqa: E402  (bench/corpus.py, the shared benchmark corpus)
-from microsite.assets import fingerprint  # noqa: E402
+from microsite.output.assets import fingerprint  # noqa: E402
 
 def wait(check, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout

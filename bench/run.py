@@ -82,7 +82,7 @@ def bench_microsite(work: Path, n: int) -> Figures:
     corpus.generate(site, n)
     templates = site / "templates"
     templates.mkdir(exist_ok=True)
-    shutil.copyfile(ROOT / "templates" / "article.html", templates / "article.html")
+    shutil.copyfile(ROOT / "microsite/theme/templates" / "article.html", templates / "article.html")
     output = site / "output"
 
     def clean() -> None:

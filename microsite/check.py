@@ -15,8 +15,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from . import assets as assets_mod
-from . import content, engine, images, render, write
+from .output import assets as assets_mod
+from .source import content
+from . import engine
+from .output import images, write
+from .render import render
 from .errors import BuildFailed, SiteError
 from .model import Settings, Site
 

@@ -90,14 +90,14 @@ def port_number(text: str) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """Build, then rebuild on every change."""
-    from . import watch
+    from .live import watch
 
     return watch.run(settings_from(args))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Build, serve on loopback, rebuild on every change and reload the browser."""
-    from . import serve
+    from .live import serve
 
     return serve.run(settings_from(args), args.host, args.port)
 

@@ -10,14 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from . import assets as assets_mod
-from . import cache, content, delta, deps, images, markup, mentions, preview, render, schema, search, write
+from .output import assets as assets_mod
+from .rebuild import cache, delta, deps, preview
+from .source import content, schema
+from .output import images, search, write
+from .markdown import markup, mentions
+from .render import render
 from .errors import BuildFailed, SiteError
-from .incremental import Memo
+from .rebuild.incremental import Memo
 from .model import Settings, Site
 
-BUNDLED = Path(__file__).resolve().parent.parent
-"""The generator's own checkout: its `templates/` and `static/` are the default theme."""
+BUNDLED = Path(__file__).resolve().parent / "theme"
+"""The bundled theme, shipped inside the package: its `templates/` and `static/` are the defaults a site overrides file by file."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 from .errors import UsageError
-from .slugs import make_slug, transliterate
+from .features.slugs import make_slug, transliterate
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 

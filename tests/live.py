@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 from microsite.model import Settings
-from microsite.serve import DevServer, base_path
-from microsite.watch import Session
+from microsite.live.serve import DevServer, base_path
+from microsite.live.watch import Session
 
 
 def wait_for(check: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from microsite.cache import FOLDER as CACHE  # the build cache beside the output (make build's, not a leftover)
+from microsite.rebuild.cache import FOLDER as CACHE  # the build cache beside the output (make build's, not a leftover)
 
 from conftest import MISSION_YAML, ROOT, SITE_YAML, article
-from microsite import write
+from microsite.output import write
 
 ARTICLES = 200
 BODY = "\n\n".join(f"Paragraph {i} with *some* text and a [link](https://example.org/{i})." for i in range(20))

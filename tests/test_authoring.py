@@ -8,7 +8,7 @@ import pytest
 
 from conftest import article, broken_links, text
 from microsite import cli
-from microsite.slugs import make_slug
+from microsite.features.slugs import make_slug
 
 
 @pytest.mark.parametrize("title, slug", [

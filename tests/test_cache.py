@@ -18,8 +18,8 @@ import pytest
 
 from conftest import ROOT, article, run_build
 
-from microsite import cache
-from microsite.write import MARKER
+from microsite.rebuild import cache
+from microsite.output.write import MARKER
 
 spec = importlib.util.spec_from_file_location("corpus", ROOT / "bench" / "corpus.py")
 corpus = importlib.util.module_from_spec(spec)
@@ -133,12 +133,12 @@ def _edit_mission(site):
 
 
 def _override_template(site):
-    text = (ROOT / "templates" / "article.html").read_text()
+    text = (ROOT / "microsite/theme/templates" / "article.html").read_text()
     site.write("templates/article.html", text.replace('<div class="prose">', '<div class="prose" data-edited="yes">'))
 
 
 def _override_base_template(site):
-    text = (ROOT / "templates" / "base.html").read_text()
+    text = (ROOT / "microsite/theme/templates" / "base.html").read_text()
     site.write("templates/base.html", text.replace("<body>", '<body data-theme="night">'))
 
 
@@ -401,7 +401,7 @@ def test_pages_rendered_in_worker_processes_match_a_single_process_build(tmp_pat
     assert single.returncode == 0, single.stderr
     assert tree(source / "output") == tree(tmp_path / "single" / "output")
 
-    template = (ROOT / "templates" / "article.html").read_text()
+    template = (ROOT / "microsite/theme/templates" / "article.html").read_text()
     (source / "templates").mkdir(exist_ok=True)
     (source / "templates" / "article.html").write_text(template.replace('<div class="prose">', '<div class="prose">{{ article.nothing.here }}'))
     before = tree(source / "output")

@@ -11,7 +11,7 @@ import random
 import pytest
 
 from conftest import ROOT, article
-from microsite import cache
+from microsite.rebuild import cache
 from test_cache import assert_same_as_clean, stamps, tree
 
 QUICK = "from 1 edited article body"
@@ -55,7 +55,7 @@ def test_the_search_index_holds_the_new_words(site, tmp_path):
 def test_a_page_whose_template_reads_other_articles_lengths_is_rendered_again(site, tmp_path):
     """Which pages read a body is learnt from rendering, not assumed: a home page that prints every
     article's word count is rendered again when any body changes."""
-    home = (ROOT / "templates" / "home.html").read_text(encoding="utf-8")
+    home = (ROOT / "microsite/theme/templates" / "home.html").read_text(encoding="utf-8")
     marker = "{% block main %}"
     assert marker in home
     site.write("templates/home.html", home.replace(
@@ -89,7 +89,7 @@ def test_random_body_and_other_edits_match_a_clean_build(site, tmp_path):
             path.write_text(path.read_text(encoding="utf-8").replace("title: The film", f"title: The film {step}", 1)
                             .replace(f"title: The film {step - 1}", f"title: The film {step}", 1), encoding="utf-8")
         elif kind == "template":
-            text = (ROOT / "templates" / "article.html").read_text(encoding="utf-8")
+            text = (ROOT / "microsite/theme/templates" / "article.html").read_text(encoding="utf-8")
             site.write("templates/article.html", text.replace('<div class="prose">', f'<div class="prose" data-step="{step}">'))
         else:  # back to the text of the first build, whose pages' records the cache still holds
             site.write("content/articles/launch.md", original)
@@ -109,8 +109,8 @@ def _front(site):
 
 
 def _image(site):
-    (site.source / "content/articles/pad.png").write_bytes((ROOT / "static" / "share.png").read_bytes()) \
-        if (ROOT / "static" / "share.png").exists() else None
+    (site.source / "content/articles/pad.png").write_bytes((ROOT / "microsite/theme/static" / "share.png").read_bytes()) \
+        if (ROOT / "microsite/theme/static" / "share.png").exists() else None
     append(site, "content/articles/launch.md", "\n![The pad](/static/share.png)\n")
 
 

@@ -203,7 +203,7 @@ def test_every_problem_of_a_build_is_reported_together(site):
 
 
 def test_a_template_mistake_shared_by_every_page_is_reported_once(site):
-    site.write("templates/_macros.html", (Path(__file__).parent.parent / "templates/_macros.html").read_text()
+    site.write("templates/_macros.html", (Path(__file__).parent.parent / "microsite/theme/templates/_macros.html").read_text()
                .replace("{{ article.title }}", "{{ article.headline }}", 1))
     result = site.build(expect=1)
     problems = result.err.splitlines()[:-1]

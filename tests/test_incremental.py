@@ -10,12 +10,12 @@ import pytest
 
 from conftest import ROOT, article
 from microsite import engine
-from microsite.deps import Inputs, pages_fed_by
+from microsite.rebuild.deps import Inputs, pages_fed_by
 from microsite.errors import BuildFailed
-from microsite.incremental import ASSETS, CONTENT, Memo
+from microsite.rebuild.incremental import ASSETS, CONTENT, Memo
 from microsite.model import Settings
-from microsite import render
-from microsite.write import MARKER, Transaction, discard_spare, spare_folder
+from microsite.render import render
+from microsite.output.write import MARKER, Transaction, discard_spare, spare_folder
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -109,7 +109,7 @@ class Editor:
         if target.exists() and self.rnd.random() < 0.4:
             target.unlink()
             return f"remove template override {name}"
-        text = (ROOT / "templates" / name).read_text(encoding="utf-8")
+        text = (ROOT / "microsite/theme/templates" / name).read_text(encoding="utf-8")
         marker = f"<!-- variant {self.rnd.randint(0, 999)} -->"
         text = text.replace("{% endblock %}", "{% endblock %}" + marker, 1) if "endblock" in text and name != "base.html" else text + marker
         if name == "_macros.html":
@@ -121,7 +121,7 @@ class Editor:
         folder = self.source / "static"
         folder.mkdir(exist_ok=True)
         if self.rnd.random() < 0.5:
-            css = (ROOT / "static" / "style.css").read_text(encoding="utf-8")
+            css = (ROOT / "microsite/theme/static" / "style.css").read_text(encoding="utf-8")
             (folder / "style.css").write_text(css + f"\n/* {self.rnd.randint(0, 999)} */\n", encoding="utf-8")
             return "static style.css"
         notes = sorted(folder.glob("note-*.txt"))
@@ -244,7 +244,7 @@ def test_template_edit_rewrites_pages_using_it_and_stylesheet_edit_is_an_asset_c
 def test_dependency_graph_names_the_pages_each_source_feeds(site):
     settings = Settings(source=site.source, output=site.output)
     built = engine.load_site(settings)
-    from microsite import assets as assets_mod
+    from microsite.output import assets as assets_mod
     static = assets_mod.collect(engine.theme_dirs(site.source, "static"))
     env = render.environment(engine.theme_dirs(site.source, "templates"), built, static)
     pages = render.plan(built)

@@ -15,7 +15,7 @@ from markdown.treeprocessors import InlineProcessor
 
 from conftest import ROOT
 
-from microsite import inline, markup
+from microsite.markdown import inline, markup
 
 spec = importlib.util.spec_from_file_location("corpus", ROOT / "bench" / "corpus.py")
 corpus = importlib.util.module_from_spec(spec)

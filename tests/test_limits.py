@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from microsite import limits
+from microsite.source import limits
 
 
 def piece(rng: random.Random, kinds: list[int]) -> str:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import article, parse, run_build, text
-from microsite.lang import mark_html, mark_text
+from microsite.features.lang import mark_html, mark_text
 
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 

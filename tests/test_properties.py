@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from microsite import write, yaml12
-from microsite.content import split_front_matter
-from microsite.schema import make_slug
+from microsite.output import write
+from microsite.source import yaml12
+from microsite.source.content import split_front_matter
+from microsite.source.schema import make_slug
 
 NO_DEADLINE = settings(deadline=None)
 """Properties, not timings: a busy machine must not fail a test."""

@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from microsite import related
-from microsite.bodies import Html
+from microsite.features import related
+from microsite.markdown.bodies import Html
 from microsite.model import Article
-from microsite.slugs import make_slug
+from microsite.features.slugs import make_slug
 
 
 def reference(articles, limit=related.LIMIT):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from microsite.cache import FOLDER as CACHE
+from microsite.rebuild.cache import FOLDER as CACHE
 
 from conftest import MISSION_YAML, SITE_YAML, article, parse, text
-from microsite.typography import smarten
+from microsite.markdown.typography import smarten
 
 SCRIPT = "</script><script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from conftest import SITE_YAML, article, parse, run_build
-from microsite import cache, engine, search
-from microsite.incremental import Memo
+from microsite.rebuild import cache
+from microsite import engine
+from microsite.output import search
+from microsite.rebuild.incremental import Memo
 from microsite.model import Settings
-from microsite.write import MARKER
+from microsite.output.write import MARKER
 from test_search_related import _Quiet, _search, browser  # noqa: F401 (a fixture)
 
 WORDS = ["quasarine", "velmorite", "zandrel", "orvexa", "plimsoth", "trevagon", "uskelin", "brondavy", "kelvashi", "moratune"]

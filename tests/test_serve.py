@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from microsite import cache
+from microsite.rebuild import cache
 from bs4 import BeautifulSoup
 from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import MISSION_YAML, ROOT, SITE_YAML, article, text
 from live import EventStream, Running, settle, wait_for
 from microsite import cli
-from microsite.serve import CLIENT, locate
+from microsite.live.serve import CLIENT, locate
 
 SECRET = "TOP-SECRET-OUTSIDE-THE-OUTPUT"
 

@@ -8,7 +8,7 @@ import icalendar
 import pytest
 
 from conftest import MISSION_YAML, article, broken_links, text
-from microsite.timeline import duration
+from microsite.features.timeline import duration
 
 UTC = dt.timezone.utc
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from microsite.urls import is_dangerous, refused_value
+from microsite.markdown.urls import is_dangerous, refused_value
 
 
 @pytest.mark.parametrize("url, dangerous", [

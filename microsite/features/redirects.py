@@ -1,0 +1,89 @@
+"""Old article URLs kept alive: `aliases:` in front matter become small redirect pages.
+
+Each alias is a page with a canonical link, a meta refresh and a plain link to the article's
+current URL, so readers, crawlers and link checkers all arrive at the same place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import SiteError
+from .slugs import make_slug
+from ..output.write import safe_relative
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """One old path and the article it now points to."""
+
+    path: str
+    """Site path of the old URL, e.g. `articles/old-slug/`."""
+    target: str
+    """Site path of the article, e.g. `articles/new-slug/`."""
+    title: str
+
+    @property
+    def output(self) -> str:
+        return f"{self.path}index.html" if self.path.endswith("/") else self.path
+
+
+def alias_path(text: str) -> str | None:
+    """Normalise an alias: a bare slug means `articles/<slug>/`; a path is taken from the site root."""
+    text = text.strip()
+    if not text:
+        return None
+    if "/" not in text:
+        slug = make_slug(text)
+        return f"articles/{slug}/" if slug else None
+    path = text.lstrip("/")
+    if not path.endswith(("/", ".html")):
+        path += "/"
+    try:
+        safe_relative(path.rstrip("/") or ".")
+    except ValueError:
+        return None
+    return path
+
+
+def check_aliases(items: list[tuple[str, tuple[int, int]]], problems) -> tuple[str, ...]:
+    """Validate the `aliases` list of one article; return the normalised paths."""
+    paths = []
+    for text, where in items:
+        path = alias_path(text)
+        if path is None:
+            problems.add(where, f"alias {text!r} is not a usable path; write an old slug or a path such as /articles/old-slug/")
+        else:
+            paths.append(path)
+    return tuple(dict.fromkeys(paths))
+
+
+def check_conflicts(metas) -> list[SiteError]:
+    """Report aliases that collide with a live article or with another article's alias."""
+    live = {f"articles/{m.fields['slug']}/": m.raw.source for m in metas}
+    taken: dict[str, str] = {}
+    errors = []
+    for meta in metas:
+        for path in meta.fields["aliases"]:
+            where = meta.raw.front.where("aliases")
+            if path in live:
+                errors.append(SiteError(meta.raw.source, *where, f"alias /{path} is the live URL of {live[path]}; remove it from aliases"))
+            elif path in taken and taken[path] != meta.raw.source:
+                errors.append(SiteError(meta.raw.source, *where, f"alias /{path} is already an alias of {taken[path]}"))
+            taken.setdefault(path, meta.raw.source)
+    return errors
+
+
+def redirects(articles) -> list[Redirect]:
+    """List the redirect pages of every article's aliases."""
+    return [Redirect(path, a.url, a.title) for a in articles for path in a.aliases]
+
+
+def slug_aliases(pairs) -> dict[str, str]:
+    """Map old slugs to current ones from (slug, aliases) pairs, so `[[article:old-slug]]` still works."""
+    found = {}
+    for slug, aliases in pairs:
+        for path in aliases:
+            if path.startswith("articles/") and path.count("/") == 2:
+                found[path.split("/")[1]] = slug
+    return found

@@ -1,0 +1,345 @@
+"""Watch mode: file-system events become one debounced rebuild request; one loop does the building.
+
+The watchdog callback only records which paths changed. `Session.run` waits until a burst of
+events has settled (a `git checkout` or an editor's rename dance is one rebuild), builds, and tells
+its listeners (the dev server). Events that arrive during a build make exactly one more build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, TextIO
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from .. import engine
+from ..rebuild import preview
+from ..output import write
+from ..source.content import is_ignored
+from ..errors import BuildFailed, SiteError, UsageError
+from ..rebuild.incremental import CONTENT, Memo
+from ..model import Settings
+
+QUIET = 0.1
+"""Seconds without a new event before a burst counts as finished."""
+
+WATCHED = ("content", "templates", "static")
+RELEVANT = {"created", "deleted", "modified", "moved", "closed"}
+"""Event kinds that can change a file; `opened` and `closed_no_write` come from the build's own reads."""
+
+
+class Changes:
+    """Paths changed since the last build, shared between the observer thread and the build loop."""
+
+    def __init__(self) -> None:
+        self._paths: set[str] = set()
+        self._saved: list[str] = []
+        """Paths whose writer has finished (closed after writing, or renamed into place), not yet handed to `early`."""
+        self._last = 0.0
+        self._cond = threading.Condition()
+
+    def add(self, path: str, saved: bool = False) -> None:
+        with self._cond:
+            self._paths.add(path)
+            if saved:
+                self._saved.append(path)
+            self._last = time.monotonic()
+            self._cond.notify_all()
+
+    def take(self, stop: threading.Event, quiet: float = QUIET,
+             early: Callable[[list[str], set[str]], None] | None = None) -> list[str]:
+        """Block until something changed and then `quiet` seconds passed without change; [] on stop.
+
+        While waiting, `early` is called (on this thread, without the lock) with the paths saved
+        since its last call and every path changed so far, so a finished save can be acted on
+        before the burst settles.
+        """
+        with self._cond:
+            while not self._paths and not stop.is_set():
+                self._cond.wait(0.25)
+            while not stop.is_set():
+                if early is not None and self._saved:
+                    saved, self._saved = self._saved, []
+                    changed = set(self._paths)
+                    self._cond.release()
+                    try:
+                        early(saved, changed)
+                    finally:
+                        self._cond.acquire()
+                    continue
+                left = self._last + quiet - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            if stop.is_set():
+                return []
+            taken, self._paths, self._saved = sorted(self._paths), set(), []
+            return taken
+
+    def pending(self) -> bool:
+        with self._cond:
+            return bool(self._paths)
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+
+class _Handler(FileSystemEventHandler):
+    """Forward relevant events under one watched folder to `Changes`, as source-relative names."""
+
+    def __init__(self, watcher: "Watcher", root: Path, recursive: bool):
+        self.watcher, self.root, self.recursive = watcher, root, recursive
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in RELEVANT or (event.is_directory and event.event_type in ("modified", "closed")):
+            return
+        paths = [event.src_path, getattr(event, "dest_path", "") or ""]
+        for raw in filter(None, paths):
+            name = self.watcher.relevant(self.root, Path(raw if isinstance(raw, str) else raw.decode()), self.recursive)
+            if name:
+                saved = event.event_type == "closed" or (event.event_type == "moved" and raw != event.src_path)
+                self.watcher.changes.add(name, saved)
+                if not self.recursive and event.is_directory:
+                    folder = Path(raw if isinstance(raw, str) else raw.decode())
+                    if event.event_type == "deleted" or (event.event_type == "moved" and raw == event.src_path):
+                        self.watcher.unfollow(folder)
+                    else:
+                        self.watcher.follow(folder)
+
+
+class Watcher:
+    """A watchdog observer on the source's content/, templates/ and static/ (and the bundled theme)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.changes = Changes()
+        self.observer = Observer()
+        self._watched: dict[Path, object] = {}
+        self._lock = threading.Lock()
+        self._ignored = [settings.output.absolute()]
+
+    def folders(self) -> list[Path]:
+        """The folders whose files feed the site."""
+        found = [self.settings.source / name for name in WATCHED]
+        found += engine.theme_dirs(self.settings.source, "templates") + engine.theme_dirs(self.settings.source, "static")
+        return [f for f in found if f.is_dir()]
+
+    def start(self) -> "Watcher":
+        self.observer.schedule(_Handler(self, self.settings.source, False), str(self.settings.source), recursive=False)
+        for folder in self.folders():
+            self.follow(folder)
+        self.observer.start()
+        return self
+
+    def follow(self, folder: Path) -> None:
+        """Watch one more folder recursively (e.g. a templates/ created while serving)."""
+        with self._lock:
+            resolved = folder.resolve()
+            if resolved in self._watched or not folder.is_dir():
+                return
+            self._watched[resolved] = self.observer.schedule(_Handler(self, folder, True), str(folder), recursive=True)
+
+    def unfollow(self, folder: Path) -> None:
+        """Drop the watch of a folder that was deleted or moved away, so a new one can be followed."""
+        with self._lock:
+            watch = self._watched.pop(folder.resolve(), None)
+        if watch is not None:
+            try:
+                self.observer.unschedule(watch)
+            except KeyError:
+                pass
+
+    def stop(self) -> None:
+        self.observer.stop()
+        if self.observer.is_alive():
+            self.observer.join()
+
+    def relevant(self, root: Path, path: Path, recursive: bool) -> str | None:
+        """Name a changed path as messages do, or None for temp files, the output and unrelated files."""
+        path = Path(path).absolute()
+        for ignored in self._ignored:
+            if path == ignored or path.is_relative_to(ignored):
+                return None
+        try:
+            parts = path.relative_to(root).parts
+        except ValueError:
+            return None
+        if not parts or any(is_ignored(p) for p in parts):
+            return None
+        if not recursive and parts[0] not in WATCHED:
+            return None
+        try:
+            return path.relative_to(self.settings.source).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+@dataclass
+class Result:
+    """One build of a session, for the terminal line and the dev server."""
+
+    changes: list[str]
+    seconds: float
+    errors: list[SiteError] = field(default_factory=list)
+    rewritten: dict[str, str] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    stylesheets: dict[str, str] = field(default_factory=dict)
+    rendered: int = 0
+    number: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def line(self) -> str:
+        """One terminal line: what changed, what was rewritten, how long it took."""
+        what = _names(self.changes, 3) + " changed" if self.changes else "first build"
+        ms = f"{self.seconds * 1000:.0f} ms"
+        stamp = dt.datetime.now().strftime("%H:%M:%S")
+        if not self.ok:
+            count = len(self.errors)
+            return (f"{stamp} {what}: build failed with {count} problem{'s' if count != 1 else ''} in {ms}; "
+                    f"still serving the last good build")
+        files = sorted(self.rewritten) + [f"-{r}" for r in self.removed]
+        if not files:
+            return f"{stamp} {what}: nothing to rewrite ({self.rendered} rendered) in {ms}"
+        return f"{stamp} {what}: rewrote {len(files)} file{'s' if len(files) != 1 else ''} ({_names(files, 4)}) in {ms}"
+
+
+def _names(items: list[str], most: int) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+class Session:
+    """Build once, then rebuild after each settled burst of changes, telling every listener."""
+
+    def __init__(self, settings: Settings, out: TextIO | None = None, quiet: float = QUIET):
+        self.settings = settings
+        self.memo = Memo()
+        self.out = out if out is not None else sys.stdout
+        self.quiet = quiet
+        self.listeners: list[Callable[[Result], None]] = []
+        self.last: Result | None = None
+        self.builds = 0
+        self.building = False
+        self.stop = threading.Event()
+        self.watcher = Watcher(settings)
+        self.early_pages: dict[str, str] = {}
+        """Pages `early` rewrote since the last build: that build's result names them as rewritten too."""
+
+    def build(self, changes: list[str]) -> Result:
+        """Run one build; a content problem becomes part of the result, never an exception."""
+        started = time.perf_counter()
+        self.building = True
+        try:
+            engine.build(self.settings, self.memo)
+        except BuildFailed as exc:
+            result = Result(changes, time.perf_counter() - started, errors=list(exc.errors))
+        except (UsageError, OSError) as exc:
+            problem = SiteError(str(self.settings.output), 0, 0, str(exc))
+            result = Result(changes, time.perf_counter() - started, errors=[problem])
+        else:
+            last = self.memo.last
+            result = Result(changes, time.perf_counter() - started, rewritten={**self.early_pages, **last.rewritten},
+                            removed=list(last.removed), stylesheets=dict(last.stylesheets), rendered=last.rendered)
+        finally:
+            self.building = False
+            self.early_pages = {}
+        self.builds += 1
+        result.number = self.builds
+        self.last = result
+        print(result.line(), file=self.out, flush=True)
+        for error in result.errors:
+            print(f"  {error}", file=self.out, flush=True)
+        for listener in self.listeners:
+            listener(result)
+        return result
+
+    @property
+    def idle(self) -> bool:
+        """True when no build runs and no change waits for one."""
+        return not self.building and not self.watcher.changes.pending()
+
+    def start(self) -> Result:
+        """Start watching, then build once (events during that build lead to one more)."""
+        self.watcher.start()
+        return self.build([])
+
+    def run(self) -> None:
+        """Rebuild on every settled burst of changes until `stop` is set."""
+        while not self.stop.is_set():
+            changes = self.watcher.changes.take(self.stop, self.quiet, self.early)
+            if changes:
+                self.build(changes)
+
+    def early(self, saved: list[str], changed: set[str]) -> None:
+        """When one article alone was saved, rewrite its page now (preview.py); the rebuild follows."""
+        built = self.memo.built
+        if built is None or not self.last or not self.last.ok or len(changed) != 1 or saved[-1] not in changed:
+            return
+        rel = saved[-1]
+        if not rel.endswith(".md"):
+            return
+        started = time.perf_counter()
+        try:
+            found = preview.page(self.settings, built, rel)
+            if found is None or not write.replace_file(self.settings.output, *found):
+                return
+        except (OSError, ValueError, UsageError):
+            return  # the rebuild will report whatever is wrong
+        self.early_pages[found[0]] = CONTENT
+        print(f"{dt.datetime.now():%H:%M:%S} {rel} saved: page {found[0]} updated in "
+              f"{(time.perf_counter() - started) * 1000:.0f} ms, rebuilding the rest", file=self.out, flush=True)
+
+    def close(self) -> None:
+        """Stop the loop and the observer thread."""
+        self.stop.set()
+        self.watcher.changes.wake()
+        self.watcher.stop()
+        write.discard_spare(self.settings.output)
+
+
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Let `kill` stop a session as cleanly as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(settings: Settings, out: TextIO | None = None) -> int:
+    """Build, then rebuild on every change until Ctrl-C."""
+    out = out if out is not None else sys.stdout
+    write.check_output_folder(settings.output, settings.source)
+    session = Session(settings, out)
+    with sigterm_stops():
+        try:
+            print(f"microsite: watching {settings.source} for changes to content/, templates/ and static/ (Ctrl-C to stop)",
+                  file=out, flush=True)
+            session.start()
+            session.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            session.close()
+    print("microsite: stopped", file=out, flush=True)
+    return 0

@@ -1,0 +1,474 @@
+"""The only writer: builds the new site in a staging folder beside the output, then swaps it in."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import fcntl
+import os
+import re
+import shutil
+import stat
+from pathlib import Path, PurePosixPath
+from typing import Iterable, Iterator
+from urllib.parse import unquote
+
+from ..errors import UsageError
+
+MARKER = ".microsite-output"
+"""File the generator leaves in every output folder it made; without it a folder is never replaced."""
+
+PROTECTED = {".git", ".hg", ".svn", "content", "templates", "pyproject.toml", "build.py"}
+RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))})
+"""Device names Windows will not use as file names, with any extension."""
+
+
+def check_output_folder(output: Path, source: Path) -> None:
+    """Refuse an output folder whose replacement would destroy something the generator did not make."""
+    output, source = output.resolve(), source.resolve()
+    if output == source or source.is_relative_to(output):
+        raise UsageError(f"refusing to use {output} as output: it contains the source folder {source}")
+    for inner in ("content", "templates", "static"):
+        if output.is_relative_to(source / inner):
+            raise UsageError(f"refusing to use {output} as output: it lies inside the source's {inner}/ folder")
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"refusing to use {output} as output: it is a file, not a folder")
+    if not output.is_dir():
+        return
+    found = sorted(p.name for p in output.iterdir() if p.name in PROTECTED)
+    if found or (any(output.iterdir()) and not (output / MARKER).is_file()):
+        why = f"it holds {', '.join(found)}" if found else "it holds files this generator did not write"
+        raise UsageError(f"refusing to replace {output}: {why}; choose an empty or new folder")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_relative(rel: str) -> PurePosixPath:
+    """Check an output path: relative, no `..` (also percent-encoded), no NUL or other control
+    character, no backslash or drive letter, no trailing dot or space, no reserved device name, so
+    every file system and web server reads it as the same path inside the output folder."""
+    return PurePosixPath(_checked(rel))
+
+
+def _checked(rel: str) -> str:
+    """`safe_relative` as a string, which is then already in its one normal form."""
+    if not rel or rel.startswith("/") or ":" in rel:
+        raise ValueError(f"unsafe output path {rel!r}")
+    for part in rel.split("/"):
+        plain = unquote(unquote(part)) if "%" in part else part
+        if plain in ("", ".", "..") or "/" in plain or "\\" in plain or _CONTROL.search(plain) \
+                or plain.endswith((" ", ".")) or plain.split(".")[0].strip().lower() in RESERVED_NAMES:
+            raise ValueError(f"unsafe output path {rel!r}")
+    return rel
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two folders with renameat2(RENAME_EXCHANGE) where the kernel offers it."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+class BuildLock:
+    """An exclusive lock beside the output folder, so two builds never write the same output.
+
+    The lock is `flock` on `.NAME.lock`, released by the kernel when the process ends however it
+    ends; the file is removed on release, and a lock file swapped away under a waiting build is
+    noticed by comparing inodes.
+    """
+
+    def __init__(self, output: Path):
+        self.output = output
+        self.path = output.parent / f".{output.name}.lock"
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise UsageError naming the build that holds it."""
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise UsageError(f"another build (process {holder}) is writing {self.output}; "
+                                 f"wait for it to finish, then build again") from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                self.fd = fd
+                return
+            os.close(fd)
+
+    @classmethod
+    @contextlib.contextmanager
+    def held(cls, output: Path) -> Iterator[None]:
+        """Hold the lock of an output folder for a block that only reads it."""
+        output = output.absolute()
+        lock = cls(output.resolve() if output.is_symlink() else output)
+        if not lock.path.parent.is_dir():
+            yield
+            return
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock."""
+        if self.fd is not None:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            os.close(self.fd)
+            self.fd = None
+
+
+def _leftovers(output: Path) -> list[Path]:
+    """Staging and previous folders that a killed build of this output left behind.
+
+    A `.spare` folder is a watch or serve session's next staging folder; it is left alone while
+    the session's process lives.
+    """
+    pattern = re.compile(rf"\.{re.escape(output.name)}\.(staging|previous)-([0-9]+)(\.spare)?$")
+    found = []
+    for path in output.parent.iterdir():
+        match = pattern.match(path.name)
+        if match and path.is_dir() and not path.is_symlink():
+            if match.group(3) and _alive(int(match.group(2))):
+                continue
+            found.append(path)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(output: Path) -> None:
+    """Undo what a build killed mid-way left: bring back an output moved aside, drop stale staging.
+
+    Called with the lock held, so no living build owns these folders.
+    """
+    if not output.parent.is_dir():
+        return
+    for folder in _leftovers(output):
+        if ".previous-" in folder.name and not output.exists() and (folder / MARKER).is_file():
+            os.rename(folder, output)
+        else:
+            shutil.rmtree(folder)
+
+
+def spare_folder(output: Path) -> Path:
+    """Where a reusing transaction keeps the output it swapped out, to build the next one in."""
+    output = output.absolute()
+    return output.parent / f".{output.name}.staging-{os.getpid()}.spare"
+
+
+def discard_spare(output: Path) -> None:
+    """Remove the kept folder when a session of rebuilds ends."""
+    shutil.rmtree(spare_folder(output), ignore_errors=True)
+
+
+def files_under(folder: Path) -> Iterator[tuple[str, os.DirEntry]]:
+    """Every file under a folder (links included, not followed) with its relative path."""
+    def walk(path: str, prefix: str) -> Iterator[tuple[str, os.DirEntry]]:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk(entry.path, f"{prefix}{entry.name}/")
+            else:
+                yield prefix + entry.name, entry
+
+    return walk(str(folder), "")
+
+
+def _files(folder: Path) -> set[str]:
+    return {rel for rel, _ in files_under(folder)}
+
+
+def replace_file(output: Path, rel: str, data: bytes) -> bool:
+    """Replace one file of the live output at once (watch mode's early page); False when it already
+    held these bytes. Readers see the old file or the new one, never part of one; the output folder
+    before last, kept to stage the next build in, does not share the new file."""
+    output = output.absolute()
+    with BuildLock.held(output):
+        if not (output / MARKER).is_file():
+            raise ValueError(f"output path {rel!r} is not in a finished output folder")
+        return bool(patch(output, {rel: data}, ()))
+
+
+def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> list[str]:
+    """Replace and remove a few files of a finished output in place, with the build lock held
+    (a rebuild after body edits, delta.py); return the paths whose bytes changed.
+
+    Every new file is written beside its target first, then all are renamed over their targets:
+    readers see each file whole, old or new. A build stopped half-way leaves whole files only,
+    which the next build finds differing from its record and builds again. A file that already
+    holds its bytes is left alone and keeps its time."""
+    output = output.absolute()
+    staged: list[tuple[str, str, str]] = []
+    try:
+        for rel, data in sorted(writes.items()):
+            folder, _, name = _checked(rel).rpartition("/")
+            parent = str(output)
+            for part in folder.split("/") if folder else ():
+                parent = os.path.join(parent, part)
+                if not stat.S_ISDIR(os.lstat(parent).st_mode):
+                    raise ValueError(f"output path {rel!r} does not lie in a folder of the output")
+            target = os.path.join(parent, name)
+            try:
+                if os.lstat(target).st_size == len(data) and _read(target) == data:
+                    continue
+            except FileNotFoundError:
+                pass
+            temp = os.path.join(parent, f".{name}.{os.getpid()}.tmp")
+            with open(temp, "wb") as f:
+                f.write(data)
+            staged.append((temp, target, rel))
+        for index, (temp, target, _) in enumerate(staged):
+            os.replace(temp, target)
+            staged[index] = ("", target, staged[index][2])
+        for rel in removes:
+            try:
+                os.unlink(os.path.join(output, _checked(rel)))
+            except FileNotFoundError:
+                pass
+    except BaseException:
+        for temp, _, _ in staged:
+            if temp:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+        raise
+    return [rel for _, _, rel in staged]
+
+
+class Transaction:
+    """Collects the files of one build; `commit` makes them the output, `abort` leaves the old one.
+
+    With `reuse`, the output swapped out is kept (as `spare_folder`, or in the folder `spare`) and
+    the next build is staged in it: unchanged files and folders stay, so a rebuild touches only
+    what changed instead of creating and deleting a whole tree. The output is still swapped in whole.
+    """
+
+    def __init__(self, output: Path, reuse: bool = False, spare: Path | None = None):
+        output = output.absolute()
+        self.output = output.resolve() if output.is_symlink() else output
+        self.staging = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
+        self.spare = spare if spare is not None else spare_folder(self.output) if reuse else None
+        self.paths: set[str] = set()
+        self.files: dict[str, str] = {}
+        self.changed: list[str] = []
+        self._folders: dict[str, str] = {}
+        """Folders of the staging folder made and checked so far, by relative path."""
+        self._leftover: set[str] = set()
+        """Files of a reused folder that this build has not claimed (yet)."""
+        self.lock = BuildLock(self.output)
+
+    def __enter__(self) -> "Transaction":
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire()
+        try:
+            recover(self.output)
+            shutil.rmtree(self.staging, ignore_errors=True)
+            if self.spare is not None and self.spare.is_dir() and not self.spare.is_symlink():
+                os.rename(self.spare, self.staging)
+                self._leftover = _files(self.staging) - {MARKER}
+            else:
+                self.staging.mkdir()
+            self._folders = {"": str(self.staging)}
+        except BaseException:
+            self.lock.release()
+            raise
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        try:
+            if kind is None:
+                self.commit()
+            else:
+                shutil.rmtree(self.staging, ignore_errors=True)
+        finally:
+            self.lock.release()
+
+    def _target(self, rel: str) -> str:
+        rel = _checked(rel)
+        key = rel.lower()
+        if key in self.paths:
+            raise ValueError(f"two pages want the same output path {rel!r}")
+        self.paths.add(key)
+        self.files[key] = rel
+        folder, _, name = rel.rpartition("/")
+        self._leftover.discard(rel)
+        return os.path.join(self._folder(folder), name)
+
+    def _folder(self, folder: str) -> str:
+        """The staging path of a folder, made where missing. A checked path has no `..`, so only a
+        link could lead out of the staging folder: each part is found to be a real folder (a
+        reused folder's file or link in its place is removed) before anything is written in it."""
+        path = self._folders.get(folder)
+        if path is None:
+            parent, _, name = folder.rpartition("/")
+            path = os.path.join(self._folder(parent), name)
+            try:
+                found = os.lstat(path)
+                if not stat.S_ISDIR(found.st_mode):
+                    os.unlink(path)
+                    os.mkdir(path)
+            except FileNotFoundError:
+                os.mkdir(path)
+            self._folders[folder] = path
+        return path
+
+    def _vacate(self, target: str) -> None:
+        """Clear a path of a reused folder for a new file (never writing into a shared inode)."""
+        if self.spare is None:
+            return
+        try:
+            os.unlink(target)
+        except FileNotFoundError:
+            pass
+        except (IsADirectoryError, PermissionError):
+            shutil.rmtree(target)
+
+    def _holds(self, target: str, old: os.stat_result) -> bool:
+        """Tell whether a reused folder already has the previous build's file at this path."""
+        if self.spare is None:
+            return False
+        try:
+            return os.path.samestat(os.lstat(target), old)
+        except OSError:
+            return False
+
+    def _keep_old(self, rel: str, target: str, same) -> bool:
+        """Reuse the previous build's file when its bytes are unchanged, keeping its timestamp."""
+        old = os.path.join(self.output, rel)
+        try:
+            found = os.lstat(old)
+            if stat.S_ISREG(found.st_mode) and same(old, found):
+                if not self._holds(target, found):
+                    self._vacate(target)
+                    os.link(old, target)
+                return True
+        except OSError:
+            pass
+        return False
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Add one file with the given bytes."""
+        target = self._target(rel)
+        if not self._keep_old(rel, target, lambda old, st: st.st_size == len(data) and _read(old) == data):
+            self._vacate(target)
+            with open(target, "wb") as f:
+                f.write(data)
+            self.changed.append(rel)
+
+    def place(self, rel: str, path: str) -> None:
+        """Add one file made by this build in a scratch folder on the same file system, moving it
+        into place: a file written elsewhere first is not written a second time."""
+        target = self._target(rel)
+        size = os.stat(path).st_size
+        if self._keep_old(rel, target, lambda old, st: st.st_size == size and _read(old) == _read(path)):
+            os.unlink(path)
+            return
+        self._vacate(target)
+        os.replace(path, target)
+        self.changed.append(rel)
+
+    def keep(self, rel: str) -> bool:
+        """Carry the previous build's file over unread; False when there is none to carry."""
+        target = self._target(rel)
+        if self._keep_old(rel, target, lambda old, st: True):
+            return True
+        key = _checked(rel).lower()
+        self.paths.discard(key)
+        self.files.pop(key, None)
+        return False
+
+    def copy(self, rel: str, source: Path) -> None:
+        """Add one file copied from `source`."""
+        target = self._target(rel)
+        size = source.stat().st_size
+        if not self._keep_old(rel, target, lambda old, st: st.st_size == size and _read(old) == source.read_bytes()):
+            self._vacate(target)
+            shutil.copyfile(source, target)
+            self.changed.append(rel)
+
+    def removed(self) -> list[str]:
+        """List files of the previous output that the new one no longer has."""
+        if not self.output.is_dir():
+            return []
+        return sorted(_files(self.output) - set(self.files.values()) - {MARKER})
+
+    def _drop_leftovers(self) -> None:
+        """Remove what a reused folder held that this build did not write, and folders left empty."""
+        emptied: set[str] = set()
+        for rel in self._leftover:
+            try:
+                os.unlink(os.path.join(self.staging, rel))
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+                continue  # gone already, or this build put a folder where the file was
+            parts = rel.split("/")
+            emptied.update("/".join(parts[:end]) for end in range(1, len(parts)))
+        for folder in sorted(emptied, key=lambda f: f.count("/"), reverse=True):
+            try:
+                os.rmdir(os.path.join(self.staging, folder))
+            except OSError:
+                pass
+        self._leftover = set()
+
+    def _retire(self, old: Path) -> None:
+        """Dispose of the output that was swapped out, or keep it to build the next one in."""
+        if self.spare is None:
+            shutil.rmtree(old)
+            return
+        shutil.rmtree(self.spare, ignore_errors=True)
+        try:
+            self.spare.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(old, self.spare)
+        except OSError:  # the spare's folder is on another file system, or not writable
+            shutil.rmtree(old)
+
+    def commit(self) -> None:
+        """Swap the staging folder in as the output, atomically where the system allows."""
+        self._drop_leftovers()
+        self._vacate(self.staging / MARKER)
+        (self.staging / MARKER).write_text("This folder is generated by microsite and replaced on every build.\n", encoding="utf-8")
+        if self.output.exists():
+            if _exchange(self.staging, self.output):
+                self._retire(self.staging)
+                return
+            previous = self.output.parent / f".{self.output.name}.previous-{os.getpid()}"
+            os.rename(self.output, previous)
+            os.rename(self.staging, self.output)
+            self._retire(previous)
+        else:
+            os.rename(self.staging, self.output)

@@ -1,0 +1,174 @@
+"""Which inputs each page is made from, as digests, so a rebuild can tell which pages an edit touches.
+
+A page's output is a pure function of its template files, its context and the template globals it
+names (render.py renders nothing else). `Inputs` records digests of all three per page; a page whose
+record equals the previous build's has the same bytes and need not be rendered again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import jinja2
+from jinja2 import meta
+
+from ..source.content import text_digest as _hash
+from ..model import Page
+
+ALWAYS = ("site",)
+"""Globals every page depends on whether it names them or not: filters and `url` read the site config."""
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+class Digests:
+    """Content digests of values, memoised per object for one build (records are frozen)."""
+
+    def __init__(self) -> None:
+        self._records: dict[int, tuple[Any, str]] = {}
+
+    def of(self, value: Any) -> str:
+        """Digest a context value: mappings and sequences by their items, records by their repr
+        (an article's body shows there as its digest, bodies.Html)."""
+        known = self._records.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        kind = type(value)
+        if kind in _PLAIN:
+            return _hash(f"{kind.__qualname__}:{value!r}")
+        if hasattr(kind, "__dataclass_fields__"):
+            digest = _hash(f"{kind.__qualname__}:{value!r}")
+            self._records[id(value)] = (value, digest)
+            return digest
+        if isinstance(value, Mapping):
+            return _hash("{" + ",".join(f"{k!r}:{self.of(v)}" for k, v in value.items()) + "}")
+        if isinstance(value, (list, tuple)):
+            return _hash(type(value).__name__ + "[" + ",".join(self.of(v) for v in value) + "]")
+        return _hash(f"{type(value).__qualname__}:{value!r}")
+
+
+class Templates:
+    """Each template's source digest, the templates it pulls in and the global names it reads."""
+
+    def __init__(self, env: jinja2.Environment, known: dict | None = None):
+        self.env = env
+        self._known = known if known is not None else {}
+        """Analyses by (name, source text), kept across builds by the caller."""
+        self._bare = jinja2.Environment(extensions=list(env.extensions))
+        """Parses for analysis: meta leaves out names the environment defines, and we want them all."""
+        self._bare.filters.update(env.filters)
+        self._bare.tests.update(env.tests)
+        self._own: dict[str, tuple[str, frozenset[str] | None, frozenset[str]]] = {}
+        self._closure: dict[str, tuple[frozenset[str], frozenset[str]] | None] = {}
+
+    def _analyse(self, name: str) -> tuple[str, frozenset[str] | None, frozenset[str]]:
+        if name not in self._own:
+            source, _, _ = self.env.loader.get_source(self.env, name)
+            key = (name, source)
+            if key not in self._known:
+                ast = self._bare.parse(source, name)
+                refs = list(meta.find_referenced_templates(ast))
+                pulled = None if None in refs else frozenset(refs)
+                self._known[key] = (_hash(source), pulled, frozenset(meta.find_undeclared_variables(ast)))
+            self._own[name] = self._known[key]
+        return self._own[name]
+
+    def closure(self, name: str) -> tuple[frozenset[str], frozenset[str]] | None:
+        """Templates `name` extends, includes or imports (itself too) and the names they read.
+
+        None when a template picks another by a computed name, or a template is missing or broken:
+        such a page is always rendered, and rendering reports the problem.
+        """
+        if name in self._closure:
+            return self._closure[name]
+        seen: set[str] = set()
+        names: set[str] = set()
+        todo = [name]
+        result: tuple[frozenset[str], frozenset[str]] | None
+        try:
+            while todo:
+                current = todo.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                _, pulled, reads = self._analyse(current)
+                if pulled is None:
+                    raise LookupError(current)
+                names |= reads
+                todo.extend(pulled)
+            result = (frozenset(seen), frozenset(names))
+        except (jinja2.TemplateError, LookupError):
+            result = None
+        self._closure[name] = result
+        return result
+
+    def digest(self, name: str) -> str:
+        return self._analyse(name)[0]
+
+
+class Inputs:
+    """Fingerprints of every page of one build, from its templates, context and global names."""
+
+    def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any], known: dict | None = None, library: Any = None):
+        self.templates = Templates(env, known)
+        self.digests = Digests()
+        self.globals = {name: value for name, value in env.globals.items() if not callable(value)}
+        self._global_digest: dict[str, str] = {}
+        pictures = sorted(library.pictures.items()) if library is not None else []
+        self._assets = _hash(repr(sorted((name, asset.output) for name, asset in assets.items())) + repr(pictures))
+        """Static names and image copies (named by content, with their sizes): what page helpers write into pages."""
+        self._filters = _hash(repr(sorted(env.filters)))
+        self._shared: dict[str, str | None] = {}
+        """By template: the digest of its template files and the globals they name, the same for every page made with it."""
+
+    def _of_global(self, name: str) -> str:
+        if name not in self._global_digest:
+            self._global_digest[name] = self.digests.of(self.globals[name])
+        return self._global_digest[name]
+
+    def scope(self) -> str:
+        """Digest every global value and the static files: what template filters may read."""
+        return _hash(self._assets + "".join(f"{g}:{self._of_global(g)}" for g in sorted(self.globals)))
+
+    def _template_part(self, template: str) -> str | None:
+        if template not in self._shared:
+            closure = self.templates.closure(template)
+            if closure is None:
+                self._shared[template] = None
+            else:
+                templates, names = closure
+                parts = [template, self._assets, self._filters]
+                parts += [f"t:{t}:{self.templates.digest(t)}" for t in sorted(templates)]
+                used = (set(names) | set(ALWAYS)) & self.globals.keys()
+                parts += [f"g:{g}:{self._of_global(g)}" for g in sorted(used)]
+                self._shared[template] = _hash("\n".join(parts))
+        return self._shared[template]
+
+    def fingerprint(self, page: Page) -> str | None:
+        """Digest all a page is made from; None when it cannot be known, so the page is rendered."""
+        shared = self._template_part(page.template)
+        if shared is None:
+            return None
+        return _hash(f"{page.path}\n{shared}\nc:{self.digests.of(page.context)}")
+
+    def sources(self, page: Page) -> set[str]:
+        """Name the source files a page is made from, as messages name them (for reports and tests)."""
+        found: set[str] = set()
+        for dep in page.deps:
+            kind, _, rest = dep.partition(":")
+            if kind == "article":
+                found.add(rest)
+            elif kind in ("mission", "site"):
+                found.add(f"content/{kind}.yaml")
+        closure = self.templates.closure(page.template)
+        if closure is not None:
+            found |= {f"templates/{t}" for t in closure[0]}
+            if {"data", "mission", "film", "crew", "events"} & closure[1]:
+                found.add("content/mission.yaml")
+        return found
+
+
+def pages_fed_by(inputs: Inputs, pages: Iterable[Page], source: str) -> list[str]:
+    """List the output paths of the pages a source file feeds."""
+    return sorted(page.path for page in pages if source in inputs.sources(page))

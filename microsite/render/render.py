@@ -1,0 +1,384 @@
+"""Pages from a Site: what pages exist (plan) and their text (render); no file is read or written."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from ..features import ics, lang, redirects, related, seo, timeline
+from ..output import images, search
+from . import parallel
+from ..output.assets import Asset
+from ..errors import BuildFailed, SiteError
+from ..model import Article, Page, Site
+from ..markdown.mentions import strip_cards
+from ..source.schema import make_slug
+
+HOME_ARTICLES = 10
+FEED_ARTICLES = 20
+"""The feed carries the latest articles only: readers poll it, and its size must not grow with the site."""
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+FEED_NAMESPACE = uuid.UUID("6f1d1c52-8a3e-5f0b-9b0e-2c6f3a0d7e41")
+"""Feed ids are UUIDs in this namespace, derived from the site title and the entry, never the URL."""
+
+
+def _format_date(value: dt.datetime | dt.date) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+def _format_utc(value: dt.datetime) -> str:
+    return f"{_format_date(value)}, {value:%H:%M} UTC"
+
+
+def _iso(value: dt.datetime | dt.date) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def _json(value: Any) -> Markup:
+    """Serialise for a <script> block: `<`, `>` and `&` escaped so data cannot close the tag."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asset],
+                library: images.Library | None = None) -> jinja2.Environment:
+    """Make the Jinja2 environment: autoescape on, undefined names are errors, site helpers global."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml", "htm"), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    base_path = site.config.base_path
+
+    def url(path: str = "") -> str:
+        """Root-relative URL of a site path, under the site's base path."""
+        return base_path + quote(path.lstrip("/"), safe="/#?=&%~")
+
+    def abs_url(path: str = "") -> str:
+        """Absolute URL of a site path, for feeds, canonical links and sitemaps."""
+        return site.config.base_url + quote(path.lstrip("/"), safe="/#?=&%~")
+
+    def asset(name: str) -> str:
+        """URL of a static file by its name in `static/`, fingerprinted where it applies."""
+        if name not in assets:
+            raise LookupError(f"no static file {name!r}; put it in static/")
+        return url(assets[name].output)
+
+    env.globals.update(
+        site=site.config,
+        data=site.data,
+        mission=site.data.get("mission", {}),
+        film=site.data.get("film", {}),
+        crew=site.crew,
+        events=site.events,
+        tags=site.tags,
+        url=url,
+        abs_url=abs_url,
+        asset=asset,
+    )
+    def urn(value: str) -> str:
+        """A permanent Atom id that survives moving the site to another address."""
+        return f"urn:uuid:{uuid.uuid5(FEED_NAMESPACE, f'{site.config.title}:{value}')}"
+
+    env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, strip_cards=strip_cards, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
+    _add_output_helpers(env, site, library or images.Library(), url, abs_url)
+    return env
+
+
+def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Library,
+                        url: Callable[[str], str], abs_url: Callable[[str], str]) -> None:
+    """Helpers for what browsers, crawlers and link previews read: images, JSON-LD, language marks."""
+    language = site.config.language
+
+    def share_image(article=None) -> images.Variant | None:
+        """The picture a link preview shows for a page (the article's image or `static/share.*`)."""
+        return images.share_image(library, article)
+
+    def image_url(article) -> str | None:
+        variant = share_image(article)
+        return abs_url(variant.output) if variant else None
+
+    def article_html(article, feed: bool = False) -> str:
+        """An article body (trusted HTML) with responsive images, or single sized ones for feeds, and language marks."""
+        body = images.rewrite_body(str(article.body), article, library, url, responsive=not feed)
+        return lang.mark_html(body, language)
+
+    def picture(name: str, alt: str, sizes: str = images.DEFAULT_SIZES, css_class: str = "") -> Markup:
+        """A responsive <picture> for a raster image in `static/`."""
+        found = library.static(name)
+        if found is None:
+            raise LookupError(f"no raster image {name!r} in static/")
+        return images.picture_html(found, alt, url, sizes, css_class)
+
+    def article_picture(article, sizes: str = images.DEFAULT_SIZES) -> Markup:
+        """The article's lead image as a responsive <picture>, or plain <img> if it is not a raster image."""
+        found = library.for_article(article, article.image)
+        if found is None:
+            try:
+                src = env.globals["asset"](article.image.removeprefix("static/"))
+            except LookupError:
+                src = url(article.image)
+            return Markup('<img src="{}" alt="{}">').format(src, article.image_alt or "")
+        return images.picture_html(found, article.image_alt or "", url, sizes, lead=True)
+
+    env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url), share_image=share_image,
+                       article_html=article_html, picture=picture, article_picture=article_picture)
+    env.filters.update(describe=seo.article_description, langmark=lambda value: lang.mark_text(value, language))
+
+
+def plan(site: Site) -> list[Page]:
+    """List every page of the site with its template, context and the inputs it depends on."""
+    crew_by_id = {m.id: m for m in site.crew}
+    articles = site.articles
+    every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
+    similar_to = related.related_all(articles)
+    pages = [Page("index.html", "home.html", {"articles": articles[:HOME_ARTICLES], "page_url": ""},
+                  frozenset(f"article:{a.source}" for a in articles[:HOME_ARTICLES]) | {"articles", "mission", "site"})]
+    for index, article in enumerate(articles):
+        newer = articles[index - 1] if index > 0 else None
+        older = articles[index + 1] if index + 1 < len(articles) else None
+        members = [crew_by_id[c] for c in article.crew]
+        similar = similar_to[article.source]
+        deps = {f"article:{article.source}", "articles", "mission", "site"}
+        deps |= {f"article:{a.source}" for a in (newer, older, *similar) if a}
+        pages.append(Page(f"{article.url}index.html", "article.html",
+                          {"article": article, "newer": newer, "older": older, "members": members, "related": similar,
+                           "page_url": article.url},
+                          frozenset(deps)))
+    pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}, frozenset({"mission", "site"})))
+    featuring: dict[str, list] = {}
+    for article in articles:
+        for person in article.people:
+            featuring.setdefault(person, []).append(article)
+    for member in site.crew:
+        own = featuring.get(member.id, [])
+        pages.append(Page(f"{member.url}index.html", "crew.html",
+                          {"member": member, "articles": own, "page_url": member.url},
+                          frozenset({f"article:{a.source}" for a in own} | {"articles", "mission", "site"})))
+    covering = frozenset(f"article:{a.source}" for a in articles if a.events)
+    pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles), "page_url": "mission/"},
+                      covering | {"articles", "mission", "site"}))
+    calendar = ics.calendar(site.events, site.data.get("mission", {}).get("name") or site.config.title, site.config.base_url + "mission/")
+    pages.append(Page("mission/events.ics", "events.ics", {"calendar": calendar, "page_url": "mission/events.ics"},
+                      frozenset({"mission", "site"})))
+    for redirect in redirects.redirects(articles):
+        pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target},
+                          frozenset({"articles", "site"})))
+    pages.append(Page("search/index.html", "search.html", {"articles": articles, "shards": search.merged_folders(site),
+                                                       "indexed": bool(search.indexed_pages(site)), "page_url": "search/"},
+                      every | {"mission", "site"}))
+    tagged_by = _tagged(site)
+    pages.append(Page("tags/index.html", "tags.html",
+                      {"counts": {slug: len(tagged) for slug, tagged in tagged_by.items()}, "page_url": "tags/"},
+                      frozenset({"articles", "site"})))
+    for tag in site.tags:
+        tagged = tagged_by[tag.slug]
+        pages.append(Page(f"{tag.url}index.html", "tag.html", {"tag": tag, "articles": tagged, "page_url": tag.url},
+                          frozenset({f"article:{a.source}" for a in tagged} | {"articles", "site"})))
+    updated = max((a.modified for a in articles), default=EPOCH)
+    latest = articles[:FEED_ARTICLES]
+    pages.append(Page("feed.xml", "feed.xml", {"articles": latest, "updated": updated, "page_url": "feed.xml"},
+                      frozenset(f"article:{a.source}" for a in latest) | {"articles", "site"}))
+    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": _sitemap_entries(site), "page_url": "sitemap.xml"}, every | {"mission", "site"}))
+    pages.append(Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, frozenset({"site"})))
+    pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, frozenset({"site"})))
+    return pages
+
+
+def article_pages(pages: Iterable[Page]) -> dict[str, Page]:
+    """Each published article's own page, by the article's source path."""
+    return {page.context["article"].source: page for page in pages
+            if page.template == "article.html" and isinstance(page.context.get("article"), Article)}
+
+
+def _tagged(site: Site) -> dict[str, list]:
+    """Each tag's articles, newest first, in one pass over the articles."""
+    tagged: dict[str, list] = {t.slug: [] for t in site.tags}
+    for article in site.articles:
+        for slug in dict.fromkeys(make_slug(n) for n in article.tags):
+            tagged[slug].append(article)
+    return tagged
+
+
+def _sitemap_entries(site: Site) -> list[tuple[str, dt.datetime | None]]:
+    newest = site.articles[0].modified if site.articles else None
+    entries: list[tuple[str, dt.datetime | None]] = [("", newest)]
+    entries += [(a.url, a.modified) for a in site.articles]
+    entries += [("crew/", newest)] + [(m.url, newest) for m in site.crew]
+    entries += [("mission/", newest), ("tags/", newest), ("search/", newest)]
+    tagged_by = _tagged(site)
+    for tag in site.tags:
+        tagged = [a.modified for a in tagged_by[tag.slug]]
+        entries.append((tag.url, max(tagged) if tagged else newest))
+    return entries
+
+
+class _PageProblem(Exception):
+    """A template problem met while rendering one page; `shared` is true when the page is not the cause."""
+
+    def __init__(self, error: SiteError, shared: bool = True):
+        super().__init__(str(error))
+        self.error, self.shared = error, shared
+
+
+def _render(env: jinja2.Environment, page: Page) -> str:
+    try:
+        return env.get_template(page.template).render(page.context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _PageProblem(_syntax_error(exc, page.template), shared=False) from None
+    except jinja2.TemplateNotFound as exc:
+        missing = exc.name if isinstance(exc.name, str) else page.template
+        if missing == page.template:
+            raise _PageProblem(SiteError(f"templates/{missing}", 0, 0, f"template not found (needed for {page.path}); "
+                                                                        f"add templates/{missing}"), shared=False) from None
+        where, line = _template_frame(exc, page.template)
+        raise _PageProblem(SiteError(where, line, 0, f"template {missing!r} not found; add templates/{missing} or fix the name")) from None
+    except jinja2.UndefinedError as exc:
+        where, line = _template_frame(exc, page.template)
+        raise _PageProblem(SiteError(where, line, 0, f"{exc.message}; check the spelling, or test it with 'is defined'")) from None
+    except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
+        where, line = _template_frame(exc, page.template)
+        raise _PageProblem(SiteError(where, line, 0, f"{type(exc).__name__}: {exc}")) from None
+
+
+def _while(error: SiteError, pages: list[str]) -> SiteError:
+    """Say which page (and how many more) a template problem broke."""
+    others = len(pages) - 1
+    more = f" and {others} other page{'s' if others != 1 else ''}" if others else ""
+    return SiteError(error.path, error.line, error.column, f"{error.message} (while rendering {pages[0]}{more})")
+
+
+def render(env: jinja2.Environment, page: Page) -> str:
+    """Render one page to text; template problems become SiteErrors naming template and line."""
+    try:
+        return _render(env, page)
+    except _PageProblem as exc:
+        raise BuildFailed([_while(exc.error, [page.path]) if exc.shared else exc.error]) from None
+
+
+def _syntax_error(exc: jinja2.TemplateSyntaxError, fallback: str) -> SiteError:
+    return SiteError(_template_name(exc.filename or exc.name or fallback), exc.lineno or 0, 0, f"template syntax error: {exc.message}")
+
+
+def template_problems(template_dirs: list[Path]) -> list[SiteError]:
+    """Compile every template without rendering, so syntax errors show even when no page renders."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]), autoescape=True)
+    errors = []
+    for name in env.list_templates():
+        if Path(name).name.startswith((".", "#", "~")) or name.endswith(("~", ".swp", ".tmp", ".bak")):
+            continue
+        try:
+            env.get_template(name)
+        except jinja2.TemplateAssertionError:
+            continue  # an unknown filter or test here may be one the site's environment adds
+        except jinja2.TemplateSyntaxError as exc:
+            errors.append(_syntax_error(exc, name))
+        except UnicodeDecodeError as exc:
+            errors.append(SiteError(f"templates/{name}", 0, 0, f"not valid UTF-8 ({exc.reason}); save the template as UTF-8"))
+    return errors
+
+
+def _template_name(filename: str) -> str:
+    """Name a template file as messages show it, relative to its templates folder."""
+    path = Path(filename)
+    if path.is_absolute():
+        parts = path.parts
+        if "templates" in parts:
+            index = len(parts) - 1 - parts[::-1].index("templates")
+            return "/".join(parts[index:])
+        return f"templates/{path.name}"
+    return f"templates/{filename}"
+
+
+def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
+    """Find the innermost template line in a render traceback (Jinja maps frames to templates)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if not frame.filename.endswith(".py") and not frame.filename.startswith("<"):
+            return _template_name(frame.filename), frame.lineno or 0
+    return f"templates/{fallback}", 0
+
+
+BODY_FIELDS = frozenset({"body", "toc", "words"})
+"""What a body-only edit changes in an article's record (delta.py): pages that read none of these
+of an article stay the same when only its body is edited."""
+_reading: set[str] | None = None
+
+
+def _read_tracked(article: Article, name: str) -> Any:
+    """Article attribute access while pages render: note whose body fields the page reads."""
+    if _reading is not None and name in BODY_FIELDS:
+        _reading.add(object.__getattribute__(article, "source"))
+    return object.__getattribute__(article, name)
+
+
+@contextlib.contextmanager
+def _tracking() -> Iterator[None]:
+    """Watch article reads for the pages rendered meanwhile; every path to a field (templates,
+    filters, helpers, repr) goes through attribute access. Outside rendering it costs nothing."""
+    if "__getattribute__" in Article.__dict__:
+        yield
+        return
+    Article.__getattribute__ = _read_tracked
+    try:
+        yield
+    finally:
+        del Article.__getattribute__
+
+
+def _attempt(env: jinja2.Environment, page: Page) -> tuple[str | None, SiteError | None, bool, frozenset[str]]:
+    """Render one page: (text, None, _, reads) or (None, the problem, whether it is in a shared
+    template, _); `reads` names the articles whose body fields (BODY_FIELDS) it read."""
+    global _reading
+    _reading = set()
+    try:
+        return _render(env, page), None, False, frozenset(_reading)
+    except _PageProblem as exc:
+        return None, exc.error, exc.shared, frozenset()
+    finally:
+        _reading = None
+
+
+def render_all(env: jinja2.Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
+               reads: dict[str, frozenset[str]] | None = None) -> None:
+    """Render pages into `emit`, in order, collecting every template problem.
+
+    With `workers` other than 1 (0: one per core), pages are rendered in forked processes and
+    emitted here. One mistake in a shared template fails every page; it is reported once, naming
+    how many other pages it broke. `reads` gets, by output path, the articles whose body fields
+    each page read.
+    """
+    broken: dict[SiteError, list[str]] = {}
+    errors: list[SiteError] = []
+    with _tracking():
+        rendered = parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)
+        for page, (text, problem, shared, read) in zip(pages, rendered):
+            if reads is not None and problem is None:
+                reads[page.path] = read
+            if problem is not None:
+                if shared:
+                    broken.setdefault(problem, []).append(page.path)
+                else:
+                    errors.append(problem)
+                continue
+            try:
+                emit(page, text)
+            except BuildFailed as exc:
+                errors += exc.errors
+    errors += [_while(error, paths) for error, paths in broken.items()]
+    if errors:
+        raise BuildFailed(errors)

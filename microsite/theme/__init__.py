@@ -1,0 +1,1 @@
+"""The bundled theme: `templates/` and `static/`, the defaults a site overrides file by file."""
