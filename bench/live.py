@@ -131,13 +131,13 @@ def measure(source: Path, edits: int) -> list[str]:
              data[:member.end()] + " (edited)" + data[member.end():], out / "crew" / member.group(1) / "index.html", "(edited)")
         templates = source / "templates"
         templates.mkdir(exist_ok=True)
-        tag = (ROOT / "templates/tag.html").read_text(encoding="utf-8")
+        tag = (ROOT / "microsite/theme/templates/tag.html").read_text(encoding="utf-8")
         tag_page = next(iter(sorted(out.glob("tags/*/index.html"))))
         once("template edit (tag.html)", templates / "tag.html", tag.replace("{% endblock %}", "<p>bench-template</p>{% endblock %}", 1),
              tag_page, "bench-template")
         static = source / "static"
         static.mkdir(exist_ok=True)
-        css = (ROOT / "static/style.css").read_text(encoding="utf-8")
+        css = (ROOT / "microsite/theme/static/style.css").read_text(encoding="utf-8")
         new_css = css + "\n/* bench */\n"
         once("stylesheet edit", static / "style.css", new_css, out / "index.html", fingerprint("style.css", new_css.encode()))
     finally:

@@ -61,7 +61,7 @@ def test_a_stylesheet_edit_restyles_the_tab_without_reloading(browser_page):
     wait_for(lambda: run.server.hub.count() == 1, what="the page's live-reload connection")
     page.evaluate("() => { window.stillHere = true; }")
     (run.settings.source / "static").mkdir()
-    css = (ROOT / "static/style.css").read_text(encoding="utf-8")
+    css = (ROOT / "microsite/theme/static/style.css").read_text(encoding="utf-8")
     (run.settings.source / "static/style.css").write_text(css + "\nh1 { text-transform: uppercase; }\n", encoding="utf-8")
     page.wait_for_function("() => getComputedStyle(document.querySelector('h1')).textTransform === 'uppercase'", timeout=15000)
     assert page.evaluate("() => window.stillHere") is True, "the page was not reloaded"
@@ -77,7 +77,7 @@ def test_crew_and_template_edits_reach_the_open_tab(browser_page):
     page.wait_for_function("() => document.querySelector('h1').innerText.includes('Yulia S. Peresild')", timeout=15000)
 
     (run.settings.source / "templates").mkdir()
-    crew = (ROOT / "templates/crew.html").read_text(encoding="utf-8")
+    crew = (ROOT / "microsite/theme/templates/crew.html").read_text(encoding="utf-8")
     head, _, tail = crew.rpartition("{% endblock %}")
     (run.settings.source / "templates/crew.html").write_text(
         head + '<p id="template-probe">From the edited template.</p>{% endblock %}' + tail, encoding="utf-8")

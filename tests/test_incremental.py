@@ -228,12 +228,12 @@ def test_template_edit_rewrites_pages_using_it_and_stylesheet_edit_is_an_asset_c
     memo = Memo()
     engine.build(settings, memo)
     (site.source / "templates").mkdir()
-    tag = (ROOT / "templates/tag.html").read_text(encoding="utf-8")
+    tag = (ROOT / "microsite/theme/templates/tag.html").read_text(encoding="utf-8")
     (site.source / "templates/tag.html").write_text(tag.replace("{% endblock %}", "<p class=probe>probe</p>{% endblock %}", 1), encoding="utf-8")
     engine.build(settings, memo)
     assert set(memo.last.rewritten) == {f"tags/{t}/index.html" for t in ("film", "landing", "soyuz")}
     (site.source / "static").mkdir()
-    css = (ROOT / "static/style.css").read_text(encoding="utf-8")
+    css = (ROOT / "microsite/theme/static/style.css").read_text(encoding="utf-8")
     (site.source / "static/style.css").write_text(css + "\nbody { outline: 0 }\n", encoding="utf-8")
     engine.build(settings, memo)
     assert len(memo.last.stylesheets) == 1

@@ -206,7 +206,7 @@ def test_a_stylesheet_change_swaps_the_css_without_reload(served):
     on_page = EventStream(served.port, "articles/launch/index.html", "/articles/launch/", served.session.builds)
     wait_for(lambda: served.server.hub.count() == 1, what="the connection")
     (served.settings.source / "static").mkdir()
-    css = (ROOT / "static/style.css").read_text(encoding="utf-8")
+    css = (ROOT / "microsite/theme/static/style.css").read_text(encoding="utf-8")
     (served.settings.source / "static/style.css").write_text(css + "\nh1 { letter-spacing: .01em }\n", encoding="utf-8")
     wait_for(lambda: "css" in on_page.names(), what="the stylesheet swap")
     (renames,) = on_page.data("css")
@@ -259,7 +259,7 @@ def test_a_page_loaded_before_a_rebuild_reloads_when_it_connects_late(served):
 
 
 def test_requests_during_rebuilds_get_complete_pages(served):
-    base = (ROOT / "templates/base.html").read_text(encoding="utf-8")
+    base = (ROOT / "microsite/theme/templates/base.html").read_text(encoding="utf-8")
     (served.settings.source / "templates").mkdir()
     stop = threading.Event()
     problems: list[str] = []
