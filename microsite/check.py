@@ -7,7 +7,6 @@ exist, an article dated in the future. `--strict` turns warnings into errors, fo
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import posixpath
 import sys
@@ -177,34 +176,23 @@ def _raw(source: Path, rel: str) -> content.RawArticle:
     return content.read_article(source / rel, rel, None)
 
 
-def add_options(p: argparse.ArgumentParser) -> None:
-    """Options of `check`: those of a build, plus --strict."""
-    from .cli import add_site_options
-
-    add_site_options(p)
-    p.add_argument("--strict", action="store_true", help="treat warnings (alt text, broken links, future dates) as errors")
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    """Check the site without writing the output folder."""
-    from .cli import EXIT_CONTENT, EXIT_OK, settings_from
-
-    settings = settings_from(args)
+def run(settings: Settings, strict: bool = False, quiet: bool = False) -> int:
+    """Check the site without writing the output folder; return the exit status."""
     try:
         warnings = check_site(settings)
     except BuildFailed as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
         print(f"microsite: check failed with {_count(len(exc.errors), 'problem')}; nothing written", file=sys.stderr)
-        return EXIT_CONTENT
+        return 1
     for warning in warnings:
         print(warning, file=sys.stderr)
-    if warnings and args.strict:
+    if warnings and strict:
         print(f"microsite: check failed with {_count(len(warnings), 'warning')} (--strict); nothing written", file=sys.stderr)
-        return EXIT_CONTENT
-    if not args.quiet:
+        return 1
+    if not quiet:
         print(f"microsite: check passed with {_count(len(warnings), 'warning')}; nothing written")
-    return EXIT_OK
+    return 0
 
 
 def _count(number: int, noun: str) -> str:

@@ -1,6 +1,7 @@
 """The command line: parse arguments, call the engine, map problems to exit statuses.
 
-`microsite [build] [options]` builds; other commands register themselves in COMMANDS.
+`microsite [build] [options]` builds. This module owns every command's arguments; each command's
+work is a plain function in the module that owns it.
 """
 
 from __future__ import annotations
@@ -88,6 +89,40 @@ def port_number(text: str) -> int:
     return int(text)
 
 
+def add_check_options(p: argparse.ArgumentParser) -> None:
+    """Options of `check`: those of a build, plus --strict."""
+    add_site_options(p)
+    p.add_argument("--strict", action="store_true", help="treat warnings (alt text, broken links, future dates) as errors")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run every check of a build plus links and anchors, writing nothing."""
+    return check.run(settings_from(args), strict=args.strict, quiet=args.quiet)
+
+
+def add_new_options(p: argparse.ArgumentParser) -> None:
+    """Arguments of `new`."""
+    p.add_argument("kind", choices=["article", "crew"], help="what to create")
+    p.add_argument("title", help="the article's title, or the crew member's name (any script)")
+    p.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="folder holding content/; default: here")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Create a draft article or append a crew member."""
+    return scaffold.run(args.kind, args.title, args.source)
+
+
+def add_deploy_check_options(p: argparse.ArgumentParser) -> None:
+    """Options of `deploy-check`."""
+    p.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="folder holding content/; default: here")
+    p.add_argument("--subpath", default="/microsite-check/", metavar="PATH", help="where nginx serves the site; default: /microsite-check/")
+
+
+def cmd_deploy_check(args: argparse.Namespace) -> int:
+    """Build for a subpath, serve it with nginx and crawl it."""
+    return deploycheck.run(args.source, args.subpath)
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     """Build, then rebuild on every change."""
     from .live import watch
@@ -104,12 +139,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "build": ("build the site into the output folder (the default command)", add_site_options, cmd_build),
-    "check": ("run every check of a build plus links and anchors, writing nothing", check.add_options, check.cmd_check),
+    "check": ("run every check of a build plus links and anchors, writing nothing", add_check_options, cmd_check),
     "serve": ("build, serve the site on http://127.0.0.1:8000/ and reload the browser on every change", add_serve_options, cmd_serve),
     "watch": ("build, then rebuild on every change to content/, templates/ or static/", add_site_options, cmd_watch),
     "deploy-check": ("build for a subpath, serve it with nginx on loopback and check every link through it",
-                     deploycheck.add_options, deploycheck.run),
-    "new": ("create a draft article or append a crew member: new article \"Title\" | new crew \"Name\"", scaffold.add_options, scaffold.run),
+                     add_deploy_check_options, cmd_deploy_check),
+    "new": ("create a draft article or append a crew member: new article \"Title\" | new crew \"Name\"", add_new_options, cmd_new),
 }
 """name -> (help, add its options, run it)."""
 

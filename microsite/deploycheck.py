@@ -7,7 +7,6 @@ exactly that, so a site that passes works when `output/` is uploaded under that 
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import socket
@@ -218,17 +217,12 @@ def crawl(origin: str, subpath: str) -> Crawl:
     return result
 
 
-def add_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="folder holding content/; default: here")
-    p.add_argument("--subpath", default="/microsite-check/", metavar="PATH", help="where nginx serves the site; default: /microsite-check/")
-
-
-def run(args: argparse.Namespace) -> int:
+def run(source: Path, subpath: str) -> int:
     """Build into a temporary folder for the subpath, serve it with nginx, crawl, print one summary line."""
-    source = args.source.resolve()
+    source = source.resolve()
     if not source.is_dir():
         raise UsageError(f"source folder {source} does not exist")
-    subpath = "/" + args.subpath.strip("/") + "/" if args.subpath.strip("/") else "/"
+    subpath = "/" + subpath.strip("/") + "/" if subpath.strip("/") else "/"
     with tempfile.TemporaryDirectory(prefix="microsite-deploy-") as tmp:
         work = Path(tmp)
         work.chmod(0o755)  # nginx workers drop root privileges and must still read the site

@@ -7,7 +7,6 @@ comments, key order and quoting exactly as the author wrote them.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
 import re
@@ -107,22 +106,15 @@ def new_crew(source: Path, name: str) -> tuple[Path, str]:
     return path, member_id
 
 
-def add_options(p: argparse.ArgumentParser) -> None:
-    """Arguments of `new`."""
-    p.add_argument("kind", choices=["article", "crew"], help="what to create")
-    p.add_argument("title", help="the article's title, or the crew member's name (any script)")
-    p.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="folder holding content/; default: here")
-
-
-def run(args: argparse.Namespace) -> int:
+def run(kind: str, title: str, source: Path) -> int:
     """Create the article or crew member and say where it went."""
-    source = args.source.resolve()
+    source = source.resolve()
     if not (source / "content").is_dir():
         raise UsageError(f"no content/ folder in {source}; pass --source DIR pointing at the site")
-    if args.kind == "article":
-        path = new_article(source, args.title)
+    if kind == "article":
+        path = new_article(source, title)
         print(f"microsite: wrote {path} (draft: true; build with --drafts to preview)")
     else:
-        path, member_id = new_crew(source, args.title)
+        path, member_id = new_crew(source, title)
         print(f"microsite: added crew member {member_id!r} to {path}; fill in role and bio")
     return 0
