@@ -445,3 +445,12 @@ def test_body_packs_do_not_pile_up(site, tmp_path):
     assert packs[0].stat().st_size == sum(len(store.packs["bodies"].read(key)) for key in keys)
     assert "Step 3." in (site.output / "articles/launch/index.html").read_text()
     assert_same_as_clean(site, tmp_path)
+
+
+def test_the_cache_key_covers_every_module_of_the_generator():
+    """An edit to any module, in any subpackage, must invalidate the cache, not only the rebuild code's."""
+    package = Path(cache.__file__).resolve().parent.parent
+    digested = {p.relative_to(package).as_posix() for p in cache.generator_files()}
+    assert {"cli.py", "engine.py", "markdown/markup.py", "render/render.py", "source/schema.py",
+            "output/write.py", "features/seo.py", "rebuild/cache.py"} <= digested
+    assert digested == {p.relative_to(package).as_posix() for p in package.rglob("*.py")}

@@ -74,12 +74,21 @@ def version(name: str) -> str:
     return installed().get(_normal(name), "?")
 
 
+PACKAGE = Path(__file__).resolve().parent.parent
+"""The generator's own package: every module in it can change what a build makes."""
+
+
+def generator_files() -> list[Path]:
+    """Every Python module of the generator, in every subpackage, in a fixed order."""
+    return sorted(PACKAGE.rglob("*.py"))
+
+
 @functools.lru_cache(maxsize=1)
 def generator_digest() -> bytes:
     """Digest the generator's code and the versions of the libraries that shape its output."""
     h = hashlib.blake2b(digest_size=DIGEST)
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in generator_files():
+        h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     for name in LIBRARIES:
         h.update(f"{name}={version(name)}\0".encode())
     return h.digest()
