@@ -78,8 +78,9 @@ def version(name: str) -> str:
 def generator_digest() -> bytes:
     """Digest the generator's code and the versions of the libraries that shape its output."""
     h = hashlib.blake2b(digest_size=DIGEST)
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     for name in LIBRARIES:
         h.update(f"{name}={version(name)}\0".encode())
     return h.digest()
