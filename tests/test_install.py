@@ -85,6 +85,16 @@ def test_a_new_site_builds_and_checks_from_any_folder(installed):
     assert not (ROOT / "mysite").exists() and not (installed.home / "content").exists()
 
 
+def test_new_article_and_new_crew_work_installed(installed):
+    site = installed.home / "grown"
+    installed.run("microsite", "new", "site", str(site))
+    installed.run("microsite", "new", "article", "Second day", cwd=site)
+    installed.run("microsite", "new", "crew", "Sam Lee", cwd=site)
+    installed.run("microsite", "build", "--drafts", cwd=site)
+    assert (site / "output/articles/second-day/index.html").is_file()
+    assert (site / "output/crew/sam-lee/index.html").is_file()
+
+
 def test_the_shared_link_checker_finds_nothing_broken(installed):
     tool = next((path for path in LINKCHECK if path.is_file()), None)
     if tool is None:
