@@ -7,6 +7,7 @@ work is a plain function in the module that owns it.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
@@ -75,6 +76,52 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_new_options(p: argparse.ArgumentParser) -> None:
+    """Arguments of `new site`, `new article` and `new crew`; each kind's `run` takes the place of the command's."""
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    site = kinds.add_parser("site", help="start a site in a new or empty folder", description="start a site in a new or empty "
+                            "folder: content/ with a sample article, .gitignore, and a GitHub Pages workflow")
+    site.add_argument("folder", type=Path, metavar="DIR", help="the folder to create; it may exist if it is empty")
+    site.set_defaults(run=cmd_new_site)
+    for kind, help_text, argument, run in (("article", "create a draft article dated today", "TITLE", cmd_new_article),
+                                           ("crew", "append a crew member to content/mission.yaml", "NAME", cmd_new_crew)):
+        command = kinds.add_parser(kind, help=help_text, description=help_text)
+        command.add_argument("title", metavar=argument, help=f"the {'article' if kind == 'article' else 'crew member'}'s "
+                                                          f"{argument.lower()}, in any script")
+        command.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="folder holding content/; default: here")
+        command.set_defaults(run=run)
+
+
+def cmd_new_site(args: argparse.Namespace) -> int:
+    """Create a site and say how to go on."""
+    written = scaffold.new_site(args.folder)
+    folder = args.folder.absolute()
+    print(f"microsite: created a site in {folder}: " + ", ".join(p.relative_to(folder).as_posix() for p in written))
+    print(f"next: cd {shlex.quote(str(args.folder))} && microsite serve   (then edit content/, and push to GitHub to publish with Pages)")
+    return EXIT_OK
+
+
+def _site_source(args: argparse.Namespace) -> Path:
+    source = args.source.resolve()
+    if not (source / "content").is_dir():
+        raise UsageError(f"no content/ folder in {source}; pass --source DIR pointing at the site")
+    return source
+
+
+def cmd_new_article(args: argparse.Namespace) -> int:
+    """Create a draft article and say where it went."""
+    path = scaffold.new_article(_site_source(args), args.title)
+    print(f"microsite: wrote {path} (draft: true; build with --drafts to preview)")
+    return EXIT_OK
+
+
+def cmd_new_crew(args: argparse.Namespace) -> int:
+    """Append a crew member and say where."""
+    path, member_id = scaffold.new_crew(_site_source(args), args.title)
+    print(f"microsite: added crew member {member_id!r} to {path}; fill in role and bio")
+    return EXIT_OK
+
+
 def add_serve_options(p: argparse.ArgumentParser) -> None:
     """Options of `serve`: the site's, plus where to listen."""
     add_site_options(p)
@@ -98,18 +145,6 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     """Run every check of a build plus links and anchors, writing nothing."""
     return check.run(settings_from(args), strict=args.strict, quiet=args.quiet)
-
-
-def add_new_options(p: argparse.ArgumentParser) -> None:
-    """Arguments of `new`."""
-    p.add_argument("kind", choices=["article", "crew"], help="what to create")
-    p.add_argument("title", help="the article's title, or the crew member's name (any script)")
-    p.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="folder holding content/; default: here")
-
-
-def cmd_new(args: argparse.Namespace) -> int:
-    """Create a draft article or append a crew member."""
-    return scaffold.run(args.kind, args.title, args.source)
 
 
 def add_deploy_check_options(p: argparse.ArgumentParser) -> None:
@@ -144,7 +179,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "watch": ("build, then rebuild on every change to content/, templates/ or static/", add_site_options, cmd_watch),
     "deploy-check": ("build for a subpath, serve it with nginx on loopback and check every link through it",
                      add_deploy_check_options, cmd_deploy_check),
-    "new": ("create a draft article or append a crew member: new article \"Title\" | new crew \"Name\"", add_new_options, cmd_new),
+    "new": ("start a site, or add to one: new site DIR | new article \"Title\" | new crew \"Name\"", add_new_options, cmd_new_site),
 }
 """name -> (help, add its options, run it)."""
 

@@ -110,7 +110,7 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
                                     "(emphasis, links or lists inside each other hundreds of times); flatten it"))
     if errors:
         raise BuildFailed(errors)
-    linked = frozenset(ref.target for body in converted.values() for ref in body.refs if ref.kind == "article")
+    linked = frozenset(ref.target for body in converted.values() for ref in body.refs if ref.kind in ("article", "file"))
     converted = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw))
     return dataclasses.replace(schema.assemble(checked, converted), linked=linked)
 

@@ -162,7 +162,8 @@ class Site:
     data: Mapping[str, Any]
     """`mission.yaml` as written (`mission`, `crew`, `film`, ...), for templates."""
     linked: frozenset[str] = frozenset()
-    """Slugs (or aliases) named by `[[article:...]]` references in bodies: whose headings others link to."""
+    """Slugs (or aliases) named by `[[article:...]]` references in bodies, and article files named by
+    Markdown links (relative to the linking article): whose headings others link to."""
 
     def crew_by_id(self, crew_id: str) -> CrewMember:
         return next(m for m in self.crew if m.id == crew_id)

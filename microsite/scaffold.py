@@ -1,8 +1,10 @@
-"""`new article "Title"` and `new crew "Name"`: ready-to-edit sources, never overwriting one.
+"""`new site DIR`, `new article "Title"` and `new crew "Name"`: ready-to-edit sources, never overwriting one.
 
-Articles get front matter with a transliterated slug, today's date in UTC and `draft: true`. Crew
-members are appended to `mission.yaml` with ruamel.yaml's round trip, which keeps the file's
-comments, key order and quoting exactly as the author wrote them.
+A new site is a folder that builds and passes `check --strict` as it is: the site's identity, a
+commented mission skeleton, one article, a `.gitignore`, and a GitHub Actions workflow that
+publishes it with GitHub Pages. Articles get front matter with a transliterated slug, today's date
+in UTC and `draft: true`. Crew members are appended to `mission.yaml` with ruamel.yaml's round
+trip, which keeps the file's comments, key order and quoting exactly as the author wrote them.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import io
 import re
 from pathlib import Path
 
-
+from . import __version__
 from .errors import UsageError
 from .features.slugs import make_slug, transliterate
+from .rebuild.cache import FOLDER as CACHE_FOLDER
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
@@ -106,15 +109,173 @@ def new_crew(source: Path, name: str) -> tuple[Path, str]:
     return path, member_id
 
 
-def run(kind: str, title: str, source: Path) -> int:
-    """Create the article or crew member and say where it went."""
-    source = source.resolve()
-    if not (source / "content").is_dir():
-        raise UsageError(f"no content/ folder in {source}; pass --source DIR pointing at the site")
-    if kind == "article":
-        path = new_article(source, title)
-        print(f"microsite: wrote {path} (draft: true; build with --drafts to preview)")
-    else:
-        path, member_id = new_crew(source, title)
-        print(f"microsite: added crew member {member_id!r} to {path}; fill in role and bio")
-    return 0
+SITE_YAML = """\
+# The site's identity. Every page shows the title; feeds, link previews and search engines read the rest.
+title: {title}
+description: {description}
+# Where the site is published: its absolute URL, which may end in a subpath (https://you.github.io/{name}/).
+# `microsite build --base-url URL` overrides it; the GitHub Pages workflow does so with the Pages URL.
+base_url: https://example.org/
+language: en  # the pages' language tag, e.g. en, fr, ru
+author: {author}
+"""
+
+MISSION_YAML = """\
+# What the site is about: one undertaking, the people in it and the events of its timeline.
+# Articles name crew members and events by id; each person gets a page at /crew/<id>/.
+# Fields marked "required" must stay; delete the others, and these comments, as you like.
+mission:
+  name: The first expedition  # required; shown on the home page and the mission page
+  summary: >-
+    One or two sentences on what happened, who took part and why it matters.
+  facts:  # a small table of label and value pairs beside the summary
+    - label: Start
+      value: {start}
+  events:  # the timeline, sorted by time; articles list the ids they cover under `events:`
+    - id: kick-off  # made from the title when left out
+      time: {day}  # required: a date, or a date and time with an offset (2024-05-01T09:30:00+02:00)
+      timezone: UTC  # an IANA zone for local times, e.g. Europe/Paris
+      place: Base camp
+      title: Kick-off  # required
+      detail: Everyone meets for the first time and the plan is agreed.
+
+crew:  # required: the people; `microsite new crew "Name"` appends another
+  - id: alex-rivera  # required: a-z, 0-9 and hyphens
+    name: Alex Rivera  # required; this name in an article links to the person's page
+    name_native: ""  # the name in the person's own script, if it differs
+    aliases: [Rivera]  # other spellings that link here too
+    role: Team lead  # required
+    bio: Plans the routes and keeps the log.  # required: one line for the crew list and hover cards
+"""
+
+ARTICLE = """\
+---
+title: {title}
+date: {day}
+summary: What this first article covers, in one sentence for lists, feeds and link previews.
+tags: [news]
+crew: [alex-rivera]  # ids from content/mission.yaml
+events: [kick-off]
+---
+
+This is the first article of the site. Edit it, or delete it once you have written your own:
+every Markdown file under `content/articles/` is an article, in folders too if you like, and its
+page is `/articles/<slug>/` (the slug comes from the file name, or from a `slug:` field).
+
+## Writing
+
+Write Markdown as usual. Alex Rivera's name links to the crew page by itself, the first time
+it appears; `[[crew:alex-rivera]]` does the same by id. To link another article, link its file
+as you would on GitHub, [like this link to the next section](welcome.md#publishing), or use
+`[[article:welcome]]`. A link to a file or heading that does not exist stops the build with the
+line and column where it is written.
+
+Images beside an article are published with it: `![what it shows](photo.jpg)`.
+
+## Publishing
+
+`microsite serve` shows the site at http://127.0.0.1:8000/ and reloads it on every save.
+`microsite build` writes it to `output/`, and `microsite check --strict` looks for broken links,
+missing alt text and dates in the future. Pushed to GitHub, the workflow in `.github/workflows/`
+publishes it with GitHub Pages.
+"""
+
+GITIGNORE = f"""\
+# the built site and the build cache beside it: both are made again by `microsite build`
+/output/
+/{CACHE_FOLDER}/
+# a build's staging folders and lock, while it runs
+/.output.*
+"""
+
+WORKFLOW = """\
+# Build the site and publish it with GitHub Pages on every push to main.
+# Once, in the repository's Settings > Pages, set Source to "GitHub Actions".
+name: Publish to GitHub Pages
+
+on:
+  push:
+    branches: [main]
+  workflow_dispatch:
+
+permissions:
+  contents: read
+  pages: write
+  id-token: write
+
+concurrency:  # one deployment at a time; a running one finishes
+  group: pages
+  cancel-in-progress: false
+
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+      - name: Install microsite
+        # the version this site was made with; a branch or tag from git works too:
+        # pip install "microsite @ git+https://github.com/OWNER/microsite@main"
+        run: pip install "microsite=={version}"
+      - id: pages
+        uses: actions/configure-pages@v5
+      - name: Check
+        run: microsite check --strict --base-url "${{{{ steps.pages.outputs.base_url }}}}/"
+      - name: Build
+        run: microsite build --base-url "${{{{ steps.pages.outputs.base_url }}}}/"
+      - uses: actions/upload-pages-artifact@v3
+        with:
+          path: output
+
+  deploy:
+    needs: build
+    runs-on: ubuntu-latest
+    environment:
+      name: github-pages
+      url: ${{{{ steps.deployment.outputs.page_url }}}}
+    steps:
+      - id: deployment
+        uses: actions/deploy-pages@v4
+"""
+
+
+def _site_files(title: str, name: str, day: dt.date) -> dict[str, str]:
+    """The files of a new site by relative path."""
+    return {
+        "content/site.yaml": SITE_YAML.format(title=_quote(title), name=name, description=_quote(f"News and notes from {title}."),
+                                              author=_quote(f"The {title} team")),
+        "content/mission.yaml": MISSION_YAML.format(day=day.isoformat(), start=f"{day.day} {day:%B %Y}"),
+        "content/articles/welcome.md": ARTICLE.format(title=_quote(f"Welcome to {title}"), day=day.isoformat()),
+        ".gitignore": GITIGNORE,
+        ".github/workflows/pages.yml": WORKFLOW.format(version=__version__),
+    }
+
+
+def _title(name: str) -> str:
+    """A site title from its folder's name: `my-site` -> `My Site`."""
+    words = re.split(r"[-_.\s]+", name)
+    return " ".join(w[:1].upper() + w[1:] for w in words if w) or "My Site"
+
+
+def new_site(folder: Path, day: dt.date | None = None) -> list[Path]:
+    """Create a site in `folder`, which may not exist yet or hold nothing but a `.git` folder;
+    return the files written."""
+    folder = folder.absolute()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file; choose a new or empty folder for the site")
+    if folder.is_dir():
+        present = sorted(p.name for p in folder.iterdir() if p.name != ".git")
+        if present:
+            shown = ", ".join(present[:3]) + (f" and {len(present) - 3} more" if len(present) > 3 else "")
+            raise UsageError(f"{folder} is not empty (it holds {shown}); choose a new or empty folder for the site")
+    name = folder.name
+    written = []
+    for rel, text in _site_files(_title(name), make_slug(name) or "site", day or today_utc()).items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        written.append(path)
+    return written

@@ -3,19 +3,23 @@
 A Python-Markdown extension links the first mention of each crew member (full name, native-script
 name or an alias from `mission.yaml`) to their page, with a hover and focus card giving their role
 and a one-line bio, never inside headings, code or existing links. `[[crew:id]]`,
-`[[article:slug]]` and `[[article:slug#heading]]` link by id. Conversion stays a pure function of
-the text and the crew data passed in (it can run in worker processes); article references are left
-as placeholders and resolved afterwards, once every article's slug and headings are known, which
-is also where unknown targets become `path:line:column` errors.
+`[[article:slug]]` and `[[article:slug#heading]]` link by id. A Markdown link to another article's
+file, relative to the linking one as GitHub follows it (`[the landing](../2021/landing.md#return)`),
+links to that article's page. Conversion stays a pure function of the text and the crew data passed
+in (it can run in worker processes, and its result is cached by text): article references and file
+links are left as placeholders and resolved afterwards, once every article's file, slug and headings
+are known, which is also where unknown targets become `path:line:column` errors.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field, replace
 from html import escape
 from typing import Callable, Iterable, Mapping
+from urllib.parse import unquote, urlsplit
 
 from markdown import Extension
 from markdown.inlinepatterns import InlineProcessor
@@ -65,13 +69,15 @@ class Crew:
 
 @dataclass(frozen=True)
 class Ref:
-    """One `[[...]]` reference found in a body."""
+    """One `[[...]]` reference or link to an article file found in a body."""
 
     kind: str
+    """`crew`, `article`, or `file` for a link to an article's Markdown file."""
     target: str
+    """A crew id, a slug, or a file path relative to the linking article's folder."""
     fragment: str
     literal: str
-    """The reference as written, to find its line and column in the source."""
+    """The reference as written (a file link's URL), to find its line and column in the source."""
 
 
 @dataclass
@@ -225,6 +231,34 @@ class _MentionLinker(Treeprocessor):
         return head, new
 
 
+def file_link(href: str) -> tuple[str, str] | None:
+    """(path, fragment) of a link to a Markdown file relative to the linking one, both unquoted;
+    None for any other link (with a scheme or host, from the site root, or to another kind of file)."""
+    parts = urlsplit(href)
+    path = unquote(parts.path)
+    if parts.scheme or parts.netloc or not path.endswith(".md") or path.startswith("/"):
+        return None
+    return path, unquote(parts.fragment)
+
+
+class _FileLinks(Treeprocessor):
+    """Leave a placeholder in each link to an article file, which `resolve` fills with the page's URL."""
+
+    def __init__(self, md, state_of):
+        super().__init__(md)
+        self.state_of = state_of
+
+    def run(self, root):
+        state: _State = self.state_of()
+        for element in root.iter("a"):
+            href = element.get("href")
+            found = file_link(href) if href else None
+            if found is not None:
+                state.refs.append(Ref("file", found[0], found[1], href))
+                element.set("href", TOKEN.format("href", len(state.refs) - 1))
+        return None
+
+
 class MentionExtension(Extension):
     """Register the reference pattern and the mention linker; `begin` sets the crew per conversion."""
 
@@ -246,6 +280,7 @@ class MentionExtension(Extension):
         md.inlinePatterns.register(_RefPattern(state_of), "crew_refs", 175)
         # after the inline pass (20) and footnotes, before smarty (6) and toc (5)
         md.treeprocessors.register(_MentionLinker(md, state_of), "crew_mentions", 7)
+        md.treeprocessors.register(_FileLinks(md, state_of), "file_links", 8)
 
 
 def strip_cards(html: str) -> str:
@@ -266,8 +301,15 @@ class Target:
     """Heading id -> heading text as HTML (Python-Markdown's toc gives it escaped)."""
 
 
-def locate(body: str, literal: str, body_line: int) -> list[tuple[int, int]]:
-    """Find `literal` in the Markdown body outside fenced and inline code; 1-based file positions."""
+def locate(body: str, literal: str, body_line: int, after: str = "") -> list[tuple[int, int]]:
+    """Find `literal` in the Markdown body outside fenced and inline code; 1-based file positions.
+
+    With `after`, where one of its characters comes before the literal (spaces between allowed),
+    as `(` or `<` before a link's URL, if anywhere; the start of the body when found nowhere."""
+    return (after and _places(body, literal, body_line, after)) or _places(body, literal, body_line, "") or [(body_line, 1)]
+
+
+def _places(body: str, literal: str, body_line: int, after: str) -> list[tuple[int, int]]:
     places = []
     fence = ""
     for number, line in enumerate(body.split("\n")):
@@ -282,15 +324,18 @@ def locate(body: str, literal: str, body_line: int) -> list[tuple[int, int]]:
         code = [m.span() for m in re.finditer(r"(`+).*?\1", line)]
         start = line.find(literal)
         while start >= 0:
-            if not any(a <= start < b for a, b in code):
+            before = line[:start].rstrip()
+            if not any(a <= start < b for a, b in code) and (not after or (before and before[-1] in after)):
                 places.append((body_line + number, start + 1))
             start = line.find(literal, start + 1)
-    return places or [(body_line, 1)]
+    return places
 
 
 def resolve(html: str, refs: tuple[Ref, ...], crew_ids: set[str], targets: Mapping[str, Target],
-            aliases: Mapping[str, str]) -> tuple[str, list[tuple[Ref, str]]]:
-    """Fill in article reference placeholders; return the HTML and each broken reference with why."""
+            aliases: Mapping[str, str], source: str, files: Mapping[str, str]) -> tuple[str, list[tuple[Ref, str]]]:
+    """Fill in the placeholders of article references and of links to article files (`files`:
+    source path -> slug; `source`: the linking article's path); return the HTML and each broken
+    reference with why."""
     problems: list[tuple[Ref, str]] = []
     filled: dict[str, str] = {}
     for index, ref in enumerate(refs):
@@ -299,16 +344,25 @@ def resolve(html: str, refs: tuple[Ref, ...], crew_ids: set[str], targets: Mappi
                 known = ", ".join(sorted(crew_ids)) or "none"
                 problems.append((ref, f"unknown crew id {ref.target!r} in {ref.literal} (crew ids: {known})"))
             continue
-        slug = ref.target if ref.target in targets else aliases.get(ref.target, ref.target)
-        target = targets.get(slug)
-        if target is None:
-            problems.append((ref, f"no article with slug {ref.target!r} for {ref.literal}"))
-            continue
+        if ref.kind == "file":
+            named = posixpath.normpath(posixpath.join(posixpath.dirname(source), ref.target))
+            slug = files.get(named, "")
+            if not slug:
+                problems.append((ref, f"no published article {named} for the link {ref.literal!r}"))
+                continue
+            what = named
+        else:
+            slug = ref.target if ref.target in targets else aliases.get(ref.target, ref.target)
+            if slug not in targets:
+                problems.append((ref, f"no article with slug {ref.target!r} for {ref.literal}"))
+                continue
+            what = f"article {slug!r}"
+        target = targets[slug]
         url, text = target.url, escape(target.title, quote=False)
         if ref.fragment:
             if ref.fragment not in target.headings:
                 ids = ", ".join(sorted(target.headings)) or "none"
-                problems.append((ref, f"article {slug!r} has no heading #{ref.fragment} (headings: {ids})"))
+                problems.append((ref, f"{what} has no heading #{ref.fragment} (headings: {ids})"))
                 continue
             url, text = f"{url}#{ref.fragment}", target.headings[ref.fragment]
         filled[f"href:{index}"], filled[f"text:{index}"] = escape(url), text
@@ -320,13 +374,14 @@ def errors_for(source: str, body: str, body_line: int, problems: list[tuple[Ref,
     """Place each broken reference at its line and column in the article file."""
     errors = []
     for ref, message in problems:
-        for line, column in locate(body, ref.literal, body_line):
+        for line, column in locate(body, ref.literal, body_line, "(<:" if ref.kind == "file" else ""):
             errors.append(SiteError(source, line, column, message))
     return sorted(set(errors))
 
 
 def resolve_site(checked, converted: dict, text: Callable | None = None) -> dict:
-    """Resolve every article's `[[...]]` references; raise BuildFailed listing each broken one in place.
+    """Resolve every article's `[[...]]` references and links to article files; raise BuildFailed
+    listing each broken one in place.
 
     `text` gives an article's Markdown (content.body_text) when it does not hold it, to place problems."""
     metas = checked.articles
@@ -335,6 +390,7 @@ def resolve_site(checked, converted: dict, text: Callable | None = None) -> dict
                                         {t.id: t.title for t in converted[m.raw.source].toc})
                for m in metas}
     aliases = slug_aliases((m.fields["slug"], m.fields["aliases"]) for m in metas)
+    files = {m.raw.source: m.fields["slug"] for m in metas}
     crew_ids = {m.id for m in checked.crew}
     errors: list[SiteError] = []
     done = {}
@@ -343,7 +399,7 @@ def resolve_site(checked, converted: dict, text: Callable | None = None) -> dict
         if not body.refs:
             done[meta.raw.source] = body
             continue
-        html, problems = resolve(str(body.html), body.refs, crew_ids, targets, aliases)
+        html, problems = resolve(str(body.html), body.refs, crew_ids, targets, aliases, meta.raw.source, files)
         if problems:
             markdown = meta.raw.body if meta.raw.body is not None or text is None else text(meta.raw)
             errors += errors_for(meta.raw.source, markdown, meta.raw.body_line, problems)

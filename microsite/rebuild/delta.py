@@ -8,7 +8,7 @@ for each page the articles whose body fields (render.BODY_FIELDS) it read while 
 
 When the next build finds that only the contents of published articles' files changed (no file
 added, removed or moved, no template, static file, setting or data file touched), that each
-edited file's front matter, mentions, images and headings others link to are as before, and that
+edited file's front matter, mentions, images and headings others may link to are as before, and that
 the output is exactly as the last build left it, it converts those bodies, renders the pages that
 read them, indexes again the search shards that hold them and replaces those files of the output.
 Anything else, a problem in the file included, takes the full build, which reports problems with
@@ -97,8 +97,6 @@ class State:
     """The Site without its articles (templates read its config, crew, events, tags, data)."""
     own: dict[str, str]
     """Each published article's page, by the article's source path."""
-    linked: frozenset[str]
-    """Slugs named by `[[article:...]]` references: those articles' headings are linked from others."""
     shards: search.Shards
     assets: bytes
     """The static files and images the pages were rendered with (assets and images.Library)."""
@@ -126,7 +124,6 @@ def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, li
         token=token,
         site=_dump(dataclasses.replace(site, articles=()), by_reference=False),
         own=own,
-        linked=site.linked,
         shards=search.Shards.of(site),
         assets=pickle.dumps((static, library), protocol=pickle.HIGHEST_PROTOCOL),
     ))
@@ -280,8 +277,6 @@ def _article(settings: Settings, records: _Records, rel: str, limit: int, how: t
     if found is None:
         raise Fallback(rel)
     new, raw = found
-    if new.toc != old.toc and records.state.linked:
-        raise Fallback(rel)  # an article links to headings, maybe these: resolved against the whole site
     key = cache._key("body", str(allow_html), crew_key, raw.digest)
     html = bodies.Html(str(new.body), digest=key.hex(), images=new.body.images)
     store.put("bodies", key, markup.Converted(html, new.toc, new.words, new.mentions))

@@ -6,7 +6,8 @@ article the last build published (its front matter, mentions and links to other 
 before), every other page stays as it is, and this page is rendered with the last build's site and
 the new body: the bytes the full rebuild will write too. That rebuild follows at once and makes
 everything else consistent; anything this shortcut cannot vouch for (a new title or date, a
-problem in the file, a `[[...]]` reference) is left to it.
+problem in the file, a `[[...]]` reference or a link to an article file, headings changed while
+other articles link to headings) is left to it.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def page(settings: Settings, built: Built, rel: str) -> tuple[str, bytes] | None
 
 def rebodied(path: Path, rel: str, limit: int | None, old: Article, site: Site, crew: Any) -> tuple[Article, RawArticle] | None:
     """Read an article file again; when only its body changed since `old` (its front matter,
-    mentions and images as before, no `[[...]]` reference to resolve against the whole site, no
-    problem), return its new record, whose body, headings and length are new, and what was read."""
+    mentions and images as before, no `[[...]]` reference or file link to resolve against the whole site, no
+    problem, and its headings as before when any article links to headings), return its new record,
+    whose body, headings and length are new, and what was read."""
     try:
         raw = content.read_article(path, rel, limit)
     except (yaml12.LocatedProblem, OSError, ValueError):
@@ -88,4 +90,6 @@ def rebodied(path: Path, rel: str, limit: int | None, old: Article, site: Site, 
                   field_lines=lines, **meta.fields)
     if dataclasses.replace(new, body=old.body, toc=old.toc, words=old.words) != old or body.html.images != old.body.images:
         return None  # other pages show what changed, or the images the site publishes change
+    if new.toc != old.toc and site.linked:
+        return None  # an article links to headings, maybe these: resolved against the whole site
     return new, raw

@@ -340,6 +340,11 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
     return ArticleMeta(raw, fields)
 
 
+def _slug_place(raw: RawArticle) -> tuple[int, int]:
+    """Where an article's slug comes from: its `slug:` field, or else its title (and file name)."""
+    return raw.front.where("slug" if "slug" in raw.front else "title")
+
+
 @dataclass(frozen=True)
 class Checked:
     """A validated site whose article bodies still wait for conversion."""
@@ -368,7 +373,7 @@ def check(sources: Sources, settings: Settings) -> Checked:
     crew_ids = {m.id for m in crew} if sources.mission is not None else None
     event_ids = {e.id for e in events} if sources.mission is not None else None
     metas = []
-    by_slug: dict[str, str] = {}
+    by_slug: dict[str, RawArticle] = {}
     for raw in sources.articles:
         problems = Problems(raw.source)
         meta = check_article(raw, crew_ids, problems, event_ids)
@@ -377,10 +382,14 @@ def check(sources: Sources, settings: Settings) -> Checked:
             continue
         key = meta.fields["slug"].lower()
         if key in by_slug:
-            errors.append(SiteError(raw.source, *raw.front.where("slug" if "slug" in raw.front else "title"),
-                                    f"slug {meta.fields['slug']!r} is already used by {by_slug[key]}; set a different 'slug:'"))
+            # articles in different folders may share a file name: both places are shown, either can change
+            first = by_slug[key]
+            errors.append(SiteError(raw.source, *_slug_place(raw),
+                                    f"slug {meta.fields['slug']!r} is already used by {first.source}; set a different 'slug:'"))
+            errors.append(SiteError(first.source, *_slug_place(first),
+                                    f"slug {meta.fields['slug']!r} is also used by {raw.source}; set a different 'slug:' in one of them"))
             continue
-        by_slug[key] = raw.source
+        by_slug[key] = raw
         metas.append(meta)
     errors += redirects.check_conflicts(metas)
     if errors or config is None:
