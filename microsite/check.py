@@ -91,7 +91,8 @@ def _line_of(raw: content.RawArticle, needle: str) -> tuple[int, int] | None:
 def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteError]:
     """Validate and render the whole site in memory; return the warnings, raise BuildFailed on errors."""
     write.check_output_folder(settings.output, settings.source)
-    site = engine.load_site(settings)
+    found: list[SiteError] = []
+    site = engine.load_site(settings, warnings=found)
     static = assets_mod.collect(engine.theme_dirs(settings.source, "static"))
     library = images.collect(settings.source, static, site.articles)
     env = render.environment(engine.theme_dirs(settings.source, "templates"), site, static, library)
@@ -127,7 +128,7 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteE
 
     now = now or dt.datetime.now(dt.timezone.utc)
     raws = {a.source: _raw(settings.source, a.source) for a in site.articles}
-    warnings: list[SiteError] = []
+    warnings: list[SiteError] = found
     for article in site.articles:
         raw = raws[article.source]
         if article.date > now:

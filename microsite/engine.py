@@ -53,13 +53,14 @@ def theme_dirs(source: Path, name: str) -> list[Path]:
 
 
 def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store | None = None,
-              hashes: cache.Hashes | None = None) -> Site:
+              hashes: cache.Hashes | None = None, warnings: list[SiteError] | None = None) -> Site:
     """Read and validate the sources and convert every article; raise BuildFailed on any problem.
 
     Content problems are reported together with template syntax errors, so one run shows all.
     With a `store` (the build cache on disk), unchanged articles are neither parsed nor converted
     again, and the rest are converted in worker processes (`settings.jobs`); a `memo` keeps what
-    it read and converted in memory for the next build of a session.
+    it read and converted in memory for the next build of a session. A `warnings` list (`check`)
+    receives the problems that `check` reports as warnings rather than errors.
     """
     problems = content.theme_problems(settings.source)
     converter = cache.Converter(store, settings.source, settings.jobs) if store else None
@@ -111,7 +112,7 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
     if errors:
         raise BuildFailed(errors)
     linked = frozenset(ref.target for body in converted.values() for ref in body.refs if ref.kind in ("article", "file"))
-    converted = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw))
+    converted = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw), warnings)
     return dataclasses.replace(schema.assemble(checked, converted), linked=linked)
 
 

@@ -379,11 +379,13 @@ def errors_for(source: str, body: str, body_line: int, problems: list[tuple[Ref,
     return sorted(set(errors))
 
 
-def resolve_site(checked, converted: dict, text: Callable | None = None) -> dict:
+def resolve_site(checked, converted: dict, text: Callable | None = None, warnings: list[SiteError] | None = None) -> dict:
     """Resolve every article's `[[...]]` references and links to article files; raise BuildFailed
     listing each broken one in place.
 
-    `text` gives an article's Markdown (content.body_text) when it does not hold it, to place problems."""
+    `text` gives an article's Markdown (content.body_text) when it does not hold it, to place problems.
+    Given a `warnings` list (`microsite check`), broken links to article files go there as warnings
+    instead: a link written for GitHub may point at a file kept out of the site on purpose."""
     metas = checked.articles
     base = checked.config.base_path
     targets = {m.fields["slug"]: Target(f"{base}articles/{m.fields['slug']}/", m.fields["title"],
@@ -402,6 +404,11 @@ def resolve_site(checked, converted: dict, text: Callable | None = None) -> dict
         html, problems = resolve(str(body.html), body.refs, crew_ids, targets, aliases, meta.raw.source, files)
         if problems:
             markdown = meta.raw.body if meta.raw.body is not None or text is None else text(meta.raw)
+            if warnings is not None:
+                files_only = [(ref, why) for ref, why in problems if ref.kind == "file"]
+                warnings += [replace(e, message=f"warning: {e.message}")
+                             for e in errors_for(meta.raw.source, markdown, meta.raw.body_line, files_only)]
+                problems = [(ref, why) for ref, why in problems if ref.kind != "file"]
             errors += errors_for(meta.raw.source, markdown, meta.raw.body_line, problems)
         done[meta.raw.source] = replace(body, html=Html(html))
     if errors:
