@@ -152,14 +152,21 @@ def resolve(site_dir: Path, page: Path, href: str, base_path: str = "/") -> tupl
     return target, parts.fragment
 
 
+def published_pages(site_dir: Path) -> list[Path]:
+    """The HTML pages of a built site as a server publishes them: none in a hidden folder (such as
+    the staging folder a build killed in a mount point leaves)."""
+    return [page for page in sorted(site_dir.rglob("*.html"))
+            if not any(part.startswith(".") for part in page.relative_to(site_dir).parts)]
+
+
 def broken_links(site_dir: Path, base_path: str = "/") -> list[str]:
     """Every internal href/src on every page that does not resolve to a file (and fragment)."""
     broken = []
     ids: dict[Path, set[str]] = {}
-    for page in sorted(site_dir.rglob("*.html")):
+    for page in published_pages(site_dir):
         soup = parse(page)
         ids[page] = {tag["id"] for tag in soup.find_all(id=True)}
-    for page in sorted(site_dir.rglob("*.html")):
+    for page in published_pages(site_dir):
         soup = parse(page)
         for tag in soup.find_all(["a", "link", "img", "script"]):
             href = tag.get("href") or tag.get("src")

@@ -4,8 +4,9 @@ It serves the output folder and nothing else. Every request path is decoded once
 it holds `..`, `.`, a backslash or a NUL, or when it resolves (symlinks followed) outside the folder.
 Requests whose Host is not local are refused (DNS rebinding), and so are live-reload connections
 from another origin. The reload client is added to HTML as it is sent; files on disk never hold it.
-Builds swap a complete folder in, and an open file keeps its bytes, so a request during a rebuild
-gets the last complete build.
+Builds swap a complete folder in, or, into a mount point, rename each file over the old one, and
+an open file keeps its bytes, so a request during a rebuild gets a whole file. Hidden names are
+never served: not the marker, nor the staging folder a build into a mount point keeps in the output.
 """
 
 from __future__ import annotations

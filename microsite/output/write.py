@@ -1,10 +1,16 @@
-"""The only writer: builds the new site in a staging folder beside the output, then swaps it in."""
+"""The only writer: builds the new site in a staging folder beside the output, then swaps it in.
+
+An output folder that no rename can replace (a mount point: a Docker or CI volume) is built in a
+hidden staging folder inside it instead, and its files are then replaced one by one, each by a
+rename, in an order that keeps every live page's links working (`Transaction`, `_rank`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import fcntl
 import os
 import re
@@ -18,6 +24,12 @@ from ..errors import UsageError
 
 MARKER = ".microsite-output"
 """File the generator leaves in every output folder it made; without it a folder is never replaced."""
+
+STAGING = ".microsite-staging"
+"""Hidden folder inside the output where a build into a mount point, and a patch, stage their files:
+on the output's file system, never published, removed when done and by the next build when killed."""
+UNSWAPPABLE = frozenset({errno.EBUSY, errno.EXDEV, errno.EPERM})
+"""Errors of renaming the output folder away that mean it cannot be swapped, only changed in place."""
 
 PROTECTED = {".git", ".hg", ".svn", "content", "templates", "pyproject.toml", "build.py"}
 RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))})
@@ -37,7 +49,7 @@ def check_output_folder(output: Path, source: Path) -> None:
     if not output.is_dir():
         return
     found = sorted(p.name for p in output.iterdir() if p.name in PROTECTED)
-    if found or (any(output.iterdir()) and not (output / MARKER).is_file()):
+    if found or (any(p.name != STAGING for p in output.iterdir()) and not (output / MARKER).is_file()):
         why = f"it holds {', '.join(found)}" if found else "it holds files this generator did not write"
         raise UsageError(f"refusing to replace {output}: {why}; choose an empty or new folder")
 
@@ -80,6 +92,25 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     at_fdcwd, rename_exchange = -100, 2
     return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _mount_point(folder: Path) -> bool:
+    """Tell whether a folder is a mount point, which no rename can move or replace: also a bind
+    mount of a folder of the same file system, which `os.path.ismount` does not see."""
+    try:
+        if os.path.ismount(folder):
+            return True
+        with open("/proc/self/mountinfo", "rb") as f:
+            table = f.read()
+    except OSError:
+        return False
+    path = os.fsencode(os.path.realpath(folder))
+    unescape = lambda m: bytes([int(m.group(1), 8)])  # noqa: E731
+    for line in table.splitlines():
+        fields = line.split(b" ")
+        if len(fields) > 4 and re.sub(rb"\\([0-7]{3})", unescape, fields[4]) == path:
+            return True
+    return False
 
 
 class BuildLock:
@@ -171,7 +202,9 @@ def _alive(pid: int) -> bool:
 
 
 def recover(output: Path) -> None:
-    """Undo what a build killed mid-way left: bring back an output moved aside, drop stale staging.
+    """Undo what a build killed mid-way left: bring back an output moved aside, drop stale staging
+    beside the output and inside it. An output replaced file by file and killed half-way holds
+    whole files of both builds; the build that recovers it then replaces and removes the rest.
 
     Called with the lock held, so no living build owns these folders.
     """
@@ -182,6 +215,18 @@ def recover(output: Path) -> None:
             os.rename(folder, output)
         else:
             shutil.rmtree(folder)
+    _clear(output / STAGING)
+
+
+def _clear(path: Path) -> None:
+    """Remove a staging folder, or whatever else took its name."""
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def spare_folder(output: Path) -> Path:
@@ -230,14 +275,15 @@ def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> lis
     """Replace and remove a few files of a finished output in place, with the build lock held
     (a rebuild after body edits, delta.py); return the paths whose bytes changed.
 
-    Every new file is written beside its target first, then all are renamed over their targets:
-    readers see each file whole, old or new. A build stopped half-way leaves whole files only,
-    which the next build finds differing from its record and builds again. A file that already
-    holds its bytes is left alone and keeps its time."""
+    Every new file is written into the staging folder inside the output first, then all are
+    renamed over their targets in the order of `_rank`: readers see each file whole, old or new.
+    A patch stopped half-way leaves whole files only, which the next build finds differing from
+    its record and builds again. A file that already holds its bytes is left alone and keeps its time."""
     output = output.absolute()
-    staged: list[tuple[str, str, str]] = []
+    staging = output / STAGING
+    staged: list[tuple[int, str, str, str]] = []
     try:
-        for rel, data in sorted(writes.items()):
+        for rel, data in writes.items():
             folder, _, name = _checked(rel).rpartition("/")
             parent = str(output)
             for part in folder.split("/") if folder else ():
@@ -248,27 +294,92 @@ def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> lis
             try:
                 if os.lstat(target).st_size == len(data) and _read(target) == data:
                     continue
+                new = False
             except FileNotFoundError:
-                pass
-            temp = os.path.join(parent, f".{name}.{os.getpid()}.tmp")
+                new = True
+            if not staged:
+                _clear(staging)
+                os.mkdir(staging)
+            temp = os.path.join(staging, str(len(staged)))
             with open(temp, "wb") as f:
                 f.write(data)
-            staged.append((temp, target, rel))
-        for index, (temp, target, _) in enumerate(staged):
+            staged.append((_rank(rel, new), rel, temp, target))
+        staged.sort()
+        for _, _, temp, target in staged:
             os.replace(temp, target)
-            staged[index] = ("", target, staged[index][2])
         for rel in removes:
             try:
                 os.unlink(os.path.join(output, _checked(rel)))
             except FileNotFoundError:
                 pass
-    except BaseException:
-        for temp, _, _ in staged:
-            if temp:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
-        raise
-    return [rel for _, _, rel in staged]
+    finally:
+        if staged:
+            _clear(staging)
+    return [rel for _, rel, _, _ in staged]
+
+
+def _rank(rel: str, new: bool) -> int:
+    """When a file goes live in a replacement file by file: the marker first (the folder is the
+    generator's from the start), then what pages load (assets, images, the search index's data
+    before the files that name it), then pages new to the site before the pages that may link to
+    them, and feeds, the calendar and the sitemap, which list pages, last."""
+    name = rel.rpartition("/")[2]
+    if rel == MARKER:
+        return 0
+    if name.endswith(".html"):
+        return 4 if new else 5
+    if name.endswith((".xml", ".ics", ".txt")):
+        return 6
+    if name.endswith(".pf_meta"):
+        return 2
+    if name == "pagefind-entry.json":
+        return 3
+    return 1
+
+
+def _made_folder(folders: dict[str, str], folder: str) -> str:
+    """The path of a folder under the root `folders[""]`, made where missing, with `folders`
+    remembering those made and checked. A checked path has no `..`, so only a link could lead out
+    of the root: each part is found to be a real folder (a file or link in its place is removed)
+    before anything is written in it."""
+    path = folders.get(folder)
+    if path is None:
+        parent, _, name = folder.rpartition("/")
+        path = os.path.join(_made_folder(folders, parent), name)
+        try:
+            found = os.lstat(path)
+            if not stat.S_ISDIR(found.st_mode):
+                os.unlink(path)
+                os.mkdir(path)
+        except FileNotFoundError:
+            os.mkdir(path)
+        folders[folder] = path
+    return path
+
+
+def _remove_files(root: Path, rels: Iterable[str]) -> None:
+    """Remove files under a folder, and the folders their removal left empty."""
+    emptied: set[str] = set()
+    for rel in rels:
+        try:
+            os.unlink(os.path.join(root, rel))
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+            continue  # gone already, or a folder now stands where the file was
+        parts = rel.split("/")
+        emptied.update("/".join(parts[:end]) for end in range(1, len(parts)))
+    for folder in sorted(emptied, key=lambda f: f.count("/"), reverse=True):
+        try:
+            os.rmdir(os.path.join(root, folder))
+        except OSError:
+            pass
+
+
+def published(output: Path) -> Iterator[tuple[str, os.DirEntry]]:
+    """The files of an output folder that make the site, as `files_under` lists them: not the
+    marker, nor a staging folder a killed build left inside it."""
+    for rel, entry in files_under(output):
+        if rel != MARKER and not rel.startswith(STAGING + "/"):
+            yield rel, entry
 
 
 class Transaction:
@@ -277,13 +388,22 @@ class Transaction:
     With `reuse`, the output swapped out is kept (as `spare_folder`, or in the folder `spare`) and
     the next build is staged in it: unchanged files and folders stay, so a rebuild touches only
     what changed instead of creating and deleting a whole tree. The output is still swapped in whole.
+
+    An output folder that is a mount point is built `in_place`: staged in `STAGING` inside it (on
+    its file system, unchanged files linked from the live output), then changed in place, file by
+    file (`_replace_files`). The same happens when swapping the output fails because it cannot be
+    moved (`UNSWAPPABLE`).
     """
 
     def __init__(self, output: Path, reuse: bool = False, spare: Path | None = None):
         output = output.absolute()
         self.output = output.resolve() if output.is_symlink() else output
-        self.staging = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
+        self.in_place = self.output.is_dir() and _mount_point(self.output)
         self.spare = spare if spare is not None else spare_folder(self.output) if reuse else None
+        if self.in_place:
+            self.staging = self.output / STAGING
+        else:
+            self.staging = self.output.parent / f".{self.output.name}.staging-{os.getpid()}"
         self.paths: set[str] = set()
         self.files: dict[str, str] = {}
         self.changed: list[str] = []
@@ -299,6 +419,9 @@ class Transaction:
         try:
             recover(self.output)
             shutil.rmtree(self.staging, ignore_errors=True)
+            if self.in_place and self.spare is not None:  # an output swapped out before the folder was mounted
+                shutil.rmtree(self.spare, ignore_errors=True)
+                self.spare = None
             if self.spare is not None and self.spare.is_dir() and not self.spare.is_symlink():
                 os.rename(self.spare, self.staging)
                 self._leftover = _files(self.staging) - {MARKER}
@@ -331,22 +454,9 @@ class Transaction:
         return os.path.join(self._folder(folder), name)
 
     def _folder(self, folder: str) -> str:
-        """The staging path of a folder, made where missing. A checked path has no `..`, so only a
-        link could lead out of the staging folder: each part is found to be a real folder (a
-        reused folder's file or link in its place is removed) before anything is written in it."""
-        path = self._folders.get(folder)
-        if path is None:
-            parent, _, name = folder.rpartition("/")
-            path = os.path.join(self._folder(parent), name)
-            try:
-                found = os.lstat(path)
-                if not stat.S_ISDIR(found.st_mode):
-                    os.unlink(path)
-                    os.mkdir(path)
-            except FileNotFoundError:
-                os.mkdir(path)
-            self._folders[folder] = path
-        return path
+        """The staging path of a folder, made where missing (a reused folder's file or link in its
+        place is removed)."""
+        return _made_folder(self._folders, folder)
 
     def _vacate(self, target: str) -> None:
         """Clear a path of a reused folder for a new file (never writing into a shared inode)."""
@@ -369,14 +479,18 @@ class Transaction:
             return False
 
     def _keep_old(self, rel: str, target: str, same) -> bool:
-        """Reuse the previous build's file when its bytes are unchanged, keeping its timestamp."""
+        """Reuse the previous build's file when its bytes are unchanged, keeping its timestamp:
+        linked, or copied where the file system has no hard links."""
         old = os.path.join(self.output, rel)
         try:
             found = os.lstat(old)
             if stat.S_ISREG(found.st_mode) and same(old, found):
                 if not self._holds(target, found):
                     self._vacate(target)
-                    os.link(old, target)
+                    try:
+                        os.link(old, target)
+                    except OSError:
+                        shutil.copy2(old, target)
                 return True
         except OSError:
             pass
@@ -426,23 +540,11 @@ class Transaction:
         """List files of the previous output that the new one no longer has."""
         if not self.output.is_dir():
             return []
-        return sorted(_files(self.output) - set(self.files.values()) - {MARKER})
+        return sorted({rel for rel, _ in published(self.output)} - set(self.files.values()))
 
     def _drop_leftovers(self) -> None:
         """Remove what a reused folder held that this build did not write, and folders left empty."""
-        emptied: set[str] = set()
-        for rel in self._leftover:
-            try:
-                os.unlink(os.path.join(self.staging, rel))
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
-                continue  # gone already, or this build put a folder where the file was
-            parts = rel.split("/")
-            emptied.update("/".join(parts[:end]) for end in range(1, len(parts)))
-        for folder in sorted(emptied, key=lambda f: f.count("/"), reverse=True):
-            try:
-                os.rmdir(os.path.join(self.staging, folder))
-            except OSError:
-                pass
+        _remove_files(self.staging, self._leftover)
         self._leftover = set()
 
     def _retire(self, old: Path) -> None:
@@ -458,17 +560,72 @@ class Transaction:
             shutil.rmtree(old)
 
     def commit(self) -> None:
-        """Swap the staging folder in as the output, atomically where the system allows."""
+        """Swap the staging folder in as the output, atomically where the system allows; change an
+        output that cannot be swapped in place."""
         self._drop_leftovers()
         self._vacate(self.staging / MARKER)
         (self.staging / MARKER).write_text("This folder is generated by microsite and replaced on every build.\n", encoding="utf-8")
+        if self.in_place:
+            self._replace_files(self.staging)
+            return
         if self.output.exists():
             if _exchange(self.staging, self.output):
                 self._retire(self.staging)
                 return
             previous = self.output.parent / f".{self.output.name}.previous-{os.getpid()}"
-            os.rename(self.output, previous)
+            try:
+                os.rename(self.output, previous)
+            except OSError as exc:
+                if exc.errno not in UNSWAPPABLE:
+                    raise
+                self._replace_files(self.staging)
+                shutil.rmtree(self.staging)
+                return
             os.rename(self.staging, self.output)
             self._retire(previous)
         else:
             os.rename(self.staging, self.output)
+
+    def _replace_files(self, staged: Path) -> None:
+        """Make a complete staged build the output by renaming each changed file over the live one,
+        in the order of `_rank`, then removing the files the build no longer has.
+
+        Each live file is at every moment whole, old or new, and a file a live page links to goes
+        only after every page is new: stopped at any point, the output serves a working site, and
+        the next build finishes the change. Files staged on another file system (beside an output
+        that could not be swapped) are copied into `STAGING` first; unchanged ones stay untouched."""
+        inner = self.output / STAGING
+        copied = staged != inner
+        try:
+            if copied:
+                _clear(inner)
+                os.mkdir(inner)
+            moves: list[tuple[int, str, str]] = []
+            for rel in {*self.files.values(), MARKER}:
+                source = os.path.join(staged, rel)
+                target = os.path.join(self.output, rel)
+                try:
+                    live = os.lstat(target)
+                except (FileNotFoundError, NotADirectoryError):
+                    live = None
+                if live is not None and stat.S_ISREG(live.st_mode) and rel != MARKER:
+                    new = os.lstat(source)
+                    if os.path.samestat(live, new) or (copied and live.st_size == new.st_size and _read(source) == _read(target)):
+                        continue
+                moves.append((_rank(rel, live is None), rel, source))
+            folders = {"": str(self.output)}
+            for number, (_, rel, source) in enumerate(sorted(moves)):
+                if copied:
+                    temp = os.path.join(inner, str(number))
+                    shutil.copyfile(source, temp)
+                    source = temp
+                folder, _, name = rel.rpartition("/")
+                target = os.path.join(_made_folder(folders, folder), name)
+                try:
+                    os.replace(source, target)
+                except IsADirectoryError:  # the previous build had a folder where this file goes
+                    shutil.rmtree(target)
+                    os.replace(source, target)
+            _remove_files(self.output, self.removed())
+        finally:
+            _clear(inner)

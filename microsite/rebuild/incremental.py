@@ -23,7 +23,7 @@ from ..render import parallel
 from ..output import search
 from .deps import Inputs
 from ..model import Page
-from ..output.write import Transaction
+from ..output.write import MARKER, Transaction
 
 CONTENT, ASSETS = "content", "assets"
 """Why a page's file changed: its own content, or only the fingerprinted stylesheet names in it."""
@@ -72,7 +72,7 @@ class Memo:
         self._html_used: set[tuple[str, bool, markup.Crew]] = set()
         self._prints: dict[str, str] = {}
         self._assets: dict[str, str] = {}
-        self._output_id: tuple[int, int] | None = None
+        self._output_id: tuple[int, ...] | None = None
         self._pending: tuple[dict[str, str], dict[str, str]] | None = None
         self.last = Outcome()
         self.compiled = CompiledTemplates()
@@ -170,10 +170,12 @@ class Memo:
         self._html_used = set()
 
 
-def _identity(folder: Path) -> tuple[int, int] | None:
-    """Identify the output folder as swapped in, so a build by another process is noticed."""
+def _identity(folder: Path) -> tuple[int, ...] | None:
+    """Identify the output as a build left it, so a build by another process is noticed: the
+    folder swapped in, and its marker, which every build writes anew (a mount point's folder stays)."""
     try:
         st = os.stat(folder)
+        marker = os.lstat(folder / MARKER)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino)
+    return (st.st_dev, st.st_ino, marker.st_ino, marker.st_mtime_ns)
