@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from microsite.markdown import mentions
+
 from conftest import article, broken_links, run_build
 from live import Running, settle, wait_for
 from test_cache import assert_same_as_clean, tree
@@ -153,3 +155,8 @@ def test_watch_follows_the_linked_article_as_a_clean_build_does(site, tmp_path):
     clean = tmp_path / "clean"
     run_build(site.capsys, ["--source", str(site.source), "--output", str(clean), "--jobs", "1"])
     assert tree(site.output) == tree(clean)
+
+
+@pytest.mark.parametrize("href", ["//[x", "http://[::1", "//]z", "[x]: http://z"])
+def test_hrefs_that_are_no_urls_are_not_taken_for_file_links(href):
+    assert mentions.file_link(href) is None

@@ -233,8 +233,12 @@ class _MentionLinker(Treeprocessor):
 
 def file_link(href: str) -> tuple[str, str] | None:
     """(path, fragment) of a link to a Markdown file relative to the linking one, both unquoted;
-    None for any other link (with a scheme or host, from the site root, or to another kind of file)."""
-    parts = urlsplit(href)
+    None for any other link (with a scheme or host, from the site root, to another kind of file, or
+    one that is no URL at all, which the link sanitiser deals with)."""
+    try:
+        parts = urlsplit(href)
+    except ValueError:
+        return None
     path = unquote(parts.path)
     if parts.scheme or parts.netloc or not path.endswith(".md") or path.startswith("/"):
         return None
