@@ -13,7 +13,7 @@ from typing import Iterator
 from .output import assets as assets_mod
 from .rebuild import cache, delta, deps, preview
 from .source import content, schema
-from .output import images, search, write
+from .output import claims, images, search, write
 from .markdown import markup, mentions
 from .render import render
 from .errors import BuildFailed, SiteError
@@ -186,6 +186,9 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
         library = images.collect(settings.source, static, site.articles)
         env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
         pages = render.plan(site)
+        clashing = claims.clashes(claims.of_build(pages, static, library, site))
+        if clashing:
+            raise BuildFailed(clashing)
     spare = None if memo else rebuild.spare  # a single build stages in the output before last, kept in the cache
     with write.Transaction(settings.output, reuse=memo is not None, spare=spare) as tx:
         errors: list[SiteError] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
@@ -62,6 +62,8 @@ class Picture:
     height: int
     format: str
     variants: tuple[Variant, ...]
+    name: str = field(default="", repr=False, compare=False)
+    """The image as messages name it, relative to the source folder: `static/logo.png`, `content/articles/trip/map.png`."""
 
     def candidates(self, fmt: str) -> list[Variant]:
         """Copies in one format, narrowest first, for a srcset; an image without copies offers itself."""
@@ -74,7 +76,7 @@ class Picture:
         return self.candidates(self.format)[-1]
 
 
-def _plan(source: Path, output: str, copies: bool = True) -> Picture:
+def _plan(source: Path, output: str, name: str, copies: bool = True) -> Picture:
     """Read an image's size and decide which copies to make, without encoding anything."""
     data = source.read_bytes()
     fmt = RASTER[source.suffix.lower()]
@@ -98,7 +100,7 @@ def _plan(source: Path, output: str, copies: bool = True) -> Picture:
         for f in formats:
             ext = "jpg" if f == "jpeg" else f
             variants.append(Variant(f"{stem}-{w}w.{digest}.{ext}", w, h, f))
-    return Picture(source, output, width, height, fmt, tuple(variants))
+    return Picture(source, output, width, height, fmt, tuple(variants), name)
 
 
 def _rotated(image: "PIL.Image.Image") -> bool:
@@ -174,7 +176,7 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
     for name, asset in sorted(static.items()):
         if asset.source.suffix.lower() in RASTER:
             try:
-                library.pictures[f"static:{name}"] = _plan(asset.source, asset.output, copies=name not in SHARE_IMAGES)
+                library.pictures[f"static:{name}"] = _plan(asset.source, asset.output, f"static/{name}", copies=name not in SHARE_IMAGES)
             except BuildFailed as exc:
                 errors += [SiteError(f"static/{name}", 0, 0, e.message) for e in exc.errors]
     for article in articles:
@@ -189,10 +191,10 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
             key = f"{article.source}:{path}"
             if key in library.pictures or not file.is_file() or not file.resolve().is_relative_to((source / "content").resolve()):
                 continue
+            where = (PurePosixPath(article.source).parent / path).as_posix()
             try:
-                picture = _plan(file, f"{article.url}{path}")
+                picture = _plan(file, f"{article.url}{path}", where)
             except BuildFailed as exc:
-                where = (PurePosixPath(article.source).parent / path).as_posix()
                 errors += [SiteError(where, 0, 0, f"{e.message} (named by {article.source})") for e in exc.errors]
                 unreadable.add(ref)
                 continue
