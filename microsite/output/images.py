@@ -23,6 +23,7 @@ from .assets import Asset
 from ..markdown.bodies import IMG_TAG, attributes
 from ..errors import BuildFailed, SiteError
 from ..model import Article
+from ..progress import NONE, Progress
 from .write import Transaction
 
 RASTER = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}
@@ -210,10 +211,12 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
     return library
 
 
-def publish(tx: Transaction, library: Library, output: Path) -> None:
-    """Add every image copy to the build, reusing the previous build's file when its fingerprinted name is there."""
+def publish(tx: Transaction, library: Library, output: Path, progress: Progress = NONE) -> None:
+    """Add every image copy to the build, reusing the previous build's file when its fingerprinted
+    name is there; `progress` advances for each file added."""
     for picture in library.originals:
         tx.copy(picture.output, picture.source)
+        progress.advance()
     for picture in library.pictures.values():
         for variant in picture.variants:
             previous = output / variant.output
@@ -221,6 +224,7 @@ def publish(tx: Transaction, library: Library, output: Path) -> None:
                 tx.copy(variant.output, previous)
             else:
                 tx.write(variant.output, encode(picture, variant))
+            progress.advance()
 
 
 def picture_html(picture: Picture, alt: str, url: Callable[[str], str], sizes: str = DEFAULT_SIZES,

@@ -20,6 +20,7 @@ from . import parallel
 from ..output.assets import Asset
 from ..errors import BuildFailed, SiteError
 from ..model import Article, Origin, Page, Site
+from ..progress import NONE, Progress
 from ..markdown.mentions import strip_cards
 from ..source.schema import make_slug
 
@@ -369,19 +370,21 @@ def _attempt(env: jinja2.Environment, page: Page) -> tuple[str | None, SiteError
 
 
 def render_all(env: jinja2.Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
-               reads: dict[str, frozenset[str]] | None = None) -> None:
+               reads: dict[str, frozenset[str]] | None = None, progress: Progress = NONE) -> None:
     """Render pages into `emit`, in order, collecting every template problem.
 
     With `workers` other than 1 (0: one per core), pages are rendered in forked processes and
     emitted here. One mistake in a shared template fails every page; it is reported once, naming
     how many other pages it broke. `reads` gets, by output path, the articles whose body fields
-    each page read.
+    each page read; `progress` counts the pages as they arrive here.
     """
     broken: dict[SiteError, list[str]] = {}
     errors: list[SiteError] = []
+    progress.phase("rendering", len(pages))
     with _tracking():
         rendered = parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)
         for page, (text, problem, shared, read) in zip(pages, rendered):
+            progress.advance()
             if reads is not None and problem is None:
                 reads[page.path] = read
             if problem is not None:
