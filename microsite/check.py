@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from .output import assets as assets_mod
 from .source import content
 from . import engine
-from .output import images, write
+from .output import claims, images, write
 from .render import render
 from .errors import BuildFailed, SiteError
 from .model import Settings, Site
@@ -99,26 +99,21 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteE
     pages = render.plan(site)
     rendered: dict[str, str] = {}
     templates: dict[str, str] = {}
-    errors: list[SiteError] = []
-    seen: dict[str, str] = {}
+    errors = claims.clashes(claims.of_build(pages, static, library, site))
 
-    def claim(path: str, where: str) -> bool:
+    def safe(path: str, where: str) -> bool:
         try:
             write.safe_relative(path)
         except ValueError as exc:
             errors.append(SiteError(where, 0, 0, str(exc)))
             return False
-        if path.lower() in seen:
-            errors.append(SiteError(where, 0, 0, f"two files want the same output path {path!r} (also {seen[path.lower()]})"))
-            return False
-        seen[path.lower()] = where
         return True
 
     for asset in static.values():
-        claim(asset.output, f"static/{asset.name}")
+        safe(asset.output, f"static/{asset.name}")
 
     def emit(page, text: str) -> None:
-        if claim(page.path, page.path):
+        if safe(page.path, page.path):
             rendered[page.path] = text
             templates[page.path] = page.template
 

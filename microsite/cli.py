@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, check, deploycheck, engine, scaffold
+from . import __version__, check, deploycheck, engine, progress, scaffold
 from .errors import BuildFailed, UsageError
 from .model import Settings
 
@@ -68,9 +68,13 @@ def report_failure(exc: BuildFailed) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """Build the site once."""
+    """Build the site once, showing its progress on a terminal when it takes a while."""
     settings = settings_from(args)
-    report = engine.build(settings)
+    shown = progress.Line(sys.stderr) if not args.quiet and sys.stderr.isatty() else progress.NONE
+    try:
+        report = engine.build(settings, progress=shown)
+    finally:
+        shown.close()
     if not args.quiet:
         print(f"microsite: {report.summary()} -> {settings.output}")
     return EXIT_OK

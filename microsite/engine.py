@@ -13,12 +13,13 @@ from typing import Iterator
 from .output import assets as assets_mod
 from .rebuild import cache, delta, deps, preview
 from .source import content, schema
-from .output import images, search, write
+from .output import claims, images, search, write
 from .markdown import markup, mentions
 from .render import render
 from .errors import BuildFailed, SiteError
 from .rebuild.incremental import Memo
 from .model import Settings, Site
+from .progress import NONE, Progress
 
 BUNDLED = Path(__file__).resolve().parent / "theme"
 """The bundled theme, shipped inside the package: its `templates/` and `static/` are the defaults a site overrides file by file."""
@@ -53,14 +54,16 @@ def theme_dirs(source: Path, name: str) -> list[Path]:
 
 
 def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store | None = None,
-              hashes: cache.Hashes | None = None, warnings: list[SiteError] | None = None) -> Site:
+              hashes: cache.Hashes | None = None, warnings: list[SiteError] | None = None,
+              progress: Progress = NONE) -> Site:
     """Read and validate the sources and convert every article; raise BuildFailed on any problem.
 
     Content problems are reported together with template syntax errors, so one run shows all.
     With a `store` (the build cache on disk), unchanged articles are neither parsed nor converted
     again, and the rest are converted in worker processes (`settings.jobs`); a `memo` keeps what
     it read and converted in memory for the next build of a session. A `warnings` list (`check`)
-    receives the problems that `check` reports as warnings rather than errors.
+    receives the problems that `check` reports as warnings rather than errors. `progress` hears of
+    the articles read and converted.
     """
     problems = content.theme_problems(settings.source)
     converter = cache.Converter(store, settings.source, settings.jobs) if store else None
@@ -75,7 +78,8 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
         reader, data_read = None, None
     try:
         try:
-            sources = content.read_sources(settings.source, settings.max_article_bytes, memo=reader, data_read=data_read)
+            sources = content.read_sources(settings.source, settings.max_article_bytes, memo=reader, data_read=data_read,
+                                           progress=progress)
             parsed = memo.disk if memo else reader
             if parsed:
                 parsed.finish()
@@ -91,8 +95,9 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
     allow_html = checked.config.unsafe_html
     crew = mentions.crew_data(checked.crew, checked.config.base_path)
     convert = (lambda raw: memo.convert(raw.body, allow_html, crew)) if memo else (lambda raw: markup.convert(raw.body, allow_html, crew))
+    progress.phase("converting", len(checked.articles))
     if converter:
-        converter.prepare((meta.raw for meta in checked.articles), allow_html, crew)
+        converter.prepare((meta.raw for meta in checked.articles), allow_html, crew, progress)
         if memo:
             memo.converter = converter
         else:
@@ -109,6 +114,8 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
             first = meta.raw.body_line + len(body) - len(body.lstrip("\n"))
             errors.append(SiteError(meta.raw.source, first, 1, "Markdown nested too deeply to convert "
                                     "(emphasis, links or lists inside each other hundreds of times); flatten it"))
+        if not converter:  # the converter counted its bodies as they came
+            progress.advance()
     if errors:
         raise BuildFailed(errors)
     linked = frozenset(ref.target for body in converted.values() for ref in body.refs if ref.kind in ("article", "file"))
@@ -144,11 +151,12 @@ def _collector_paused(pause: bool) -> Iterator[None]:
         gc.enable()
 
 
-def build(settings: Settings, memo: Memo | None = None) -> Report:
+def build(settings: Settings, memo: Memo | None = None, progress: Progress = NONE) -> Report:
     """Build the site into the output folder; on any problem the previous output stays as it was.
 
     With a `memo` from the previous build, pages whose inputs did not change are carried over
-    instead of rendered (watch and serve); the output is the same as without one.
+    instead of rendered (watch and serve); the output is the same as without one. `progress`
+    hears of each phase of a full build and its steps.
     """
     started = time.perf_counter()
     write.check_output_folder(settings.output, settings.source)
@@ -171,7 +179,7 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             finally:
                 rebuild.settle()
     try:
-        return _build(settings, memo, store, rebuild, started)
+        return _build(settings, memo, store, rebuild, started, progress)
     except BaseException:
         if store:
             store.discard()  # a failed build leaves no cache entry behind
@@ -179,23 +187,28 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
 
 
 def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, rebuild: cache.Rebuild | None,
-           started: float) -> Report:
+           started: float, progress: Progress) -> Report:
     """Everything of `build` after the no-change check: read, render and write."""
     with _collector_paused(memo is None):
-        site = load_site(settings, memo, store, rebuild.hashes if rebuild else None)
+        site = load_site(settings, memo, store, rebuild.hashes if rebuild else None, progress=progress)
         static = assets_mod.collect(theme_dirs(settings.source, "static"))
         library = images.collect(settings.source, static, site.articles)
         env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
         pages = render.plan(site)
+        clashing = claims.clashes(claims.of_build(pages, static, library, site))
+        if clashing:
+            raise BuildFailed(clashing)
     spare = None if memo else rebuild.spare  # a single build stages in the output before last, kept in the cache
     with write.Transaction(settings.output, reuse=memo is not None, spare=spare) as tx:
         errors: list[SiteError] = []
+        progress.phase("copying static files and images", len(static) + library.file_count())
         for asset in static.values():
             try:
                 tx.copy(asset.output, asset.source)
             except ValueError as exc:
                 errors.append(SiteError(f"static/{asset.name}", 0, 0, f"{exc}; rename the file"))
-        images.publish(tx, library, settings.output)
+            progress.advance()
+        images.publish(tx, library, settings.output, progress)
 
         def emit(page, text: str) -> None:
             try:
@@ -209,15 +222,16 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
         else:
             unread = delta.unknown_reads(rebuild)  # rendered to learn what they read, once
             todo, workers = list(rebuild.stale(deps.Inputs(env, static, library=library), pages, tx, unread)), settings.jobs
-        render.render_all(env, todo, emit, workers, reads)
+        render.render_all(env, todo, emit, workers, reads, progress)
         if errors:
             raise BuildFailed(errors)
         # the search index reads the finished pages, so it runs last, still inside the staging folder
-        indexed = search.publish(tx, site, store if rebuild else None, memo.search if memo else None)
+        indexed = search.publish(tx, site, store if rebuild else None, memo.search if memo else None, progress)
         gone = tx.removed()
         removed = len(gone)
         if memo:
             memo.classify(tx, gone)
+        progress.phase("writing")
     files = len(static) + library.file_count() + len(indexed)
     if memo:
         memo.commit(settings.output)

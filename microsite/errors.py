@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def located(path: str, line: int = 0, column: int = 0) -> str:
+    """Name a place in a file as messages show it: `path`, `path:line` or `path:line:column`."""
+    if not line:
+        return path
+    return f"{path}:{line}:{column}" if column else f"{path}:{line}"
+
+
 @dataclass(frozen=True, order=True)
 class SiteError:
     """One problem in the site's input, reported as `path:line:column: message`."""
@@ -15,12 +22,7 @@ class SiteError:
     message: str = ""
 
     def __str__(self) -> str:
-        where = self.path
-        if self.line:
-            where += f":{self.line}"
-            if self.column:
-                where += f":{self.column}"
-        return f"{where}: {self.message}"
+        return f"{located(self.path, self.line, self.column)}: {self.message}"
 
 
 class BuildFailed(Exception):

@@ -8,6 +8,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .errors import located
+
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -91,6 +93,8 @@ class Article:
     """Earlier output paths of this article (`articles/old-slug/`), each served as a redirect."""
     mentions: tuple[str, ...] = ()
     """Ids of the crew members its body mentions by name or `[[crew:id]]`."""
+    alias_places: Mapping[str, tuple[int, int]] = field(default_factory=lambda: EMPTY, repr=False, compare=False)
+    """Line and column where each of `aliases` is written, for messages; no page shows them."""
 
     @property
     def people(self) -> tuple[str, ...]:
@@ -116,6 +120,8 @@ class CrewMember:
     role: str
     bio: str
     data: Mapping[str, Any]
+    place: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
+    """Line and column of its `id` in `mission.yaml`, for messages; no page shows them."""
 
     @property
     def url(self) -> str:
@@ -170,6 +176,26 @@ class Site:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """What one file of the output is made from, for messages that must name it: the source file
+    and the place in it, what there makes the file, and the template that renders it."""
+
+    what: str
+    """What makes the file, e.g. `alias /crew/`, `the page of crew member 'shipenko'`, `static file logo.png`."""
+    path: str = ""
+    """The source file relative to the source folder; empty for a file no one source makes."""
+    line: int = 0
+    column: int = 0
+    template: str = ""
+    """The template that renders a page, e.g. `crew.html`."""
+
+    def where(self) -> str:
+        """The source file and template as messages name them, e.g. `content/mission.yaml:22:5, templates/crew.html`."""
+        named = [located(self.path, self.line, self.column)] if self.path else []
+        return ", ".join(named + ([f"templates/{self.template}"] if self.template else []))
+
+
+@dataclass(frozen=True)
 class Page:
     """One file of the finished site: where it goes, how it is made, and what it was made from."""
 
@@ -179,3 +205,9 @@ class Page:
     context: Mapping[str, Any]
     deps: frozenset[str]
     """Inputs this page was made from, e.g. `article:landing`, `mission`, `template:base.html`."""
+    origin: Origin | None = field(default=None, compare=False)
+    """Where the page comes from, for messages (a clash of output paths); None names its template alone."""
+
+    def made_from(self) -> Origin:
+        """Where the page comes from, its template when nothing more is known."""
+        return self.origin or Origin(f"page {self.path}", template=self.template)

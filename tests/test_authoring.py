@@ -90,4 +90,4 @@ def test_aliases_make_redirect_pages_that_links_follow(site):
 def test_alias_that_shadows_a_live_article_is_an_error(site):
     site.write("content/articles/launch.md", article("The launch", "2021-10-05", "Up.", aliases="[landing]"))
     result = site.build(expect=1)
-    assert "content/articles/launch.md:4:1: alias /articles/landing/ is the live URL of content/articles/landing.md" in result.err
+    assert "content/articles/launch.md:4:11: alias /articles/landing/ is the live URL of content/articles/landing.md:2:1; remove it from aliases" in result.err

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MISSION_YAML, SITE_YAML, article
+from PIL import Image
+
+from conftest import MISSION_YAML, SITE_YAML, article, run_build
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -75,9 +77,9 @@ CASES = [
     ("bad-crew-id", {"content/mission.yaml": mission_with("  - id: novitsky", "  - id: Oleg Novitsky")}, [], 1,
      "content/mission.yaml:27:5: crew id 'Oleg Novitsky' must use only a-z, 0-9 and hyphens, e.g. 'oleg-novitsky'"),
     ("duplicate-slug", {"content/articles/again.md": front("title: Again", "date: 2021-10-17", "slug: launch")}, [], 1,
-     "content/articles/launch.md:2:1: slug 'launch' is already used by content/articles/again.md; set a different 'slug:'"),
+     "content/articles/launch.md:2:1: slug 'launch' is already used by content/articles/again.md:4:1; set a different 'slug:'"),
     ("slug-differs-in-case", {"content/articles/Landing.md": front("title: Shouting", "date: 2021-10-17")}, [], 1,
-     "content/articles/landing.md:2:1: slug 'landing' is already used by content/articles/Landing.md"),
+     "content/articles/landing.md:2:1: slug 'landing' is already used by content/articles/Landing.md:2:1; set a different 'slug:'"),
     ("reserved-slug", {"content/articles/bad.md": front("title: T", "date: 2021-10-17", "slug: CON")}, [], 1,
      "content/articles/bad.md:4:1: slug 'con' is a reserved file name on Windows hosts"),
     ("template-syntax-error", {"templates/404.html": '{% extends "base.html" %}\n{% block main %}\n{% if %}\n{% endblock %}\n'}, [], 1,
@@ -184,6 +186,85 @@ def _parents(rel: str) -> list[str]:
     parts = rel.split("/")[:-1]
     return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
+
+
+def aliased(*aliases: str, title: str = "Moved") -> str:
+    return article(title, aliases=f"[{', '.join(aliases)}]")
+
+
+# id, files to write, the one problem reported (the fixture's site: landing.md, launch.md, the-film.md;
+# crew peresild, shipenko, novitsky; tags landing, soyuz, film)
+CLASHES = [
+    ("alias-crew-list", {"content/articles/moved.md": aliased("/crew/")},
+     "content/articles/moved.md:4:11: alias /crew/ wants the output path 'crew/index.html', "
+     "as does the crew list (content/mission.yaml, templates/crew_list.html)"),
+    ("alias-crew-member", {"content/articles/moved.md": aliased("/crew/shipenko/")},
+     "content/articles/moved.md:4:11: alias /crew/shipenko/ wants the output path 'crew/shipenko/index.html', "
+     "as does the page of crew member 'shipenko' (content/mission.yaml:22:5, templates/crew.html)"),
+    ("alias-tag", {"content/articles/moved.md": aliased("/tags/soyuz/")},
+     "content/articles/moved.md:4:11: alias /tags/soyuz/ wants the output path 'tags/soyuz/index.html', "
+     "as does the page of tag 'soyuz' (content/articles/landing.md:4, templates/tag.html)"),
+    ("alias-home", {"content/articles/moved.md": aliased("/index.html")},
+     "content/articles/moved.md:4:11: alias /index.html wants the output path 'index.html', as does the home page (templates/home.html)"),
+    ("alias-404", {"content/articles/moved.md": aliased("/404.html")},
+     "content/articles/moved.md:4:11: alias /404.html wants the output path '404.html', as does the 404 page (templates/404.html)"),
+    ("alias-article-in-other-case", {"content/articles/moved.md": aliased("/articles/Launch/")},
+     "content/articles/moved.md:4:11: alias /articles/Launch/ wants the output path 'articles/Launch/index.html', "
+     "as does the article's page (content/articles/launch.md:2, templates/article.html), spelt 'articles/launch/index.html'"),
+    ("alias-article-index", {"content/articles/moved.md": aliased("/articles/launch/index.html")},
+     "content/articles/moved.md:4:11: alias /articles/launch/index.html wants the output path 'articles/launch/index.html', "
+     "as does the article's page (content/articles/launch.md:2, templates/article.html)"),
+    ("alias-live-article", {"content/articles/moved.md": aliased("launch")},
+     "content/articles/moved.md:4:11: alias /articles/launch/ is the live URL of content/articles/launch.md:2:1; remove it from aliases"),
+    ("alias-alias", {"content/articles/moved.md": aliased("/old/"), "content/articles/other.md": aliased("first", "/old/", title="Other")},
+     "content/articles/other.md:4:18: alias /old/ is already an alias of content/articles/moved.md:4:11"),
+    ("alias-alias-in-other-case", {"content/articles/moved.md": aliased("/old/"), "content/articles/other.md": aliased("/OLD/", title="Other")},
+     "content/articles/moved.md:4:11: alias /old/ wants the output path 'old/index.html', "
+     "as does alias /OLD/ (content/articles/other.md:4:11), spelt 'OLD/index.html'"),
+    ("aliases-and-a-page", {"content/articles/moved.md": aliased("/crew/"), "content/articles/other.md": aliased("/Crew/", title="Other")},
+     "content/articles/moved.md:4:11: alias /crew/ wants the output path 'crew/index.html', as do the crew list "
+     "(content/mission.yaml, templates/crew_list.html) and alias /Crew/ (content/articles/other.md:4:11), spelt 'Crew/index.html'"),
+    ("alias-over-a-file", {"content/articles/moved.md": aliased("/feed.xml")},
+     "content/articles/moved.md:4:11: alias /feed.xml/ wants the output path 'feed.xml/index.html', "
+     "which needs a folder where the feed (templates/feed.xml) wants the file 'feed.xml'"),
+    ("alias-in-the-search-index", {"content/articles/moved.md": aliased("/pagefind/pagefind.js")},
+     "content/articles/moved.md:4:11: alias /pagefind/pagefind.js/ wants the output path 'pagefind/pagefind.js/index.html', "
+     "in the folder 'pagefind/' that the search index fills"),
+    ("alias-static-file", {"static/notes.html": "<p>Notes</p>\n", "content/articles/moved.md": aliased("/static/notes.html")},
+     "content/articles/moved.md:4:11: alias /static/notes.html wants the output path 'static/notes.html', "
+     "as does a static file (static/notes.html)"),
+    ("slug", {"content/articles/moved.md": article("Moved", slug="launch")},
+     ("content/articles/launch.md:2:1: slug 'launch' is also used by content/articles/moved.md:4:1; set a different 'slug:' in one of them",
+      "content/articles/moved.md:4:1: slug 'launch' is already used by content/articles/launch.md:2:1; set a different 'slug:'")),
+]
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+@pytest.mark.parametrize("files, message", [c[1:] for c in CLASHES], ids=[c[0] for c in CLASHES])
+def test_a_clash_of_output_paths_names_every_source_at_its_line(site, command, files, message):
+    if command == "build":
+        site.build()
+    before = snapshot(site.output) if command == "build" else listing(site.source.parent)
+    for rel, text in files.items():
+        site.write(rel, text)
+    result = run_build(site.capsys, [command, "--source", str(site.source)], expect=1)
+    assert result.err.splitlines()[:-1] == ([message] if isinstance(message, str) else list(message))
+    assert (snapshot(site.output) if command == "build" else listing(site.source.parent) - {f"site/{rel}" for rel in files}
+            - {"site/static"}) == before
+
+
+def test_an_image_copy_and_a_static_file_of_its_name_clash(site):
+    (site.source / "static").mkdir()
+    Image.new("RGB", (600, 300), "navy").save(site.source / "static/poster.png")
+    site.build()
+    before = snapshot(site.output)
+    copy = next((site.output / "static").glob("poster-480w.*.webp"))
+    (site.source / "static" / copy.name).write_bytes(copy.read_bytes())
+    result = site.build(expect=1)
+    assert result.err.splitlines()[:-1] == [
+        f"static/poster.png: a 480 px wide WEBP copy of an image wants the output path 'static/{copy.name}', "
+        f"as does a static file (static/{copy.name})"]
+    assert snapshot(site.output) == before
 
 def test_every_problem_of_a_build_is_reported_together(site):
     site.write("content/articles/a.md", front("title: A"))

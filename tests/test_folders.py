@@ -42,10 +42,10 @@ def test_a_slug_used_in_two_folders_is_an_error_at_both_files(site):
     site.write("content/articles/2022/landing.md", article("Another landing", "2022-03-30", "Again.", slug="landing"))
     result = site.build(expect=1)
     assert result.err.splitlines() == [
-        "content/articles/2021/launch.md:2:1: slug 'launch' is also used by content/articles/launch.md; set a different 'slug:' in one of them",
-        "content/articles/2022/landing.md:4:1: slug 'landing' is also used by content/articles/landing.md; set a different 'slug:' in one of them",
-        "content/articles/landing.md:2:1: slug 'landing' is already used by content/articles/2022/landing.md; set a different 'slug:'",
-        "content/articles/launch.md:2:1: slug 'launch' is already used by content/articles/2021/launch.md; set a different 'slug:'",
+        "content/articles/2021/launch.md:2:1: slug 'launch' is also used by content/articles/launch.md:2:1; set a different 'slug:' in one of them",
+        "content/articles/2022/landing.md:4:1: slug 'landing' is also used by content/articles/landing.md:2:1; set a different 'slug:' in one of them",
+        "content/articles/landing.md:2:1: slug 'landing' is already used by content/articles/2022/landing.md:4:1; set a different 'slug:'",
+        "content/articles/launch.md:2:1: slug 'launch' is already used by content/articles/2021/launch.md:2:1; set a different 'slug:'",
         "microsite: build failed with 4 problems; output left as it was",
     ]
     assert tree(site.output) == before

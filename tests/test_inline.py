@@ -5,12 +5,18 @@ from __future__ import annotations
 import importlib.util
 import random
 import re
+import subprocess
+import sys
+import xml.etree.ElementTree as etree
 from pathlib import Path
 
 import markdown
 import pytest
+import regex
+from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markdown import inlinepatterns
 from markdown.treeprocessors import InlineProcessor
 
 from conftest import ROOT
@@ -109,3 +115,126 @@ def test_no_set_where_a_match_may_hold_none(expression):
 
 def test_no_set_for_an_expression_that_ignores_case():
     assert inline.required(re.compile("k", re.IGNORECASE)) is None
+
+
+class Marking(inlinepatterns.InlineProcessor):
+    """Wraps what `expression` finds in <mark>, whatever object the expression is."""
+
+    def __init__(self, expression, md):
+        super().__init__(r"(?!)", md)
+        self.compiled_re = expression
+
+    def handleMatch(self, m, data):
+        element = etree.Element("mark")
+        element.text = m.group(0)
+        return element, m.start(0), m.end(0)
+
+
+class Recording:
+    """A stand-in for a compiled expression, as Python-Markdown's own tests use one: it offers
+    `finditer` alone and notes where each search starts."""
+
+    def __init__(self, expression: re.Pattern, starts: list[int]):
+        self.expression, self.starts = expression, starts
+
+    def finditer(self, data, start=0):
+        self.starts.append(start)
+        return self.expression.finditer(data, start)
+
+
+class RecordingMarks(Marking):
+    """Hands out a new Recording on each call, as the stand-in in Python-Markdown's tests does."""
+
+    def __init__(self, expression: str, md):
+        super().__init__(re.compile(expression), md)
+        self.starts: list[int] = []
+
+    def getCompiledRegExp(self):
+        return Recording(self.compiled_re, self.starts)
+
+
+TEXTS = ["A cat, a cot, a cut and a dog sat on a [mat](http://x.y).", "*cats* and `cat` and __cast__", "no such animal",
+         "Cat? CAT! c-a-t", "xx xxx x", "ca\nt and tac"]
+
+
+def with_pattern(make, text: str) -> list[tuple[str, object]]:
+    """Convert `text` with stock Python-Markdown and with the quick converter, each given one more
+    inline pattern made by `make(md)` ahead of the others; return (HTML, pattern) of each."""
+    results = []
+    for quick in (False, True):
+        md, mentions = markup.configured(True, quick=quick)
+        pattern = make(md)
+        md.inlinePatterns.register(pattern, "marking", 1000)
+        mentions.begin(markup.NO_CREW)
+        results.append((md.convert(text), pattern))
+    return results
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_an_expression_that_is_not_a_re_pattern_is_searched_as_stock_does(text):
+    (stock, stock_pattern), (quick, quick_pattern) = with_pattern(lambda md: RecordingMarks(r"ca?t|x", md), text)
+    assert quick == stock
+    assert quick_pattern.starts == stock_pattern.starts
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_regex_module_pattern_is_searched_as_stock_does(text):
+    fuzzy = regex.compile(r"(?:cat){e<=1}")
+    (stock, _), (quick, _) = with_pattern(lambda md: Marking(fuzzy, md), text)
+    assert quick == stock
+
+
+def test_a_regex_module_pattern_finds_what_it_matches_without_the_characters_re_would_read_in_it():
+    (stock, _), (quick, _) = with_pattern(lambda md: Marking(regex.compile(r"(?:cat){e<=1}"), md), "A cot.")
+    marks = BeautifulSoup(quick, "html.parser").find_all("mark")
+    assert [mark.get_text() for mark in marks] == ["cot"]
+    assert quick == stock
+
+
+def test_repeated_matches_resume_after_the_previous_match():
+    """Python-Markdown's own `testInlineProcessorAdvancesSearchIndex`, run on the quick converter."""
+    md, mentions = markup.configured(True)
+
+    class Recorded(RecordingMarks):
+        def handleMatch(self, m, data):
+            return m.group(0), m.start(0), m.end(0)
+
+    pattern = Recorded(r"x", md)
+    md.inlinePatterns.register(pattern, "record-search-index", 1000)
+    mentions.begin(markup.NO_CREW)
+    assert md.convert("xxxx") == "<p>xxxx</p>"
+    assert pattern.starts[0] == 0
+    assert pattern.starts[1] > pattern.starts[0]
+
+
+FALLBACK = """
+import re, sys, warnings
+import markdown
+warnings.simplefilter("always")
+markdown.Markdown(extensions={extensions})  # their modules are loaded, with what they make with `re` at import
+{remove}
+from microsite.markdown import markup
+kinds = set()
+for text in sys.stdin.read().split("\\0"):
+    for allow_html in (True, False):
+        md, mentions = markup.configured(allow_html)
+        kinds |= {{type(md.treeprocessors[name]).__name__ for name in ("inline", "smarty")}}
+        mentions.begin(markup.NO_CREW)
+        sys.stdout.write(md.convert(text) + "\\0")
+sys.stdout.write(",".join(sorted(kinds)))
+"""
+
+
+@pytest.mark.parametrize("remove, missing", [
+    ("del re._parser", "re._parser.parse"),
+    ("del re._constants.ATOMIC_GROUP", "re._constants.ATOMIC_GROUP"),
+], ids=["parser", "opcode"])
+def test_without_the_private_names_it_relies_on_the_stock_pass_runs_with_one_warning(remove, missing):
+    texts = TEXTS + [p.read_text(encoding="utf-8") for p in sorted((ROOT / "content" / "articles").glob("*.md"))]
+    result = subprocess.run([sys.executable, "-c", FALLBACK.format(remove=remove, extensions=markup.EXTENSIONS)], input="\0".join(texts),
+                            capture_output=True, text=True, cwd=ROOT, check=True)
+    *html, kinds = result.stdout.split("\0")
+    assert kinds == "InlineProcessor"
+    assert html == [both(text, allow_html)[0] for text in texts for allow_html in (True, False)]
+    assert result.stderr.count("RuntimeWarning") == 1, result.stderr
+    assert f"microsite: {missing} not found" in result.stderr

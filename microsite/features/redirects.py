@@ -7,8 +7,9 @@ current URL, so readers, crawlers and link checkers all arrive at the same place
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from ..errors import SiteError
+from ..errors import SiteError, located
 from .slugs import make_slug
 from ..output.write import safe_relative
 
@@ -46,37 +47,39 @@ def alias_path(text: str) -> str | None:
     return path
 
 
-def check_aliases(items: list[tuple[str, tuple[int, int]]], problems) -> tuple[str, ...]:
-    """Validate the `aliases` list of one article; return the normalised paths."""
-    paths = []
+def check_aliases(items: list[tuple[str, tuple[int, int]]], problems) -> dict[str, tuple[int, int]]:
+    """Validate the `aliases` list of one article; return the normalised paths, each with the
+    line and column where it is first written."""
+    places: dict[str, tuple[int, int]] = {}
     for text, where in items:
         path = alias_path(text)
         if path is None:
             problems.add(where, f"alias {text!r} is not a usable path; write an old slug or a path such as /articles/old-slug/")
         else:
-            paths.append(path)
-    return tuple(dict.fromkeys(paths))
+            places.setdefault(path, where)
+    return places
 
 
 def check_conflicts(metas) -> list[SiteError]:
-    """Report aliases that collide with a live article or with another article's alias."""
-    live = {f"articles/{m.fields['slug']}/": m.raw.source for m in metas}
-    taken: dict[str, str] = {}
+    """Report aliases that collide with a live article or with another article's alias, naming
+    the other article at its line."""
+    live = {f"articles/{m.fields['slug']}/": located(m.raw.source, *m.raw.front.where("slug" if "slug" in m.raw.front else "title"))
+            for m in metas}
+    taken: dict[str, tuple[str, str]] = {}
     errors = []
     for meta in metas:
-        for path in meta.fields["aliases"]:
-            where = meta.raw.front.where("aliases")
+        for path, where in meta.fields["alias_places"].items():
             if path in live:
                 errors.append(SiteError(meta.raw.source, *where, f"alias /{path} is the live URL of {live[path]}; remove it from aliases"))
-            elif path in taken and taken[path] != meta.raw.source:
-                errors.append(SiteError(meta.raw.source, *where, f"alias /{path} is already an alias of {taken[path]}"))
-            taken.setdefault(path, meta.raw.source)
+            elif path in taken and taken[path][0] != meta.raw.source:
+                errors.append(SiteError(meta.raw.source, *where, f"alias /{path} is already an alias of {taken[path][1]}"))
+            taken.setdefault(path, (meta.raw.source, located(meta.raw.source, *where)))
     return errors
 
 
-def redirects(articles) -> list[Redirect]:
-    """List the redirect pages of every article's aliases."""
-    return [Redirect(path, a.url, a.title) for a in articles for path in a.aliases]
+def redirects(articles) -> list[tuple[Any, Redirect]]:
+    """List the redirect pages of every article's aliases, each with its article."""
+    return [(a, Redirect(path, a.url, a.title)) for a in articles for path in a.aliases]
 
 
 def slug_aliases(pairs) -> dict[str, str]:

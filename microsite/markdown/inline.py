@@ -7,16 +7,21 @@ character the pattern starts with: a paragraph without a `[` is still searched f
 times. That is most of the time it takes to convert an article. Here each pattern's regular
 expression is read once to learn a set of characters of which every match holds at least one; a
 text holding none of them skips that pattern exactly as a search that found nothing would.
-Patterns whose expression gives no such set (one that may match empty text, say) are always
-searched. The tests convert the same text with both passes and compare.
+Patterns whose expression gives no such set (one that may match empty text, say, or one that is
+not a `re.Pattern` at all, such as the `regex` module's) are always searched. The tests convert
+the same text with both passes and compare.
+
+This is the one module that relies on private names of Python (`re._parser`, `re._constants`)
+and of Python-Markdown (`InlineProcessor.__handleInline` and `__applyPattern`, `Registry._priority`).
+Where one of them is missing, `install` leaves Python-Markdown's own pass in place and says so once.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import warnings
 from bisect import bisect_left
-from re import _constants as _sre, _parser as _sre_parse  # the parser `re` compiles with
 from typing import Any
 
 from markdown import Markdown, util
@@ -25,20 +30,50 @@ from markdown.treeprocessors import InlineProcessor
 _WIDEST_RANGE = 128
 """A character class spanning more characters than this gives no usable set."""
 
+_sre_parse = getattr(re, "_parser", None)
+"""The parser `re` compiles with (private to `re`: `missing_internals` checks it is there)."""
+_sre = getattr(re, "_constants", None)
+_OPCODES = ("LITERAL", "IN", "RANGE", "SUBPATTERN", "BRANCH", "MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT", "ATOMIC_GROUP")
+"""The opcodes of `re._constants` that `_element` and `_char_class` read."""
+_STOCK_METHODS = ("_InlineProcessor__handleInline", "_InlineProcessor__applyPattern")
+"""Python-Markdown's private loop over the patterns, which SkippingInline overrides and calls."""
+
+
+@functools.cache
+def missing_internals() -> tuple[str, ...]:
+    """Name the private names the skipping pass relies on that this Python or Python-Markdown
+    lacks; warn once, the first time any are missing, that the stock pass runs instead."""
+    missing = [] if callable(getattr(_sre_parse, "parse", None)) else ["re._parser.parse"]
+    missing += [f"re._constants.{name}" for name in _OPCODES if not hasattr(_sre, name)]
+    missing += [f"markdown.treeprocessors.InlineProcessor.{name}" for name in _STOCK_METHODS
+                if not callable(getattr(InlineProcessor, name, None))]
+    if not isinstance(getattr(util.Registry(), "_priority", None), list):
+        missing.append("markdown.util.Registry._priority")
+    if missing:
+        warnings.warn(f"microsite: {', '.join(missing)} not found in this Python or Python-Markdown; "
+                      "Markdown is converted with Python-Markdown's own inline pass (the same HTML, slower)",
+                      RuntimeWarning, stacklevel=2)
+    return tuple(missing)
+
+
+def required(expression: Any) -> frozenset[str] | None:
+    """Characters of which every match of `expression` holds at least one; None when no such set
+    is known (case-insensitive expressions, ones that may match empty text, expressions that are
+    not a `re.Pattern`, and the like)."""
+    if not isinstance(expression, re.Pattern) or missing_internals():
+        return None
+    return _required(expression)
+
 
 @functools.lru_cache(maxsize=None)
-def required(expression: re.Pattern) -> frozenset[str] | None:
-    """Characters of which every match of `expression` holds at least one; None when no such set
-    is known (case-insensitive expressions, ones that may match empty text, and the like)."""
+def _required(expression: re.Pattern) -> frozenset[str] | None:
     if expression.flags & re.IGNORECASE:
         return None
     try:
         parsed = _sre_parse.parse(expression.pattern, expression.flags)
+        return None if parsed.state.flags & re.IGNORECASE else _sequence(parsed)
     except Exception:  # noqa: BLE001 - an expression this reading cannot follow is searched as is
         return None
-    if parsed.state.flags & re.IGNORECASE:
-        return None
-    return _sequence(parsed)
 
 
 def _sequence(items) -> frozenset[str] | None:
@@ -149,7 +184,10 @@ def reused_formatter(**options: Any) -> Any:
 
 def install(md: Markdown) -> None:
     """Put the skipping pass in place of each stock inline pass of `md` (the main one and the one
-    smart quotes run), keeping their patterns and priorities."""
+    smart quotes run), keeping their patterns and priorities; leave the stock passes where a
+    private name the skipping pass relies on is missing."""
+    if missing_internals():
+        return
     for item in list(md.treeprocessors._priority):
         processor = md.treeprocessors[item.name]
         if type(processor) is InlineProcessor:

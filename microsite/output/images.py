@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
@@ -23,6 +23,7 @@ from .assets import Asset
 from ..markdown.bodies import IMG_TAG, attributes
 from ..errors import BuildFailed, SiteError
 from ..model import Article
+from ..progress import NONE, Progress
 from .write import Transaction
 
 RASTER = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}
@@ -62,6 +63,8 @@ class Picture:
     height: int
     format: str
     variants: tuple[Variant, ...]
+    name: str = field(default="", repr=False, compare=False)
+    """The image as messages name it, relative to the source folder: `static/logo.png`, `content/articles/trip/map.png`."""
 
     def candidates(self, fmt: str) -> list[Variant]:
         """Copies in one format, narrowest first, for a srcset; an image without copies offers itself."""
@@ -74,7 +77,7 @@ class Picture:
         return self.candidates(self.format)[-1]
 
 
-def _plan(source: Path, output: str, copies: bool = True) -> Picture:
+def _plan(source: Path, output: str, name: str, copies: bool = True) -> Picture:
     """Read an image's size and decide which copies to make, without encoding anything."""
     data = source.read_bytes()
     fmt = RASTER[source.suffix.lower()]
@@ -98,7 +101,7 @@ def _plan(source: Path, output: str, copies: bool = True) -> Picture:
         for f in formats:
             ext = "jpg" if f == "jpeg" else f
             variants.append(Variant(f"{stem}-{w}w.{digest}.{ext}", w, h, f))
-    return Picture(source, output, width, height, fmt, tuple(variants))
+    return Picture(source, output, width, height, fmt, tuple(variants), name)
 
 
 def _rotated(image: "PIL.Image.Image") -> bool:
@@ -174,7 +177,7 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
     for name, asset in sorted(static.items()):
         if asset.source.suffix.lower() in RASTER:
             try:
-                library.pictures[f"static:{name}"] = _plan(asset.source, asset.output, copies=name not in SHARE_IMAGES)
+                library.pictures[f"static:{name}"] = _plan(asset.source, asset.output, f"static/{name}", copies=name not in SHARE_IMAGES)
             except BuildFailed as exc:
                 errors += [SiteError(f"static/{name}", 0, 0, e.message) for e in exc.errors]
     for article in articles:
@@ -189,10 +192,10 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
             key = f"{article.source}:{path}"
             if key in library.pictures or not file.is_file() or not file.resolve().is_relative_to((source / "content").resolve()):
                 continue
+            where = (PurePosixPath(article.source).parent / path).as_posix()
             try:
-                picture = _plan(file, f"{article.url}{path}")
+                picture = _plan(file, f"{article.url}{path}", where)
             except BuildFailed as exc:
-                where = (PurePosixPath(article.source).parent / path).as_posix()
                 errors += [SiteError(where, 0, 0, f"{e.message} (named by {article.source})") for e in exc.errors]
                 unreadable.add(ref)
                 continue
@@ -208,10 +211,12 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
     return library
 
 
-def publish(tx: Transaction, library: Library, output: Path) -> None:
-    """Add every image copy to the build, reusing the previous build's file when its fingerprinted name is there."""
+def publish(tx: Transaction, library: Library, output: Path, progress: Progress = NONE) -> None:
+    """Add every image copy to the build, reusing the previous build's file when its fingerprinted
+    name is there; `progress` advances for each file added."""
     for picture in library.originals:
         tx.copy(picture.output, picture.source)
+        progress.advance()
     for picture in library.pictures.values():
         for variant in picture.variants:
             previous = output / variant.output
@@ -219,6 +224,7 @@ def publish(tx: Transaction, library: Library, output: Path) -> None:
                 tx.copy(variant.output, previous)
             else:
                 tx.write(variant.output, encode(picture, variant))
+            progress.advance()
 
 
 def picture_html(picture: Picture, alt: str, url: Callable[[str], str], sizes: str = DEFAULT_SIZES,

@@ -39,6 +39,7 @@ from ..render import parallel
 from . import write
 from ..errors import BuildFailed, SiteError
 from ..model import Site
+from ..progress import NONE, Progress
 
 FOLDER = "pagefind"
 """Where the index lives in the output; templates load `pagefind/pagefind.js` from here."""
@@ -154,11 +155,11 @@ def _intact(tx, files: dict[str, Stamp]) -> bool:
     return all(_stamp(os.path.join(output, rel)) == stamp for rel, stamp in files.items())
 
 
-def _run(todo: list[tuple[Path, str, Path]], language: str, at_once: int = 1) -> None:
+def _run(todo: list[tuple[Path, str, Path]], language: str, at_once: int = 1, progress: Progress = NONE) -> None:
     """Index each (folder, glob of its pages, bundle folder) with the indexing binary, `at_once`
     shards at a time, each run to its end: it exits only once every file of its bundle is written.
     (The Python API's service is stopped with SIGTERM right after it answers that the files are
-    written, which on a busy machine leaves some of them empty.)"""
+    written, which on a busy machine leaves some of them empty.) `progress` counts the shards indexed."""
     with tempfile.TemporaryDirectory(prefix="microsite-pagefind-") as scratch:
         running: list[tuple[subprocess.Popen, Any]] = []
         try:
@@ -166,8 +167,10 @@ def _run(todo: list[tuple[Path, str, Path]], language: str, at_once: int = 1) ->
                 running.append(_launch(job, language, Path(scratch, str(number))))
                 if len(running) >= at_once:
                     _finish(*running.pop(0))
+                    progress.advance()
             while running:
                 _finish(*running.pop(0))
+                progress.advance()
         finally:
             _stop(running)
 
@@ -355,15 +358,17 @@ class Reindex:
         self.store.put(KIND, _record_key(self.output), self.previous)
 
 
-def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | None = None) -> list[str]:
+def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | None = None,
+            progress: Progress = NONE) -> list[str]:
     """Index the site's finished pages in the staging folder of `tx` and add the index files to it.
 
     Shards unchanged since the previous build are carried over; the rest are indexed, one at a
-    time. Returns the output paths of every index file.
+    time, counted by `progress`. Returns the output paths of every index file.
     """
     language = site.config.language
     if not indexed_pages(site):
         return []  # nothing to index: the search page then loads no index (Pagefind cannot make an empty one)
+    progress.phase("indexing")
     shards = layout(site)
     count = shard_count(len(indexed_pages(site)), site.config.search_shard_pages)
     staging = tx.staging.resolve()
@@ -398,8 +403,9 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
             bundle = scratch / f"{number}-bundle"
             source, pattern = _source(staging, [rel for rel, _ in present], scratch / f"{number}-pages")
             todo.append((folder, key, (source, pattern, bundle)))
+        progress.phase("indexing", len(todo))
         if todo:
-            _run([job for _, _, job in todo], language, at_once=min(len(todo), parallel.cores()))
+            _run([job for _, _, job in todo], language, at_once=min(len(todo), parallel.cores()), progress=progress)
         for folder, key, (_, _, bundle) in todo:
             files: dict[str, Stamp | None] = {}
             for rel, path in _bundle_paths(folder, bundle).items():

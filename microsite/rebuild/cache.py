@@ -39,6 +39,7 @@ from ..source import content, yaml12
 from ..render import parallel
 from ..output import write
 from ..model import Page, Settings
+from ..progress import NONE, Progress
 
 FOLDER = ".microsite-cache"
 """Name of the cache folder, created beside the output folder."""
@@ -600,18 +601,22 @@ class Converter:
             self._stream.close()
             self._stream = None
 
-    def prepare(self, articles: Iterable[content.RawArticle], allow_html: bool, crew: Any) -> None:
-        """Fetch or convert every article body before the build asks for them one by one."""
+    def prepare(self, articles: Iterable[content.RawArticle], allow_html: bool, crew: Any, progress: Progress = NONE) -> None:
+        """Fetch or convert every article body before the build asks for them one by one,
+        advancing `progress` for each body known and each one converted as it arrives."""
         how = self._how(allow_html, crew)
         self._queued = []  # too few to start workers for early: converted below with the rest
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            stream.finish()
+            progress.advance(len(self.done))  # converted early, while the articles were read
+            stream.finish(progress)
             if (how[0], how[2]) != (self._early[0], self._early[2]):  # converted for other settings
                 self.done = {}
         crew_key = how[2]
         missing: list[tuple[bytes, content.RawArticle]] = []
+        count = 0
         for raw in articles:
+            count += 1
             if (raw.digest, allow_html) in self.done:
                 continue
             key = _key("body", str(allow_html), crew_key, raw.digest)
@@ -626,10 +631,12 @@ class Converter:
                 missing.append((key, raw.place(), how))
             else:
                 self._hand_out(key, raw, how, outline)
+        progress.phase("converting", count, count - len(missing))
         # workers get each file's place and digest, and read the text themselves
         jobs = [(str(self.source), place, allow_html, crew) for _, place, _ in missing]
         for tag, result in zip(missing, parallel.run(jobs, self.workers, parallel.convert_file)):
             self._take(tag, result)
+            progress.advance()
         self.outlines.save()  # for the next build, written on success
 
     def _hand_out(self, key: bytes, raw: content.RawArticle, how: tuple, outline: tuple) -> None:

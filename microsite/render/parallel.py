@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 from ..source import content
 from ..markdown import markup
 from ..errors import BuildFailed
+from ..progress import NONE, Progress
 
 MIN_PER_WORKER = 8
 """Below this many bodies per worker, starting processes costs more than it saves."""
@@ -116,18 +117,20 @@ class Stream:
             self.window.append((tags, self.pool.submit(_convert_chunk, self.task, [job for _, job in self.chunk])))
             self.chunk = []
 
-    def _collect(self, outstanding: int) -> None:
+    def _collect(self, outstanding: int, progress: Progress = NONE) -> None:
         """Hand over the finished chunks at the front, and wait while more than `outstanding` are out."""
         while self.window and (len(self.window) > outstanding or self.window[0][1].done()):
             tags, future = self.window.popleft()
             for tag, result in zip(tags, future.result()):
                 self.consume(tag, result)
+                progress.advance()
 
-    def finish(self) -> None:
-        """Run what is queued, hand over every result, and stop the workers."""
+    def finish(self, progress: Progress = NONE) -> None:
+        """Run what is queued, hand over every result (advancing `progress` for each one handed
+        over now), and stop the workers."""
         try:
             self._send()
-            self._collect(0)
+            self._collect(0, progress)
         finally:
             self.close()
 

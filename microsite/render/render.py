@@ -19,7 +19,8 @@ from ..output import images, search
 from . import parallel
 from ..output.assets import Asset
 from ..errors import BuildFailed, SiteError
-from ..model import Article, Page, Site
+from ..model import Article, Origin, Page, Site
+from ..progress import NONE, Progress
 from ..markdown.mentions import strip_cards
 from ..source.schema import make_slug
 
@@ -141,14 +142,23 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
     env.filters.update(describe=seo.article_description, langmark=lambda value: lang.mark_text(value, language))
 
 
+MISSION = "content/mission.yaml"
+
+
+def _slug_line(article: Article) -> int:
+    """The line an article's slug comes from: its `slug` field, else (as slug messages say) its title."""
+    return article.field_lines.get("slug") or article.field_lines.get("title", 0)
+
+
 def plan(site: Site) -> list[Page]:
-    """List every page of the site with its template, context and the inputs it depends on."""
+    """List every page of the site with its template, context, the inputs it depends on and where it comes from."""
     crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
     every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
     similar_to = related.related_all(articles)
     pages = [Page("index.html", "home.html", {"articles": articles[:HOME_ARTICLES], "page_url": ""},
-                  frozenset(f"article:{a.source}" for a in articles[:HOME_ARTICLES]) | {"articles", "mission", "site"})]
+                  frozenset(f"article:{a.source}" for a in articles[:HOME_ARTICLES]) | {"articles", "mission", "site"},
+                  Origin("the home page", template="home.html"))]
     for index, article in enumerate(articles):
         newer = articles[index - 1] if index > 0 else None
         older = articles[index + 1] if index + 1 < len(articles) else None
@@ -159,8 +169,9 @@ def plan(site: Site) -> list[Page]:
         pages.append(Page(f"{article.url}index.html", "article.html",
                           {"article": article, "newer": newer, "older": older, "members": members, "related": similar,
                            "page_url": article.url},
-                          frozenset(deps)))
-    pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}, frozenset({"mission", "site"})))
+                          frozenset(deps), Origin("the article's page", article.source, _slug_line(article), template="article.html")))
+    pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}, frozenset({"mission", "site"}),
+                      Origin("the crew list", MISSION, template="crew_list.html")))
     featuring: dict[str, list] = {}
     for article in articles:
         for person in article.people:
@@ -169,34 +180,39 @@ def plan(site: Site) -> list[Page]:
         own = featuring.get(member.id, [])
         pages.append(Page(f"{member.url}index.html", "crew.html",
                           {"member": member, "articles": own, "page_url": member.url},
-                          frozenset({f"article:{a.source}" for a in own} | {"articles", "mission", "site"})))
+                          frozenset({f"article:{a.source}" for a in own} | {"articles", "mission", "site"}),
+                          Origin(f"the page of crew member {member.id!r}", MISSION, *member.place, template="crew.html")))
     covering = frozenset(f"article:{a.source}" for a in articles if a.events)
     pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles), "page_url": "mission/"},
-                      covering | {"articles", "mission", "site"}))
+                      covering | {"articles", "mission", "site"}, Origin("the mission page", MISSION, template="mission.html")))
     calendar = ics.calendar(site.events, site.data.get("mission", {}).get("name") or site.config.title, site.config.base_url + "mission/")
     pages.append(Page("mission/events.ics", "events.ics", {"calendar": calendar, "page_url": "mission/events.ics"},
-                      frozenset({"mission", "site"})))
-    for redirect in redirects.redirects(articles):
+                      frozenset({"mission", "site"}), Origin("the mission calendar", MISSION, template="events.ics")))
+    for article, redirect in redirects.redirects(articles):
         pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target},
-                          frozenset({"articles", "site"})))
+                          frozenset({"articles", "site"}),
+                          Origin(f"alias /{redirect.path}", article.source, *article.alias_places.get(redirect.path, (0, 0)))))
     pages.append(Page("search/index.html", "search.html", {"articles": articles, "shards": search.merged_folders(site),
                                                        "indexed": bool(search.indexed_pages(site)), "page_url": "search/"},
-                      every | {"mission", "site"}))
+                      every | {"mission", "site"}, Origin("the search page", template="search.html")))
     tagged_by = _tagged(site)
     pages.append(Page("tags/index.html", "tags.html",
                       {"counts": {slug: len(tagged) for slug, tagged in tagged_by.items()}, "page_url": "tags/"},
-                      frozenset({"articles", "site"})))
+                      frozenset({"articles", "site"}), Origin("the tag list", template="tags.html")))
     for tag in site.tags:
         tagged = tagged_by[tag.slug]
+        first = tagged[0]  # the newest article with the tag, whose spelling names it
         pages.append(Page(f"{tag.url}index.html", "tag.html", {"tag": tag, "articles": tagged, "page_url": tag.url},
-                          frozenset({f"article:{a.source}" for a in tagged} | {"articles", "site"})))
+                          frozenset({f"article:{a.source}" for a in tagged} | {"articles", "site"}),
+                          Origin(f"the page of tag {tag.name!r}", first.source, first.field_lines.get("tags", 0), template="tag.html")))
     updated = max((a.modified for a in articles), default=EPOCH)
     latest = articles[:FEED_ARTICLES]
     pages.append(Page("feed.xml", "feed.xml", {"articles": latest, "updated": updated, "page_url": "feed.xml"},
-                      frozenset(f"article:{a.source}" for a in latest) | {"articles", "site"}))
-    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": _sitemap_entries(site), "page_url": "sitemap.xml"}, every | {"mission", "site"}))
-    pages.append(Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, frozenset({"site"})))
-    pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, frozenset({"site"})))
+                      frozenset(f"article:{a.source}" for a in latest) | {"articles", "site"}, Origin("the feed", template="feed.xml")))
+    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": _sitemap_entries(site), "page_url": "sitemap.xml"}, every | {"mission", "site"},
+                      Origin("the sitemap", template="sitemap.xml")))
+    pages.append(Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, frozenset({"site"}), Origin("robots.txt", template="robots.txt")))
+    pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, frozenset({"site"}), Origin("the 404 page", template="404.html")))
     return pages
 
 
@@ -354,19 +370,21 @@ def _attempt(env: jinja2.Environment, page: Page) -> tuple[str | None, SiteError
 
 
 def render_all(env: jinja2.Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
-               reads: dict[str, frozenset[str]] | None = None) -> None:
+               reads: dict[str, frozenset[str]] | None = None, progress: Progress = NONE) -> None:
     """Render pages into `emit`, in order, collecting every template problem.
 
     With `workers` other than 1 (0: one per core), pages are rendered in forked processes and
     emitted here. One mistake in a shared template fails every page; it is reported once, naming
     how many other pages it broke. `reads` gets, by output path, the articles whose body fields
-    each page read.
+    each page read; `progress` counts the pages as they arrive here.
     """
     broken: dict[SiteError, list[str]] = {}
     errors: list[SiteError] = []
+    progress.phase("rendering", len(pages))
     with _tracking():
         rendered = parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)
         for page, (text, problem, shared, read) in zip(pages, rendered):
+            progress.advance()
             if reads is not None and problem is None:
                 reads[page.path] = read
             if problem is not None:

@@ -10,6 +10,7 @@ from typing import Callable
 
 from . import limits, yaml12
 from ..errors import BuildFailed, SiteError
+from ..progress import NONE, Progress
 
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 """Markdown files larger than this are reported, not parsed (site.yaml `max_article_bytes` changes it)."""
@@ -229,12 +230,13 @@ def site_limit(site: yaml12.YamlMap | None) -> int:
 
 
 def read_sources(source: Path, limit: int | None = None, memo=None,
-                 data_read: Callable[[yaml12.YamlMap | None, yaml12.YamlMap | None], None] | None = None) -> Sources:
+                 data_read: Callable[[yaml12.YamlMap | None, yaml12.YamlMap | None], None] | None = None,
+                 progress: Progress = NONE) -> Sources:
     """Read `site.yaml`, `mission.yaml` and every article, collecting every problem found.
 
     `limit` overrides `max_article_bytes` from `site.yaml`; a `memo` (incremental.Memo) parses
     each distinct article text once across rebuilds. `data_read` is called with the two YAML
-    files before any article is read.
+    files before any article is read. `progress` counts the articles read.
     """
     errors: list[SiteError] = []
     content = source / "content"
@@ -271,7 +273,9 @@ def read_sources(source: Path, limit: int | None = None, memo=None,
                     errors.append(SiteError(rel(path, source), 1, 1, "binary file in content/articles/, which holds only "
                                                                       "Markdown and the images articles show; move it to static/"))
     articles = []
-    for path in (p for p in in_articles if p.suffix == ".md"):
+    markdown = [p for p in in_articles if p.suffix == ".md"]
+    progress.phase("reading", len(markdown))
+    for path in markdown:
         try:
             name = rel(path, source)
             articles.append(memo.read(path, name, limit, read_article) if memo else read_article(path, name, limit))
@@ -279,6 +283,7 @@ def read_sources(source: Path, limit: int | None = None, memo=None,
             errors.append(exc.error)
         except OSError as exc:
             errors.append(SiteError(rel(path, source), 1, 1, f"cannot read: {exc.strerror or exc}"))
+        progress.advance()
     return Sources(site, mission, tuple(articles), tuple(errors))
 
 

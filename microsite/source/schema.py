@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from .content import RawArticle, Sources
 from ..features import redirects, timeline
-from ..errors import BuildFailed, SiteError
+from ..errors import BuildFailed, SiteError, located
 from ..markdown.markup import Converted
 from ..markdown.typography import smarten
 from ..markdown.urls import refused_value
@@ -211,6 +211,7 @@ def check_crew(raw: Any, problems: Problems) -> list[CrewMember]:
             role=problems.text(item, "role", required=True),
             bio=problems.text(item, "bio", required=True),
             data=_plain(item),
+            place=item.where("id"),
         )
         problems.text_list(item, "aliases")
         if member_id:
@@ -320,6 +321,7 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
     refuse_script_urls(front, problems, (front.line, front.column))
     problems.errors += raw.over_limits
     before = len(problems.errors)
+    aliases = redirects.check_aliases(problems.text_list(front, "aliases"), problems)
     fields = dict(
         title=smarten(title),
         date=date[0] if date else None,
@@ -333,7 +335,8 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
         image_alt=problems.text(front, "image_alt") or None,
         extra=_plain({k: v for k, v in front.items() if k not in ARTICLE_FIELDS}),
         events=tuple(dict.fromkeys(events)),
-        aliases=redirects.check_aliases(problems.text_list(front, "aliases"), problems),
+        aliases=tuple(aliases),
+        alias_places=MappingProxyType(aliases),
     )
     if problems.errors[before:] or not title or not date or not slug:
         return None
@@ -385,9 +388,9 @@ def check(sources: Sources, settings: Settings) -> Checked:
             # articles in different folders may share a file name: both places are shown, either can change
             first = by_slug[key]
             errors.append(SiteError(raw.source, *_slug_place(raw),
-                                    f"slug {meta.fields['slug']!r} is already used by {first.source}; set a different 'slug:'"))
+                                    f"slug {meta.fields['slug']!r} is already used by {located(first.source, *_slug_place(first))}; set a different 'slug:'"))
             errors.append(SiteError(first.source, *_slug_place(first),
-                                    f"slug {meta.fields['slug']!r} is also used by {raw.source}; set a different 'slug:' in one of them"))
+                                    f"slug {meta.fields['slug']!r} is also used by {located(raw.source, *_slug_place(raw))}; set a different 'slug:' in one of them"))
             continue
         by_slug[key] = raw
         metas.append(meta)
