@@ -13,7 +13,7 @@ from typing import Iterator
 from .output import assets as assets_mod
 from .rebuild import cache, delta, deps, preview
 from .source import content, schema
-from .output import images, search, write
+from .output import hosts, images, search, write
 from .markdown import markup, mentions
 from .render import render
 from .errors import BuildFailed, SiteError
@@ -211,13 +211,14 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
         render.render_all(env, todo, emit, workers, reads)
         if errors:
             raise BuildFailed(errors)
+        extra = hosts.publish(tx, site, pages, static, library)
         # the search index reads the finished pages, so it runs last, still inside the staging folder
         indexed = search.publish(tx, site, store if rebuild else None, memo.search if memo else None)
         gone = tx.removed()
         removed = len(gone)
         if memo:
             memo.classify(tx, gone)
-    files = len(static) + library.file_count() + len(indexed)
+    files = len(static) + library.file_count() + extra + len(indexed)
     if memo:
         memo.commit(settings.output)
         if store:
