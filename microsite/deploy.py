@@ -337,10 +337,11 @@ def delete(client, bucket: str, keys: list[str]) -> list[str]:
 
 def run(source: Path, output: Path, target: str | None = None, endpoint_url: str | None = None, region: str | None = None,
         profile: str | None = None, dry_run: bool = False, max_deletes: int | None = None, uploads: int | None = None,
-        quiet: bool = False, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+        quiet: bool = False, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Deploy the built site in `output`; return the exit status (0 done, 1 a transfer failed or
     site.yaml has a problem, 2 a usage problem, such as too many deletions)."""
     started = time.perf_counter()
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         config = settings(source, target, endpoint_url, region, profile, max_deletes, uploads)
     except BuildFailed as exc:
@@ -378,7 +379,7 @@ def run(source: Path, output: Path, target: str | None = None, endpoint_url: str
             print(line, file=out)
         return 0
     done = carry_out(client, bucket, steps, config.uploads, Progress(len(steps.transfers) + len(steps.deletes), err, err.isatty() and not quiet))
-    for failure in done.failures:
+    for failure in sorted(done.failures):
         print(f"microsite: failed: {failure}", file=err)
     seconds = time.perf_counter() - started
     if done.failures:

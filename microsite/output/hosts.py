@@ -64,7 +64,8 @@ def immutable_patterns(files: Iterable[str]) -> list[str]:
     other: for each such file the widest of `folder/*.ext` (from its first folder down),
     `folder/stem-*` and its own path that matches no other file. Patterns never start at the
     root, so files added under other folders later (the search index) cannot fall under them.
-    Past MAX_RULES, the patterns naming the fewest files are left out (those files revalidate)."""
+    Past MAX_RULES, the patterns naming the fewest files, deepest first, are left out (those files
+    revalidate)."""
     files = sorted(set(files))
     fixed = [rel for rel in files if fingerprinted(rel)]
     others = [rel for rel in files if not fingerprinted(rel)]
@@ -86,7 +87,7 @@ def immutable_patterns(files: Iterable[str]) -> list[str]:
             candidates.append(f"{'/'.join(parts[:-1])}/{name.rsplit('-', 1)[0]}-*")
         chosen = next((pattern for pattern in candidates if clear(pattern)), rel)
         covers[chosen] = covers.get(chosen, 0) + 1
-    kept = sorted(covers, key=lambda pattern: (-covers[pattern], pattern))[:MAX_RULES]
+    kept = sorted(covers, key=lambda pattern: (-covers[pattern], pattern.count("/"), pattern))[:MAX_RULES]
     return sorted(kept)
 
 
