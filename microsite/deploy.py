@@ -16,7 +16,10 @@ boto3 (imported only here, so builds never load it) and its usual credentials.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
+import datetime as dt
 import hashlib
+import json
 import mimetypes
 import os
 import sys
@@ -30,6 +33,9 @@ from .model import DeployConfig
 from .output import hosts, write
 from .source import content, schema, yaml12
 
+MANIFEST = ".microsite-deploy.json"
+"""Object under the prefix recording each object's digest and headers with its ETag and time, so
+a deploy need not read every object's metadata: only those written since (or never recorded)."""
 META = "sha256"
 """User metadata key holding the SHA-256 of an object's bytes (sent as `x-amz-meta-sha256`)."""
 SKIPPED = {write.MARKER, hosts.REDIRECTS, hosts.HEADERS}
@@ -69,6 +75,9 @@ class Remote:
 
     key: str
     size: int
+    etag: str = ""
+    modified: str = ""
+    """When it was last written, as the listing says (ISO 8601)."""
     digest: str | None = None
     content_type: str | None = None
     cache_control: str | None = None
@@ -129,6 +138,32 @@ def key_of(prefix: str, rel: str) -> str:
 def listing_prefix(prefix: str) -> str:
     """What to list: the prefix as a folder, so `site-old/` is never taken for part of `site/`."""
     return f"{prefix}/" if prefix else ""
+
+
+def remembered(manifest: bytes, manifest_modified: str, listed: dict[str, Remote]) -> dict[str, Remote]:
+    """The objects whose digest and headers the manifest knows and that no one wrote since: same
+    ETag, size and time as it recorded, and written before the manifest itself (times may be
+    whole seconds, so an object written in the manifest's second is read again)."""
+    try:
+        entries = json.loads(manifest)["objects"]
+        written = dt.datetime.fromisoformat(manifest_modified)
+        known = {}
+        for key, (etag, size, modified, digest, kind, cache) in entries.items():
+            found = listed.get(key)
+            if found and (found.etag, found.size, found.modified) == (etag, size, modified) \
+                    and dt.datetime.fromisoformat(modified) < written:
+                known[key] = dataclasses.replace(found, digest=digest, content_type=kind, cache_control=cache)
+        return known
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}  # damaged or of another format: every object is read instead
+
+
+def manifest(relisted: dict[str, Remote], facts: dict[str, Remote]) -> bytes:
+    """The manifest after a deploy: each object listed afterwards whose digest and headers are
+    known and whose ETag is the one they were known with (so nothing else wrote it meanwhile)."""
+    objects = {key: [found.etag, found.size, found.modified, facts[key].digest, facts[key].content_type, facts[key].cache_control]
+               for key, found in sorted(relisted.items()) if key in facts and facts[key].etag == found.etag}
+    return json.dumps({"format": 1, "objects": objects}, separators=(",", ":")).encode()
 
 
 def needs_reading(local: Local, remote: Remote) -> bool:
@@ -266,6 +301,8 @@ class Outcome:
     deleted: int = 0
     bytes: int = 0
     failures: list[str] = field(default_factory=list)
+    written: dict[str, Remote] = field(default_factory=dict)
+    """What each object uploaded or copied now holds, for the manifest."""
 
 
 def connect(config: DeployConfig):
@@ -288,12 +325,16 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _etag(value: str | None) -> str:
+    return (value or "").strip('"')
+
+
 def list_remote(client, bucket: str, prefix: str) -> dict[str, Remote]:
-    """Every object under the prefix, with its size."""
+    """Every object under the prefix, with its size, ETag and time."""
     found = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=listing_prefix(prefix)):
         for item in page.get("Contents", ()):
-            found[item["Key"]] = Remote(item["Key"], item["Size"])
+            found[item["Key"]] = Remote(item["Key"], item["Size"], _etag(item.get("ETag")), item["LastModified"].isoformat())
     return found
 
 
@@ -301,24 +342,33 @@ def read_remote(client, bucket: str, remote: Remote) -> Remote:
     """An object with its digest and headers, from its metadata."""
     head = client.head_object(Bucket=bucket, Key=remote.key)
     metadata = {key.lower(): value for key, value in head.get("Metadata", {}).items()}
-    return Remote(remote.key, head.get("ContentLength", remote.size), metadata.get(META),
-                  head.get("ContentType"), head.get("CacheControl"))
+    return dataclasses.replace(remote, digest=metadata.get(META), content_type=head.get("ContentType"),
+                               cache_control=head.get("CacheControl"))
 
 
-def transfer(client, bucket: str, step: Step) -> int:
-    """Carry out one upload or copy; return the bytes sent."""
+def read_manifest(client, bucket: str, key: str, listed: dict[str, Remote]) -> dict[str, Remote]:
+    """What the manifest under the prefix knows of the listed objects (nothing, when there is none)."""
+    stored = listed.get(key)
+    if stored is None:
+        return {}
+    return remembered(client.get_object(Bucket=bucket, Key=key)["Body"].read(), stored.modified, listed)
+
+
+def transfer(client, bucket: str, step: Step) -> tuple[int, Remote]:
+    """Carry out one upload or copy; return the bytes sent and what the object now holds."""
     local = step.local
     headers = {"ContentType": local.content_type, "CacheControl": local.cache_control, "Metadata": {META: local.digest}}
     if step.action == "copy":
-        client.copy_object(Bucket=bucket, Key=step.key, CopySource={"Bucket": bucket, "Key": step.key},
-                           MetadataDirective="REPLACE", **headers)
-        return 0
-    with open(local.path, "rb") as f:
-        data = f.read()
-    if hashlib.sha256(data).hexdigest() != local.digest:
-        raise RuntimeError(f"{local.rel} changed while deploying; build again, then deploy")
-    client.put_object(Bucket=bucket, Key=step.key, Body=data, **headers)
-    return len(data)
+        answer = client.copy_object(Bucket=bucket, Key=step.key, CopySource={"Bucket": bucket, "Key": step.key},
+                                    MetadataDirective="REPLACE", **headers)
+        etag, sent = answer.get("CopyObjectResult", {}).get("ETag"), 0
+    else:
+        with open(local.path, "rb") as f:
+            data = f.read()
+        if hashlib.sha256(data).hexdigest() != local.digest:
+            raise RuntimeError(f"{local.rel} changed while deploying; build again, then deploy")
+        etag, sent = client.put_object(Bucket=bucket, Key=step.key, Body=data, **headers).get("ETag"), len(data)
+    return sent, Remote(step.key, local.size, _etag(etag), "", local.digest, local.content_type, local.cache_control)
 
 
 def delete(client, bucket: str, keys: list[str]) -> list[str]:
@@ -358,15 +408,27 @@ def run(source: Path, output: Path, target: str | None = None, endpoint_url: str
     where = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
     if not (output / write.MARKER).is_file():
         raise UsageError(f"{output} holds no site built by microsite; build it first, or deploy with --build")
-    local = scan(output, file_digest)
     client = connect(config)
+    record = key_of(prefix, MANIFEST)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as reader:
+        scanning = reader.submit(scan, output, file_digest)  # hashing while the storage lists
+        try:
+            listed = list_remote(client, bucket, prefix)
+            known = read_manifest(client, bucket, record, listed)
+        except Exception as exc:  # noqa: BLE001 - credentials, network, a missing bucket: all end the deploy here
+            print(f"microsite: cannot read {where}: {_reason(exc)}; nothing was changed", file=err)
+            return 1
+        finally:
+            local = scanning.result()
     try:
-        listed = list_remote(client, bucket, prefix)
+        listed.pop(record, None)
         by_key = {key_of(prefix, file.rel): file for file in local}
-        to_read = [remote for key, remote in listed.items() if key in by_key and needs_reading(by_key[key], remote)]
+        to_read = [remote for key, remote in listed.items()
+                   if key in by_key and key not in known and needs_reading(by_key[key], remote)]
         with concurrent.futures.ThreadPoolExecutor(max_workers=config.uploads) as pool:
             for remote in pool.map(lambda r: read_remote(client, bucket, r), to_read):
-                listed[remote.key] = remote
+                known[remote.key] = remote
+        listed.update(known)
     except Exception as exc:  # noqa: BLE001 - credentials, network, a missing bucket: all end the deploy here
         print(f"microsite: cannot read {where}: {_reason(exc)}; nothing was changed", file=err)
         return 1
@@ -379,9 +441,17 @@ def run(source: Path, output: Path, target: str | None = None, endpoint_url: str
             print(line, file=out)
         return 0
     done = carry_out(client, bucket, steps, config.uploads, Progress(len(steps.transfers) + len(steps.deletes), err, err.isatty() and not quiet))
+    if not done.failures and (to_read or not steps.empty()):
+        try:  # what was read or written now, so the next deploy need not read it
+            relisted = list_remote(client, bucket, prefix)
+            relisted.pop(record, None)
+            client.put_object(Bucket=bucket, Key=record, Body=manifest(relisted, {**known, **done.written}),
+                              ContentType="application/json", CacheControl="no-store")
+        except Exception as exc:  # noqa: BLE001 - the site is deployed; the next deploy reads the objects instead
+            done.failures.append(f"upload {record}: {_reason(exc)}")
+    seconds = time.perf_counter() - started
     for failure in sorted(done.failures):
         print(f"microsite: failed: {failure}", file=err)
-    seconds = time.perf_counter() - started
     if done.failures:
         print(f"microsite: deploy to {where} incomplete ({len(done.failures)} failed, {done.uploaded} uploaded); "
               "deploy again to finish it", file=err)
@@ -408,7 +478,7 @@ def carry_out(client, bucket: str, steps: Plan, uploads: int, progress: Progress
             for future in concurrent.futures.as_completed(futures):
                 step = futures[future]
                 try:
-                    sent = future.result()
+                    sent, done.written[step.key] = future.result()
                 except Exception as exc:  # noqa: BLE001 - reported with the object it belongs to
                     done.failures.append(f"{step.action} {step.key}: {_reason(exc)}")
                     continue

@@ -3,9 +3,11 @@ Cloudflare Pages files every build writes."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -20,6 +22,8 @@ import pytest
 from conftest import SITE_YAML, article, parse, run_build
 from microsite import engine
 from microsite.features.redirects import Redirect
+from microsite import deploy as deploy_mod
+from microsite.deploy import MANIFEST
 from microsite.model import Settings
 from microsite.output import hosts
 from microsite.output.write import MARKER
@@ -92,9 +96,10 @@ class Bucket:
         self.client, self.name, self.url = client, name, url
 
     def keys(self, prefix: str = "") -> set[str]:
+        """The keys under a prefix, but the deploy's own manifest (tested on its own)."""
         found = set()
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix):
-            found |= {item["Key"] for item in page.get("Contents", ())}
+            found |= {item["Key"] for item in page.get("Contents", ()) if not item["Key"].endswith(MANIFEST)}
         return found
 
     def head(self, key: str) -> dict:
@@ -282,8 +287,8 @@ def test_the_next_deploy_completes_one_that_was_cut_short(rich, s3):
     s3.client.delete_objects(Bucket=s3.name, Delete={"Objects": [{"Key": "index.html"}, {"Key": "feed.xml"}]})
     s3.client.put_object(Bucket=s3.name, Key="crew/index.html", Body=b"half a page")
     css = next(rel for rel in local if rel.startswith("static/") and rel.endswith(".css"))
-    s3.client.copy_object(Bucket=s3.name, Key=css, CopySource={"Bucket": s3.name, "Key": css}, MetadataDirective="REPLACE",
-                          ContentType="text/css; charset=utf-8", CacheControl="no-cache", Metadata=s3.head(css)["Metadata"])
+    s3.client.put_object(Bucket=s3.name, Key=css, Body=local[css], ContentType="text/css; charset=utf-8", CacheControl="no-cache",
+                         Metadata=s3.head(css)["Metadata"])
     planned = deploy(rich, f"s3://{s3.name}", "--dry-run")
     lines = {tuple(line.split()[:2]) for line in planned.out.splitlines()[:-1]}
     assert lines == {("upload", "index.html"), ("upload", "feed.xml"), ("upload", "crew/index.html"), ("copy", css)}
@@ -292,6 +297,30 @@ def test_the_next_deploy_completes_one_that_was_cut_short(rich, s3):
     state = s3.state()
     assert {key: value[0] for key, value in state.items()} == local
     assert state[css][2] == IMMUTABLE
+
+
+@pytest.mark.parametrize("manifest", ["removed", "damaged"])
+def test_the_manifest_only_spares_reading_objects(rich, s3, manifest):
+    """Without the record of what each object holds, every object's metadata is read: a header
+    changed in place (which some servers do without a new time) is still found and put right."""
+    rich.build()
+    deploy(rich, f"s3://{s3.name}/site")
+    record = s3.client.get_object(Bucket=s3.name, Key=f"site/{MANIFEST}")["Body"].read()
+    assert len(json.loads(record)["objects"]) == len(published(rich.output))
+    assert "is up to date" in summary(deploy(rich, f"s3://{s3.name}/site"))
+    css = next(rel for rel in published(rich.output) if rel.startswith("static/") and rel.endswith(".css"))
+    s3.client.copy_object(Bucket=s3.name, Key=f"site/{css}", CopySource={"Bucket": s3.name, "Key": f"site/{css}"},
+                          MetadataDirective="REPLACE", ContentType="text/plain", CacheControl="no-cache",
+                          Metadata=s3.head(f"site/{css}")["Metadata"])
+    if manifest == "removed":
+        s3.client.delete_object(Bucket=s3.name, Key=f"site/{MANIFEST}")
+    else:
+        s3.client.put_object(Bucket=s3.name, Key=f"site/{MANIFEST}", Body=record[:len(record) // 2])
+    result = deploy(rich, f"s3://{s3.name}/site")
+    assert "1 uploaded (1 with new headers only)" in summary(result)
+    head = s3.head(f"site/{css}")
+    assert (head["ContentType"], head["CacheControl"]) == ("text/css; charset=utf-8", IMMUTABLE)
+    assert "is up to date" in summary(deploy(rich, f"s3://{s3.name}/site"))
 
 
 def test_a_deploy_killed_midway_is_finished_by_the_next(rich, s3):
@@ -450,3 +479,65 @@ def test_progress_bar_only_on_a_terminal():
         bar.close()
         assert ("3/3 objects, 3.0 kB" in stream.getvalue()) == shown
         assert bool(stream.getvalue()) == shown
+
+
+# The plan, as pure functions over records
+
+
+@pytest.mark.parametrize("rel, kind, stage", [
+    ("index.html", "text/html; charset=utf-8", deploy_mod.PAGES),
+    ("articles/a/index.html", "text/html; charset=utf-8", deploy_mod.PAGES),
+    ("mission/events.ics", "text/calendar; charset=utf-8", deploy_mod.PAGES),
+    ("robots.txt", "text/plain; charset=utf-8", deploy_mod.PAGES),
+    ("feed.xml", "application/atom+xml; charset=utf-8", deploy_mod.LAST),
+    ("sitemap.xml", "application/xml; charset=utf-8", deploy_mod.LAST),
+    ("pagefind/pagefind-entry.json", "application/json; charset=utf-8", deploy_mod.LAST),
+    ("pagefind/shard-1/pagefind-entry.json", "application/json; charset=utf-8", deploy_mod.LAST),
+    ("pagefind/fragment/en_1a2b.pf_fragment", "application/octet-stream", deploy_mod.FIRST),
+    ("pagefind/wasm.en.pagefind", "application/octet-stream", deploy_mod.FIRST),
+    ("static/style.0123456789.css", "text/css; charset=utf-8", deploy_mod.FIRST),
+    ("static/search.0123456789.js", "text/javascript; charset=utf-8", deploy_mod.FIRST),
+    ("static/favicon.svg", "image/svg+xml; charset=utf-8", deploy_mod.FIRST),
+    ("articles/a/pad-800w.0123456789.webp", "image/webp", deploy_mod.FIRST),
+    ("static/share.jpg", "image/jpeg", deploy_mod.FIRST),
+])
+def test_each_file_gets_its_type_and_its_turn(rel, kind, stage):
+    assert deploy_mod.content_type(rel) == kind
+    assert deploy_mod.stage(rel) == stage
+
+
+def _local(rel: str, data: bytes = b"x") -> "deploy_mod.Local":
+    return deploy_mod.Local(rel, "/nowhere/" + rel, len(data), hashlib.sha256(data).hexdigest(),
+                            deploy_mod.content_type(rel), hosts.cache_control(rel))
+
+
+def test_the_plan_uploads_what_differs_in_stages_and_deletes_last():
+    files = [_local(rel) for rel in ("index.html", "feed.xml", "static/style.0123456789.css", "articles/a/index.html",
+                                     "pagefind/pagefind-entry.json", "static/favicon.svg", "robots.txt")]
+    same = {f"p/{f.rel}": deploy_mod.Remote(f"p/{f.rel}", f.size, digest=f.digest, content_type=f.content_type,
+                                           cache_control=f.cache_control) for f in files}
+    remote = dict(same)
+    del remote["p/index.html"]  # never uploaded
+    remote["p/feed.xml"] = dataclasses.replace(same["p/feed.xml"], digest="0" * 64)  # other bytes
+    remote["p/static/style.0123456789.css"] = dataclasses.replace(same["p/static/style.0123456789.css"], cache_control=REVALIDATE)
+    remote["p/articles/gone/index.html"] = deploy_mod.Remote("p/articles/gone/index.html", 3)
+    steps = deploy_mod.plan(files, remote, "p")
+    assert [[(s.action, s.key, s.why) for s in stage] for stage in steps.stages] == [
+        [("copy", "p/static/style.0123456789.css", "headers")],
+        [("upload", "p/index.html", "new")],
+        [("upload", "p/feed.xml", "changed")]]
+    assert [s.key for s in steps.deletes] == ["p/articles/gone/index.html"]
+    assert steps.unchanged == 4 and steps.bytes == 2
+    assert deploy_mod.plan(files, same, "p").empty()
+
+
+def test_the_manifest_is_trusted_only_for_objects_untouched_since():
+    listed = {key: deploy_mod.Remote(key, 5, etag=f"e-{key}", modified=when) for key, when in
+              (("a", "2026-01-01T10:00:00+00:00"), ("b", "2026-01-01T10:00:05.250000+00:00"), ("c", "2026-01-01T09:00:00+00:00"))}
+    facts = {key: dataclasses.replace(found, digest="d", content_type="text/plain", cache_control=REVALIDATE) for key, found in listed.items()}
+    record = deploy_mod.manifest(listed, facts)
+    listed["c"] = dataclasses.replace(listed["c"], etag="written-again")
+    known = deploy_mod.remembered(record, "2026-01-01T10:00:05+00:00", listed)
+    assert sorted(known) == ["a"]  # b: written in the manifest's second; c: written since
+    assert known["a"].digest == "d" and known["a"].cache_control == REVALIDATE
+    assert deploy_mod.remembered(b"{not json", "2026-01-01T10:00:05+00:00", listed) == {}
