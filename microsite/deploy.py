@@ -36,6 +36,9 @@ from .source import content, schema, yaml12
 MANIFEST = ".microsite-deploy.json"
 """Object under the prefix recording each object's digest and headers with its ETag and time, so
 a deploy need not read every object's metadata: only those written since (or never recorded)."""
+MANIFEST_SLACK = 64
+"""The manifest is written again once it misses this many objects: reading fewer costs less than
+an extra upload on every small deploy."""
 META = "sha256"
 """User metadata key holding the SHA-256 of an object's bytes (sent as `x-amz-meta-sha256`)."""
 SKIPPED = {write.MARKER, hosts.REDIRECTS, hosts.HEADERS}
@@ -441,7 +444,7 @@ def run(source: Path, output: Path, target: str | None = None, endpoint_url: str
             print(line, file=out)
         return 0
     done = carry_out(client, bucket, steps, config.uploads, Progress(len(steps.transfers) + len(steps.deletes), err, err.isatty() and not quiet))
-    if not done.failures and (to_read or not steps.empty()):
+    if not done.failures and len(to_read) + len(done.written) >= MANIFEST_SLACK:
         try:  # what was read or written now, so the next deploy need not read it
             relisted = list_remote(client, bucket, prefix)
             relisted.pop(record, None)
