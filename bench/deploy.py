@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += [(f"{args.articles:,} articles", d) for d in bench_site("generated", generated, server, hugo_site)]
     finally:
         server.stop()
-    print(f"\nDeploys to rclone serve s3 on loopback, measured in this run (objects uploaded, counted on the server):\n")
+    print("\nDeploys to rclone serve s3 on loopback, measured in this run (objects uploaded, counted on the server):\n")
     print(table(rows), flush=True)
     return 0
 
