@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, TextIO
+from typing import Iterable, TextIO
 
 from .errors import BuildFailed, UsageError
 from .model import DeployConfig
@@ -54,6 +54,8 @@ TYPES = {
 NAMED = {"feed.xml": "application/atom+xml"}
 TEXT = {"application/json", "application/xml", "application/atom+xml", "image/svg+xml", "application/javascript"}
 """Types besides text/* whose bytes are UTF-8 text, sent with `charset=utf-8`."""
+_BUILT_IN = mimetypes.MimeTypes()
+"""Python's own table for other suffixes, without the machine's /etc/mime.types."""
 FIRST, PAGES, LAST = 0, 1, 2
 STAGES = {FIRST: "static files, images and search data", PAGES: "pages", LAST: "feed, sitemap and search entry"}
 
@@ -120,7 +122,7 @@ class Plan:
 def content_type(rel: str) -> str:
     """The Content-Type of an output file, with `charset=utf-8` for text."""
     suffix = PurePosixPath(rel).suffix.lower()
-    kind = NAMED.get(rel) or TYPES.get(suffix) or mimetypes.guess_type(rel, strict=True)[0] or "application/octet-stream"
+    kind = NAMED.get(rel) or TYPES.get(suffix) or _BUILT_IN.guess_type(rel, strict=True)[0] or "application/octet-stream"
     return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind in TEXT else kind
 
 
@@ -216,33 +218,32 @@ def describe(plan_: Plan, target: str) -> list[str]:
 
 def human(size: int) -> str:
     """A byte count for people: 812 B, 4.1 kB, 12.0 MB."""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+    if size < 1000:
+        return f"{size} B"
+    value = size / 1000
+    for unit in ("kB", "MB"):
+        if value < 1000:
+            return f"{value:.1f} {unit}"
         value /= 1000
-    return f"{size} B"
+    return f"{value:.1f} GB"
 
 
-def scan(output: Path, digest: Callable[[str], str]) -> list[Local]:
+def scan(output: Path) -> list[Local]:
     """Every file of the built site that is published, with its digest and headers."""
     found = []
     for rel, entry in write.files_under(output):
         if rel in SKIPPED or not entry.is_file(follow_symlinks=False):
             continue
         found.append((rel, entry.path, entry.stat(follow_symlinks=False).st_size))
-    digests = digest_all([path for _, path, _ in found], digest)
-    return [Local(rel, path, size, digests[path], content_type(rel), hosts.cache_control(rel)) for rel, path, size in found]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:  # hashing releases the GIL
+        digests = list(pool.map(file_digest, [path for _, path, _ in found]))
+    return [Local(rel, path, size, digest, content_type(rel), hosts.cache_control(rel))
+            for (rel, path, size), digest in zip(found, digests)]
 
 
 def file_digest(path: str) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def digest_all(paths: list[str], digest: Callable[[str], str]) -> dict[str, str]:
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:  # hashing releases the GIL
-        return dict(zip(paths, pool.map(digest, paths)))
 
 
 def settings(source: Path, target: str | None, endpoint_url: str | None, region: str | None, profile: str | None,
@@ -414,7 +415,7 @@ def run(source: Path, output: Path, target: str | None = None, endpoint_url: str
     client = connect(config)
     record = key_of(prefix, MANIFEST)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as reader:
-        scanning = reader.submit(scan, output, file_digest)  # hashing while the storage lists
+        scanning = reader.submit(scan, output)  # hashing while the storage lists
         try:
             listed = list_remote(client, bucket, prefix)
             known = read_manifest(client, bucket, record, listed)
