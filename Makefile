@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build test clean serve bench chromium audit deploy-check nginx
+.PHONY: build test clean serve bench bench-deploy chromium audit deploy-check nginx
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ $(BENCH_STAMP):
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/run.py --articles $(N)
 	$(BIN)/python bench/live.py --articles $(lastword $(N))
+	$(MAKE) bench-deploy N=$(lastword $(N))
+
+# Deploys of the default site and a generated one to `rclone serve s3` on loopback: microsite
+# against `hugo deploy` (first deploy, no change, one article edited).
+bench-deploy: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python bench/deploy.py --articles $(lastword $(N))
 
 # The live-reload browser test drives Debian's Chromium: install it where we can (root with apt-get);
 # elsewhere that one test skips and says why.

@@ -176,6 +176,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve.run(settings_from(args), args.host, args.port)
 
 
+def _count(text: str) -> int:
+    """Parse a whole number of zero or more for the command line."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return int(text)
+
+
+def add_deploy_options(p: argparse.ArgumentParser) -> None:
+    """Options of `deploy`: the site's (for --build and the folder to publish), and the storage's."""
+    add_site_options(p)
+    p.add_argument("target", nargs="?", default=None, metavar="s3://BUCKET[/PREFIX]",
+                   help="where to publish; default: deploy: target: in content/site.yaml")
+    p.add_argument("--endpoint-url", default=None, metavar="URL",
+                   help="S3-compatible storage to use instead of AWS (also AWS_ENDPOINT_URL, or deploy: endpoint_url:)")
+    p.add_argument("--region", default=None, help="the bucket's region (default: boto3's, e.g. AWS_REGION)")
+    p.add_argument("--profile", default=None, help="AWS profile to take credentials from (default: boto3's, e.g. AWS_PROFILE)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be uploaded and deleted, change nothing")
+    p.add_argument("--max-deletes", type=_count, default=None, metavar="N",
+                   help="refuse (exit 2, changing nothing) to delete more than N objects; default 256")
+    p.add_argument("--uploads", type=_positive, default=None, metavar="N", help="transfers at the same time; default 8")
+    p.add_argument("--build", action="store_true", help="build the site first (default: publish the output folder as it is)")
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Publish the built site to S3 or S3-compatible storage, uploading only what changed."""
+    from . import deploy
+
+    settings = settings_from(args)
+    if args.build:
+        cmd_build(args)
+    return deploy.run(settings.source, settings.output, args.target, args.endpoint_url, args.region, args.profile,
+                      args.dry_run, args.max_deletes, args.uploads, args.quiet)
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "build": ("build the site into the output folder (the default command)", add_site_options, cmd_build),
     "check": ("run every check of a build plus links and anchors, writing nothing", add_check_options, cmd_check),
@@ -183,6 +217,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "watch": ("build, then rebuild on every change to content/, templates/ or static/", add_site_options, cmd_watch),
     "deploy-check": ("build for a subpath, serve it with nginx on loopback and check every link through it",
                      add_deploy_check_options, cmd_deploy_check),
+    "deploy": ("publish the built site to S3 or S3-compatible storage: deploy s3://BUCKET[/PREFIX]",
+               add_deploy_options, cmd_deploy),
     "new": ("start a site, or add to one: new site DIR | new article \"Title\" | new crew \"Name\"", add_new_options, cmd_new_site),
 }
 """name -> (help, add its options, run it)."""

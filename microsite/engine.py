@@ -13,7 +13,7 @@ from typing import Iterator
 from .output import assets as assets_mod
 from .rebuild import cache, delta, deps, preview
 from .source import content, schema
-from .output import claims, images, search, write
+from .output import claims, hosts, images, search, write
 from .markdown import markup, mentions
 from .render import render
 from .errors import BuildFailed, SiteError
@@ -225,6 +225,7 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
         render.render_all(env, todo, emit, workers, reads, progress)
         if errors:
             raise BuildFailed(errors)
+        extra = hosts.publish(tx, site, pages, static, library)
         # the search index reads the finished pages, so it runs last, still inside the staging folder
         indexed = search.publish(tx, site, store if rebuild else None, memo.search if memo else None, progress)
         gone = tx.removed()
@@ -232,7 +233,7 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
         if memo:
             memo.classify(tx, gone)
         progress.phase("writing")
-    files = len(static) + library.file_count() + len(indexed)
+    files = len(static) + library.file_count() + extra + len(indexed)
     if memo:
         memo.commit(settings.output)
         if store:

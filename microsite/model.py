@@ -55,6 +55,23 @@ class SiteConfig:
 
 
 @dataclass(frozen=True)
+class DeployConfig:
+    """`deploy:` in `content/site.yaml`: defaults for `microsite deploy`, each overridden by its option."""
+
+    target: str | None = None
+    """Where the site goes: `s3://BUCKET` or `s3://BUCKET/PREFIX`."""
+    endpoint_url: str | None = None
+    """The storage's address when it is not AWS S3 (MinIO, R2, Ceph, ...); `AWS_ENDPOINT_URL` overrides it."""
+    region: str | None = None
+    profile: str | None = None
+    """A profile of the AWS configuration files to take credentials from."""
+    max_deletes: int = 256
+    """A deploy that would delete more objects than this stops before changing anything."""
+    uploads: int = 8
+    """Transfers at the same time."""
+
+
+@dataclass(frozen=True)
 class TocEntry:
     """One heading of an article's table of contents."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import os
+import subprocess
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -191,10 +193,9 @@ def test_pages_whose_paths_a_glob_would_misread_are_indexed_too(tmp_path):
     for rel in pages:
         (staging / rel).parent.mkdir(parents=True)
         (staging / rel).write_text("<html><body><main data-pagefind-body><p>Hello orbit</p></main></body></html>")
-    for chosen, bundle in ((pages[:1], tmp_path / "one"), (pages, tmp_path / "both")):
-        source, pattern = search._source(staging, chosen, tmp_path / f"mirror-{bundle.name}")
-        search._run([(source, pattern, bundle)], "en")
-        assert f'"page_count":{len(chosen)}' in (bundle / "pagefind-entry.json").read_text()
+    for chosen in (pages[:1], pages):
+        [files] = search._index([[(rel, str(staging / rel)) for rel in chosen]], "en")
+        assert f'"page_count":{len(chosen)}' in files["pagefind-entry.json"].decode()
 
 
 def test_a_site_with_nothing_to_index_builds(site):
@@ -205,3 +206,35 @@ def test_a_site_with_nothing_to_index_builds(site):
     assert not (site.output / "pagefind").exists()  # Pagefind makes no empty index; the page loads none
     form = site.page("search/index.html").select_one("form.search-form")
     assert form is not None and not form.has_attr("data-pagefind") and form["action"].endswith("search/")
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A fresh tmpfs mounted under tmp_path (root only), whose folders list files in another order than ext4's."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def every_file(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_same_sources_give_the_same_bytes_on_tmpfs_and_on_disk(site, tmp_path, tmpfs):
+    """The index numbers pages in the order it is handed them, not in the order a folder lists them."""
+    for number, word in enumerate(WORDS):
+        site.write(f"content/articles/log-{number}.md",
+                   article(f"Log {number}", f"2021-10-{number + 6:02d}", f"Telemetry check, then {word} in orbit."))
+    on_disk, in_memory = tmp_path / "disk" / "output", tmpfs / "output"
+    site.build("--output", str(on_disk))
+    site.build("--output", str(in_memory))
+    disk_files, memory_files = every_file(on_disk), every_file(in_memory)
+    assert any(rel.startswith("pagefind/index/") for rel in disk_files)
+    assert sorted(disk_files) == sorted(memory_files)
+    assert [rel for rel in disk_files if disk_files[rel] != memory_files[rel]] == []

@@ -38,6 +38,8 @@ DEFAULT_SIZES = "(min-width: 46rem) 42rem, calc(100vw - 2.5rem)"
 """The article column: 42rem wide on larger screens, the viewport less its margins on phones."""
 RECIPE = f"q82-webp80-lanczos-pillow{PIL.__version__}"
 """Part of every copy's fingerprint: changing how copies are made changes their names."""
+COPY_NAME = re.compile(r"-[0-9]+w\.[0-9a-f]{10}\.(?:jpg|png|webp)$")
+"""How the name of every copy ends (`photo-800w.3f2a1b9c0d.webp`, made in `_plan`): hosts may cache these forever."""
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ edit changes one shard, and adding pages disturbs one shard until the shard coun
 first shard lives in `pagefind/` (whose `pagefind.js` the search page loads), the others in
 `pagefind/shard-N/`, holding only their index data; the browser merges them (`mergeIndex`).
 
-Each shard is indexed on its own by Pagefind's binary (from the `pagefind[bin]` wheel), one after
-another, from the staging folder through a glob that names its pages, into a scratch folder inside
-the staging folder, from which write.py moves the index files into place. A shard whose input (the
+Each shard is indexed on its own by Pagefind's binary (from the `pagefind[bin]` wheel) run as a
+service, which is handed the shard's pages in the order of their output paths (so the index is the
+same on any file system) and hands back the index files, which the build writes. A shard whose input (the
 bytes of its pages, the language, the layout, the generator and Pagefind versions) is the same as in
 the previous build, and whose files are still in the previous output as that build wrote them (same
 inode, size and time), is not indexed again: its files are carried over unread. The record of what
@@ -20,12 +20,11 @@ Memo for watch and serve; a damaged record re-indexes all.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
 import os
-import re
-import shutil
 import stat
 import subprocess
 import tempfile
@@ -36,14 +35,12 @@ from typing import Any
 
 from ..rebuild import cache
 from ..render import parallel
-from . import write
 from ..errors import BuildFailed, SiteError
 from ..model import Site
 from ..progress import NONE, Progress
 
 FOLDER = "pagefind"
 """Where the index lives in the output; templates load `pagefind/pagefind.js` from here."""
-SCRATCH = ".pagefind-bundle"
 EXCLUDE = [".anchor", ".footnote-backref"]
 """Heading permalinks (`#`) and footnote back-links (`↩`) are not words to search or quote."""
 TIMEOUT = 600
@@ -155,89 +152,133 @@ def _intact(tx, files: dict[str, Stamp]) -> bool:
     return all(_stamp(os.path.join(output, rel)) == stamp for rel, stamp in files.items())
 
 
-def _run(todo: list[tuple[Path, str, Path]], language: str, at_once: int = 1, progress: Progress = NONE) -> None:
-    """Index each (folder, glob of its pages, bundle folder) with the indexing binary, `at_once`
-    shards at a time, each run to its end: it exits only once every file of its bundle is written.
-    (The Python API's service is stopped with SIGTERM right after it answers that the files are
-    written, which on a busy machine leaves some of them empty.) `progress` counts the shards indexed."""
-    with tempfile.TemporaryDirectory(prefix="microsite-pagefind-") as scratch:
-        running: list[tuple[subprocess.Popen, Any]] = []
+Page = tuple[str, "bytes | str"]
+"""A page to index: its output path, and its bytes or the path of the file holding them."""
+
+
+class _Service:
+    """One run of Pagefind's indexing service (`pagefind --service`) over one shard's pages.
+
+    The pages are sent in the order given, so the index is the same wherever the pages lie: the
+    indexing binary run over a folder numbers pages in the order the file system lists them, which
+    differs between file systems (tmpfs and ext4 do not agree). The service answers each request in
+    turn; the index files come back in the last answer and are written by the build, never by the
+    service. A writer thread feeds the requests while the caller reads the answers, so services of
+    several shards index at the same time.
+    """
+
+    def __init__(self, pages: list[Page], language: str):
+        from pagefind.service import get_executable  # imported when needed: it brings in asyncio
+
+        executable = get_executable()
+        if executable is None:
+            raise RuntimeError("the pagefind binary is not installed; install the pagefind[bin] package")
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([str(executable), "--service"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log)
+        self.pending = b""
+        self.stalled = threading.Event()
+        self.watchdog = threading.Timer(TIMEOUT, self._stall)
+        self.watchdog.start()
+        config = {"force_language": language.split("-")[0].lower() or "en", "exclude_selectors": EXCLUDE}
+        self._send(0, {"type": "NewIndex", "config": config})
+        self.proc.stdin.flush()
+        index = self._answer(0)["index_id"]
+        self.last = len(pages) + 1
+        self.writer = threading.Thread(target=self._feed, args=(index, pages), daemon=True)
+        self.writer.start()
+
+    def _stall(self) -> None:
+        self.stalled.set()
+        self.proc.kill()
+
+    def _send(self, number: int, payload: dict) -> None:
+        message = json.dumps({"message_id": number, "payload": payload}).encode("utf-8", "surrogatepass")
+        self.proc.stdin.write(base64.b64encode(message) + b",")
+
+    def _feed(self, index: int, pages: list[Page]) -> None:
+        """Send every page, then ask for the index files (in the writer thread)."""
         try:
-            for number, job in enumerate(todo):
-                running.append(_launch(job, language, Path(scratch, str(number))))
-                if len(running) >= at_once:
-                    _finish(*running.pop(0))
-                    progress.advance()
-            while running:
-                _finish(*running.pop(0))
-                progress.advance()
+            for number, (rel, page) in enumerate(pages, 1):
+                if isinstance(page, str):
+                    with open(page, "rb") as f:
+                        page = f.read()
+                self._send(number, {"type": "AddFile", "index_id": index, "file_path": rel, "url": None,
+                                    "file_contents": page.decode("utf-8", "replace")})
+            self._send(self.last, {"type": "GetFiles", "index_id": index})
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # the service ended or was stopped: reading its answers tells why
+
+    def _answer(self, number: int) -> dict:
+        """Read the answer to request `number` (answers come in the order of the requests)."""
+        while b"," not in self.pending:
+            chunk = self.proc.stdout.read1(1 << 20)
+            if not chunk:
+                raise RuntimeError(self._failure())
+            self.pending += chunk
+        message, _, self.pending = self.pending.partition(b",")
+        answer = json.loads(base64.b64decode(message))
+        payload = answer.get("payload", {})
+        if payload.get("type") == "Error" or answer.get("message_id") != number:
+            raise RuntimeError(f"pagefind refused a request: {payload.get('message', answer)!r}")
+        return payload
+
+    def _failure(self) -> str:
+        status = self.proc.wait()
+        if self.stalled.is_set():
+            return f"pagefind did not finish within {TIMEOUT} s"
+        self.log.seek(0)
+        return f"pagefind exited with status {status}: {self.log.read().decode('utf-8', 'replace').strip()[-2000:]}"
+
+    def files(self) -> dict[str, bytes]:
+        """Wait for the index; return its files by path inside the bundle folder."""
+        try:
+            for number in range(1, self.last):
+                self._answer(number)
+            found = self._answer(self.last)["files"]
+            self.writer.join()
+            self.proc.stdin.close()  # the service exits at the end of its input
+            self.proc.wait()
         finally:
-            _stop(running)
+            self.stop()
+        return {file["path"]: base64.b64decode(file["content"]) for file in found}
+
+    def stop(self) -> None:
+        """End the service, finished or not."""
+        self.watchdog.cancel()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        self.log.close()
 
 
-def _launch(job: tuple[Path, str, Path], language: str, cwd: Path) -> tuple[subprocess.Popen, Any]:
-    """Start indexing one shard; `cwd`, a new folder, holds the pagefind.json the run reads."""
-    from pagefind.service import get_executable  # imported when needed: it brings in asyncio
-
-    executable = get_executable()
-    if executable is None:
-        raise RuntimeError("the pagefind binary is not installed; install the pagefind[bin] package")
-    site, pattern, bundle = job
-    cwd.mkdir()
-    config = {"site": str(site), "glob": pattern, "output_path": str(bundle), "silent": True,
-              "force_language": language.split("-")[0].lower() or "en", "exclude_selectors": EXCLUDE}
-    (cwd / "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
-    log = tempfile.TemporaryFile(dir=cwd)
-    return subprocess.Popen([str(executable)], cwd=cwd, stdout=log, stderr=subprocess.STDOUT), log
-
-
-def _stop(running: list[tuple[subprocess.Popen, Any]]) -> None:
-    """Stop runs still going (another one failed, or the build stopped)."""
-    for proc, log in running:
-        proc.kill()
-        proc.wait()
-        log.close()
-
-
-def _finish(proc: subprocess.Popen, log: Any) -> None:
-    """Wait for one indexing run; raise with its output when it failed."""
-    stalled = threading.Event()
-    watchdog = threading.Timer(TIMEOUT, lambda: (stalled.set(), proc.kill()))
-    watchdog.start()
+def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Progress = NONE) -> list[dict[str, bytes]]:
+    """Index each job's pages, `at_once` shards at a time; return each job's index files.
+    `progress` counts the shards indexed."""
+    results: list[dict[str, bytes]] = []
+    running: list[_Service] = []
     try:
-        status = proc.wait()  # a plain wait returns the moment it ends (a timed wait polls)
+        for pages in jobs:
+            running.append(_Service(pages, language))
+            if len(running) >= at_once:
+                results.append(running.pop(0).files())
+                progress.advance()
+        while running:
+            results.append(running.pop(0).files())
+            progress.advance()
     finally:
-        watchdog.cancel()
-    if stalled.is_set():
-        log.close()
-        raise RuntimeError(f"pagefind did not finish within {TIMEOUT} s")
-    log.seek(0)
-    output = log.read().decode("utf-8", "replace")
-    log.close()
-    if status != 0:
-        raise RuntimeError(f"pagefind exited with status {status}: {output.strip()[-2000:]}")
+        for service in running:
+            service.stop()
+    return results
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
-"""Paths a glob names literally (slugs are made of these characters)."""
-
-
-def _source(staging: Path, pages: list[str], mirror: Path) -> tuple[Path, str]:
-    """Where Pagefind finds one shard's pages: the staging folder with a glob naming each page, or,
-    when a path holds characters a glob would read as pattern, a mirror of hard links to them."""
-    if pages and all(_PLAIN.fullmatch(rel) for rel in pages):
-        return staging, "{" + ",".join(pages) + "}"
-    return _mirror(mirror, staging, pages, {}), "**/*.html"
-
-
-def _bundle_paths(folder: str, bundle: Path) -> dict[str, Path]:
-    """Where the files of one shard's index are, by the output path they go to."""
-    files = {}
-    for path in sorted(bundle.rglob("*")):
-        rel = path.relative_to(bundle).as_posix()
-        if path.is_file() and (folder == FOLDER or _is_data(rel)):
-            files[f"{folder}/{rel}"] = path
-    return files
+def _bundle(folder: str, files: dict[str, bytes]) -> dict[str, bytes]:
+    """The files of one shard's index that the output needs, by output path."""
+    return {f"{folder}/{rel}": data for rel, data in sorted(files.items()) if folder == FOLDER or _is_data(rel)}
 
 
 @dataclass(frozen=True)
@@ -257,94 +298,52 @@ class Shards:
         return next((folder for folder, pages in self.layout.items() if page in pages), None)
 
 
-MIRRORS = "search-pages"
-"""Build-cache folder of shard mirrors: each shard's pages linked at their output paths, as
-Pagefind reads them. Kept from one rebuild to the next, since making thousands of folders can
-be slow where the output's folders fill the file system's groups."""
-
-
-def _mirror(mirror: Path, output: Path, members: list[str], pages: dict[str, bytes]) -> Path:
-    """Bring a shard's mirror up to date: its pages, hard links to the output's files (copies
-    where links cannot be made) or the new bytes, and nothing else."""
-    os.makedirs(mirror, exist_ok=True)
-    wanted = set(members)
-    for rel, entry in list(write.files_under(mirror)):
-        if rel not in wanted:
-            os.unlink(entry.path)
-    for rel in members:
-        target = os.path.join(mirror, rel)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(target)
-        try:
-            _place(output, rel, target, pages)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            _place(output, rel, target, pages)
-    return mirror
-
-
-def _place(output: Path, rel: str, target: str, pages: dict[str, bytes]) -> None:
-    """Put one page in a mirror; FileNotFoundError when its folder is missing there."""
-    if rel in pages:
-        with open(target, "xb") as f:
-            f.write(pages[rel])
-        return
-    try:
-        os.link(os.path.join(output, rel), target)
-    except FileNotFoundError:
-        raise
-    except OSError:  # another file system, or no hard links there
-        shutil.copyfile(os.path.join(output, rel), target)
-
-
 class Reindex:
     """Index again the shards holding some pages (output path -> new bytes), whose other pages are
     in the finished `output` as the last build left them (its record says so), for a rebuild
     after body edits (delta.py). The indexers run while the caller goes on; `finish` waits for
     them. LookupError when the record does not know a shard."""
 
-    def __init__(self, output: Path, store: cache.Store, shards: Shards, pages: dict[str, bytes], scratch: Path):
+    def __init__(self, output: Path, store: cache.Store, shards: Shards, pages: dict[str, bytes]):
         self.output, self.store, self.pages = output, store, pages
         self.previous = _recall(store, None, output)
-        self._plans: list[tuple[str, bytes, bytes, list[tuple[str, bytes]], Path]] = []
-        self._running: list[tuple[subprocess.Popen, Any]] = []
+        self._plans: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
+        self._running: list[_Service] = []
         self._made: list[tuple[bytes, bytes, list[tuple[str, bytes]], dict[str, bytes]]] = []
         try:
-            for number, folder in enumerate(sorted({shards.folder(rel) for rel in pages} - {None})):
+            for folder in sorted({shards.folder(rel) for rel in pages} - {None}):
                 members = shards.layout[folder]
                 old = [(rel, self.previous.pages[rel][1]) for rel in members if rel in self.previous.pages]
                 old_key = _shard_key(folder, shards.count, shards.language, old)
                 if len(old) != len(members) or old_key not in self.previous.shards:
                     raise LookupError(f"no record of {folder}")
                 present = [(rel, _digest(pages[rel]) if rel in pages else digest) for rel, digest in old]
-                mirror = _mirror(store.folder / MIRRORS / folder.replace("/", "-"), output, members, pages)
-                bundle = scratch / f"{number}-bundle"
-                self._plans.append((folder, old_key, _shard_key(folder, shards.count, shards.language, present), present, bundle))
-                self._running.append(_launch((mirror, "**/*.html", bundle), shards.language, scratch / f"{number}-run"))
+                self._plans.append((folder, old_key, _shard_key(folder, shards.count, shards.language, present), present))
+                sources: list[Page] = [(rel, pages[rel] if rel in pages else os.path.join(output, rel)) for rel in members]
+                self._running.append(_Service(sources, shards.language))
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
-        _stop(self._running)
+        for service in self._running:
+            service.stop()
         self._running = []
 
     def finish(self) -> tuple[dict[str, bytes], list[str]]:
         """Wait for the indexers; return the index files to write (output path -> bytes, all of
         each shard's) and the shards' old files to remove."""
+        writes: dict[str, bytes] = {}
+        removes: list[str] = []
         try:
-            while self._running:
-                _finish(*self._running.pop(0))
+            for folder, old_key, key, present in self._plans:
+                files = _bundle(folder, self._running.pop(0).files())
+                writes.update(files)
+                removes += [rel for rel in self.previous.shards[old_key] if rel not in files]
+                self._made.append((old_key, key, present, files))
         except Exception as exc:
             self.stop()
             raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
-        writes: dict[str, bytes] = {}
-        removes: list[str] = []
-        for folder, old_key, key, present, bundle in self._plans:
-            files = {rel: path.read_bytes() for rel, path in _bundle_paths(folder, bundle).items()}
-            writes.update(files)
-            removes += [rel for rel in self.previous.shards[old_key] if rel not in files]
-            self._made.append((old_key, key, present, files))
         return writes, removes
 
     def remember(self) -> None:
@@ -372,12 +371,11 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
     shards = layout(site)
     count = shard_count(len(indexed_pages(site)), site.config.search_shard_pages)
     staging = tx.staging.resolve()
-    scratch = staging / SCRATCH
     previous = _recall(store, memory, tx.output)
     record = Record()
-    todo: list[tuple[str, bytes, tuple[Path, str, Path]]] = []
+    todo: list[tuple[str, bytes, list[Page]]] = []
     try:
-        for number, (folder, pages) in enumerate(shards.items()):
+        for folder, pages in shards.items():
             present = []
             for rel in pages:
                 path = os.path.join(staging, rel)
@@ -400,24 +398,19 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
                         raise BuildFailed([SiteError(rel, 0, 0, "removed from the output during the build; build again")])
                 record.shards[key] = kept
                 continue
-            bundle = scratch / f"{number}-bundle"
-            source, pattern = _source(staging, [rel for rel, _ in present], scratch / f"{number}-pages")
-            todo.append((folder, key, (source, pattern, bundle)))
+            todo.append((folder, key, [(rel, os.path.join(staging, rel)) for rel, _ in present]))
         progress.phase("indexing", len(todo))
-        if todo:
-            _run([job for _, _, job in todo], language, at_once=min(len(todo), parallel.cores()), progress=progress)
-        for folder, key, (_, _, bundle) in todo:
-            files: dict[str, Stamp | None] = {}
-            for rel, path in _bundle_paths(folder, bundle).items():
-                tx.place(rel, str(path))  # the scratch folder is inside the staging folder
-                files[rel] = _stamp(os.path.join(staging, rel))
-            record.shards[key] = files
+        made = _index([pages for _, _, pages in todo], language, min(len(todo), parallel.cores()), progress) if todo else []
+        for (folder, key, _), files in zip(todo, made):
+            stamps: dict[str, Stamp | None] = {}
+            for rel, data in _bundle(folder, files).items():
+                tx.write(rel, data)
+                stamps[rel] = _stamp(os.path.join(staging, rel))
+            record.shards[key] = stamps
     except BuildFailed:
         raise
-    except Exception as exc:  # the binary reports its own problems as plain exceptions
+    except Exception as exc:  # the service reports its own problems as plain exceptions
         raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     if memory is not None:
         memory.record = record
     elif store is not None and record != previous:

@@ -22,8 +22,6 @@ import functools
 import io
 import os
 import pickle
-import shutil
-import tempfile
 import time
 import zlib
 from dataclasses import dataclass
@@ -259,14 +257,11 @@ def attempt(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, temp
     state = store.get(KIND, rebuild.key)
     if not isinstance(state, State) or state.token != token or any(rel not in state.own for rel in rels):
         return None
-    scratch = Path(tempfile.mkdtemp(prefix=f"staging-{os.getpid()}-delta-", dir=store.folder))  # Store.flush clears it after a kill
     try:
-        return _apply(settings, store, rebuild, state, rels, template_dirs, scratch, started)
+        return _apply(settings, store, rebuild, state, rels, template_dirs, started)
     except (Fallback, BuildFailed, LookupError, OSError):
         store.discard()
         return None
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _article(settings: Settings, records: _Records, rel: str, limit: int, how: tuple, store: cache.Store) -> Article:
@@ -284,7 +279,7 @@ def _article(settings: Settings, records: _Records, rel: str, limit: int, how: t
 
 
 def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state: State, rels: list[str],
-           template_dirs: list[Path], scratch: Path, started: float) -> Any:
+           template_dirs: list[Path], started: float) -> Any:
     from ..engine import Report
 
     edits: dict[str, bytes] = rebuild.delta.get("edited", {})
@@ -316,7 +311,7 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     indexed = {rel: data for rel, data in differing.items() if state.shards.folder(rel) is not None}
     if not rebuild.output_intact():  # walked meanwhile by another process
         raise Fallback("the output changed since the last build")
-    index = search.Reindex(output, store, state.shards, indexed, scratch) if indexed else None
+    index = search.Reindex(output, store, state.shards, indexed) if indexed else None
     try:
         writes, removes = index.finish() if index else ({}, [])
     finally:

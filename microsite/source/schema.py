@@ -16,13 +16,14 @@ from ..errors import BuildFailed, SiteError, located
 from ..markdown.markup import Converted
 from ..markdown.typography import smarten
 from ..markdown.urls import refused_value
-from ..output.write import RESERVED_NAMES
-from ..model import Article, CrewMember, Event, Settings, Site, SiteConfig, Tag
+from ..output.write import RESERVED_NAMES, safe_relative
+from ..model import Article, CrewMember, DeployConfig, Event, Settings, Site, SiteConfig, Tag
 from ..features.slugs import make_slug
 from .yaml12 import YamlList, YamlMap
 
 ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes", "search_shard_pages"}
+SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes", "search_shard_pages", "deploy"}
+DEPLOY_FIELDS = {"target", "endpoint_url", "region", "profile", "max_deletes", "uploads"}
 ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt", "events", "aliases"}
 MISSION_FIELDS = {"name", "spacecraft", "summary", "facts", "events"}
 EVENT_FIELDS = {"id", "time", "timezone", "place", "title", "detail", "since", "since_label"}
@@ -178,8 +179,56 @@ def check_config(raw: YamlMap, path: str, settings: Settings, problems: Problems
     limit = problems.field(raw, "max_article_bytes", (int,), "a whole number of bytes, e.g. 5000000")
     if limit is not None and limit <= 0:
         problems.add(raw.where("max_article_bytes"), f"'max_article_bytes' must be more than 0, not {limit}")
+    check_deploy(raw, problems)
     refuse_script_urls(raw, problems, (raw.line, raw.column))
     return config
+
+
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def s3_target(text: str) -> tuple[str, str]:
+    """Split `s3://BUCKET[/PREFIX]` into the bucket and the prefix (no slash at either end);
+    ValueError saying what is wrong."""
+    if not text.startswith("s3://"):
+        raise ValueError(f"{text!r} is not an S3 address; write s3://BUCKET or s3://BUCKET/PREFIX")
+    bucket, _, prefix = text[len("s3://"):].partition("/")
+    if not BUCKET.match(bucket) or ".." in bucket:
+        raise ValueError(f"{bucket!r} is not a bucket name (3-63 lowercase letters, digits, dots and hyphens)")
+    prefix = prefix.strip("/")
+    if prefix:
+        try:
+            safe_relative(prefix)
+        except ValueError:
+            raise ValueError(f"prefix {prefix!r} must be plain folder names joined by single slashes") from None
+    return bucket, prefix
+
+
+def check_deploy(raw: YamlMap, problems: Problems) -> DeployConfig:
+    """Validate the `deploy:` section of `site.yaml` (absent: the defaults)."""
+    section = problems.field(raw, "deploy", (YamlMap,), "a mapping of deploy settings (target, endpoint_url, ...)")
+    if section is None:
+        return DeployConfig()
+    problems.unknown(section, DEPLOY_FIELDS, "deploy")
+    target = problems.text(section, "target") or None
+    if target:
+        try:
+            s3_target(target)
+        except ValueError as exc:
+            problems.add(section.where("target"), f"deploy target: {exc}")
+    endpoint = problems.text(section, "endpoint_url") or None
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.add(section.where("endpoint_url"), f"endpoint_url must be an http(s) URL such as http://127.0.0.1:9000 (got {endpoint!r})")
+    counts = {}
+    for key, least, example in (("max_deletes", 0, 256), ("uploads", 1, 8)):
+        value = problems.field(section, key, (int,), f"a whole number, e.g. {example}", default=getattr(DeployConfig, key))
+        if value < least:
+            problems.add(section.where(key), f"'{key}' must be {least} or more, not {value}")
+        counts[key] = max(value, least)
+    return DeployConfig(target=target, endpoint_url=endpoint, region=problems.text(section, "region") or None,
+                        profile=problems.text(section, "profile") or None, **counts)
 
 
 def check_crew(raw: Any, problems: Problems) -> list[CrewMember]:
