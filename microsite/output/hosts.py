@@ -106,6 +106,6 @@ def publish(tx, site, pages, static, library) -> int:
     """Add `_redirects` and `_headers` to a build, from its planned pages, static files and
     images (the search index, added later, holds no fingerprinted file); return how many files."""
     files = [page.path for page in pages] + [asset.output for asset in static.values()] + sorted(library.outputs())
-    tx.write(REDIRECTS, redirects_file(redirects(site.articles), site.config.base_path))
+    tx.write(REDIRECTS, redirects_file((r for _, r in redirects(site.articles)), site.config.base_path))
     tx.write(HEADERS, headers_file(files, site.config.base_path))
     return 2
