@@ -1,7 +1,8 @@
 """The command line: parse arguments, call the engine, map problems to exit statuses.
 
 `microsite [build] [options]` builds. This module owns every command's arguments; each command's
-work is a plain function in the module that owns it.
+work is a plain function in the module that owns it, imported when the command runs, so a command
+pays only for what it uses (`deploy` never loads the Markdown and template engines).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, check, deploycheck, engine, progress, scaffold
+from . import __version__, progress
 from .errors import BuildFailed, UsageError
 from .model import Settings
 
@@ -69,6 +70,8 @@ def report_failure(exc: BuildFailed) -> None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build the site once, showing its progress on a terminal when it takes a while."""
+    from . import engine
+
     settings = settings_from(args)
     shown = progress.Line(sys.stderr) if not args.quiet and sys.stderr.isatty() else progress.NONE
     try:
@@ -98,6 +101,8 @@ def add_new_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_new_site(args: argparse.Namespace) -> int:
     """Create a site and say how to go on."""
+    from . import scaffold
+
     written = scaffold.new_site(args.folder)
     folder = args.folder.absolute()
     print(f"microsite: created a site in {folder}: " + ", ".join(p.relative_to(folder).as_posix() for p in written))
@@ -114,6 +119,8 @@ def _site_source(args: argparse.Namespace) -> Path:
 
 def cmd_new_article(args: argparse.Namespace) -> int:
     """Create a draft article and say where it went."""
+    from . import scaffold
+
     path = scaffold.new_article(_site_source(args), args.title)
     print(f"microsite: wrote {path} (draft: true; build with --drafts to preview)")
     return EXIT_OK
@@ -121,6 +128,8 @@ def cmd_new_article(args: argparse.Namespace) -> int:
 
 def cmd_new_crew(args: argparse.Namespace) -> int:
     """Append a crew member and say where."""
+    from . import scaffold
+
     path, member_id = scaffold.new_crew(_site_source(args), args.title)
     print(f"microsite: added crew member {member_id!r} to {path}; fill in role and bio")
     return EXIT_OK
@@ -148,6 +157,8 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run every check of a build plus links and anchors, writing nothing."""
+    from . import check
+
     return check.run(settings_from(args), strict=args.strict, quiet=args.quiet)
 
 
@@ -159,6 +170,8 @@ def add_deploy_check_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_deploy_check(args: argparse.Namespace) -> int:
     """Build for a subpath, serve it with nginx and crawl it."""
+    from . import deploycheck
+
     return deploycheck.run(args.source, args.subpath)
 
 
