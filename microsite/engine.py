@@ -13,7 +13,7 @@ from typing import Iterator
 from .output import assets as assets_mod
 from .rebuild import cache, delta, deps, preview
 from .source import content, schema
-from .output import images, search, write
+from .output import cards, images, search, write
 from .markdown import markup, mentions
 from .render import render
 from .errors import BuildFailed, SiteError
@@ -184,7 +184,7 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
     with _collector_paused(memo is None):
         site = load_site(settings, memo, store, rebuild.hashes if rebuild else None)
         static = assets_mod.collect(theme_dirs(settings.source, "static"))
-        library = images.collect(settings.source, static, site.articles)
+        library = images.collect(settings.source, static, site)
         env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
         pages = render.plan(site)
     spare = None if memo else rebuild.spare  # a single build stages in the output before last, kept in the cache
@@ -196,6 +196,7 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
             except ValueError as exc:
                 errors.append(SiteError(f"static/{asset.name}", 0, 0, f"{exc}; rename the file"))
         images.publish(tx, library, settings.output)
+        cards.publish(tx, library.cards, store, 1 if memo else settings.jobs)
 
         def emit(page, text: str) -> None:
             try:
