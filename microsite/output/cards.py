@@ -387,7 +387,8 @@ def publish(tx: Transaction, deck: Deck, store: Any = None, workers: int = 1) ->
             _claim(tx, card, lambda: tx.write(card.output, found))
         else:
             todo.append(card)
-    for card, data in zip(todo, parallel.forked(lambda index: draw(todo[index], deck.recipe), len(todo), workers)):
+    drawn = parallel.forked(lambda index: draw(todo[index], deck.recipe), len(todo), workers)
+    for data, card in zip(drawn, todo):  # the workers' generator first, so it runs to its end and stops them
         _claim(tx, card, lambda: tx.write(card.output, data))
         if store is not None:
             store.put(KIND, bytes.fromhex(card.digest), data, now=True)
