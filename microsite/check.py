@@ -94,7 +94,7 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteE
     found: list[SiteError] = []
     site = engine.load_site(settings, warnings=found)
     static = assets_mod.collect(engine.theme_dirs(settings.source, "static"))
-    library = images.collect(settings.source, static, site.articles)
+    library = images.collect(settings.source, static, site)
     env = render.environment(engine.theme_dirs(settings.source, "templates"), site, static, library)
     pages = render.plan(site)
     rendered: dict[str, str] = {}

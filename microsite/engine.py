@@ -13,7 +13,7 @@ from typing import Iterator
 from .output import assets as assets_mod
 from .rebuild import cache, delta, deps, preview
 from .source import content, schema
-from .output import claims, hosts, images, search, write
+from .output import cards, claims, hosts, images, search, write
 from .markdown import markup, mentions
 from .render import render
 from .errors import BuildFailed, SiteError
@@ -192,7 +192,7 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
     with _collector_paused(memo is None):
         site = load_site(settings, memo, store, rebuild.hashes if rebuild else None, progress=progress)
         static = assets_mod.collect(theme_dirs(settings.source, "static"))
-        library = images.collect(settings.source, static, site.articles)
+        library = images.collect(settings.source, static, site)
         env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
         pages = render.plan(site)
         clashing = claims.clashes(claims.of_build(pages, static, library, site))
@@ -209,6 +209,7 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
                 errors.append(SiteError(f"static/{asset.name}", 0, 0, f"{exc}; rename the file"))
             progress.advance()
         images.publish(tx, library, settings.output, progress)
+        cards.publish(tx, library.cards, store, 1 if memo else settings.jobs)
 
         def emit(page, text: str) -> None:
             try:

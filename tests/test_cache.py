@@ -252,7 +252,7 @@ def test_damaged_spare_output_never_reaches_the_site(site, tmp_path):
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "garbage"])
 def test_damaged_cache_entries_are_detected_and_rebuilt(site, tmp_path, damage):
     site.build()
-    assert {kind for kind, _ in entries(site)} == {"articles", "bodies", "delta", "outlines", "pages", "search"}
+    assert {kind for kind, _ in entries(site)} == {"articles", "bodies", "cards", "delta", "outlines", "pages", "search"}
     for _, entry in entries(site):
         data = entry.read_bytes()
         if damage == "truncate":

@@ -85,7 +85,9 @@ def test_share_tags_and_canonical_are_absolute_under_a_subpath(site):
         assert (site.output / image[len(base):]).is_file()
         assert (int(meta(soup, "og:image:width")), int(meta(soup, "og:image:height"))) == Image.open(site.output / image[len(base):]).size
     landing = site.page("articles/landing/index.html")
-    assert meta(landing, "og:image") == base + "static/share.jpg"
+    assert meta(landing, "og:image").startswith(base + "cards/articles/landing."), "an article without an image shows its card"
+    assert meta(landing, "twitter:image") == meta(landing, "og:image")
+    assert meta(site.page("mission/index.html"), "og:image") == base + "static/share.jpg", "a page without a card shows the site's picture"
     assert not list((site.output / "static").glob("share-*")), "the link-preview picture needs no copies"
     assert meta(landing, "og:type") == "article" and meta(landing, "og:title") == "The landing"
     assert meta(landing, "article:published_time") == "2021-10-17T09:00:00Z"

@@ -29,6 +29,9 @@ _EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>\s*</th>")
 _TABLE_OPEN = re.compile(r"<table\b")
 _TABLE_WRAP = '<div class="table-wrap" role="region" aria-label="Table" tabindex="0">'
 """Wide tables scroll sideways on phones; the focusable wrapper lets keyboard users scroll them too."""
+_CODE_OPEN = '<div class="highlight"><pre>'
+_CODE_FOCUSABLE = '<div class="highlight"><pre tabindex="0">'
+"""Long code lines scroll sideways too: keyboard users reach the block to scroll it."""
 _converters: dict[bool, tuple[markdown.Markdown, MentionExtension]] = {}
 NO_CREW = Crew()
 
@@ -87,7 +90,7 @@ def convert(text: str, allow_html: bool = True, crew: Crew = NO_CREW) -> Convert
     md.reset()
     mentions.begin(crew)
     html = _EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", md.convert(text))
-    html = _TABLE_OPEN.sub(_TABLE_WRAP + r"\g<0>", html).replace("</table>", "</table></div>")
+    html = _TABLE_OPEN.sub(_TABLE_WRAP + r"\g<0>", html).replace("</table>", "</table></div>").replace(_CODE_OPEN, _CODE_FOCUSABLE)
     state = mentions.state
     return Converted(Html(html), tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)),
                      tuple(state.mentioned), tuple(state.refs))

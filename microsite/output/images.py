@@ -13,16 +13,17 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 from urllib.parse import unquote, urlsplit
 
 import PIL
 from markupsafe import Markup, escape
 
+from . import cards
 from .assets import Asset
 from ..markdown.bodies import IMG_TAG, attributes
 from ..errors import BuildFailed, SiteError
-from ..model import Article
+from ..model import Article, Site
 from ..progress import NONE, Progress
 from .write import Transaction
 
@@ -134,20 +135,23 @@ def encode(picture: Picture, variant: Variant) -> bytes:
 
 
 class Library:
-    """Every raster image the site publishes, found by static name or by an article's reference."""
+    """Every raster image the site publishes, found by static name or by an article's reference,
+    and the link-preview cards it draws."""
 
     def __init__(self) -> None:
         self.pictures: dict[str, Picture] = {}
         self.originals: list[Picture] = []
         """Images beside articles, whose untouched files the build must copy itself."""
+        self.cards = cards.Deck()
 
     def file_count(self) -> int:
-        """How many files the images add to the output: copies, and originals found beside articles."""
-        return len(self.originals) + sum(len(p.variants) for p in self.pictures.values())
+        """How many files the images add to the output: copies, originals found beside articles, cards."""
+        return len(self.originals) + sum(len(p.variants) for p in self.pictures.values()) + len(self.cards)
 
     def outputs(self) -> set[str]:
         """Every path the images add to the output, for link checks that write nothing."""
-        return {p.output for p in self.originals} | {v.output for p in self.pictures.values() for v in p.variants}
+        return {p.output for p in self.originals} | {v.output for p in self.pictures.values() for v in p.variants} \
+            | {card.output for card in self.cards}
 
     def static(self, name: str) -> Picture | None:
         """The image `static/<name>`, if it is a raster image."""
@@ -172,9 +176,11 @@ def _local_path(ref: str) -> str | None:
     return path.as_posix()
 
 
-def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Article]) -> Library:
-    """Find the raster images in `static/` and those beside articles that the articles name."""
+def collect(source: Path, static: Mapping[str, Asset], site: Site) -> Library:
+    """Find the raster images in `static/` and those beside articles that the articles name, and
+    plan a link-preview card for each page that has no image of its own (cards.plan)."""
     library = Library()
+    articles = site.articles
     errors: list[SiteError] = []
     for name, asset in sorted(static.items()):
         if asset.source.suffix.lower() in RASTER:
@@ -210,6 +216,7 @@ def collect(source: Path, static: Mapping[str, Asset], articles: Iterable[Articl
                                         f"image {article.image!r} not found beside the article or under static/"))
     if errors:
         raise BuildFailed(errors)
+    library.cards = cards.plan(site, static, lambda article: bool(article.image) and library.for_article(article, article.image) is not None)
     return library
 
 
@@ -274,9 +281,12 @@ def rewrite_body(body: str, article: Article, library: Library, url: Callable[[s
     return IMG_TAG.sub(replace, body)
 
 
-def share_image(library: Library, article: Article | None) -> Variant | None:
-    """The copy a link preview shows: the article's own image, else the site-wide one, if any."""
+def share_image(library: Library, article: Article | None, card: cards.Card | None = None) -> Variant | cards.Card | None:
+    """The picture a link preview shows: the article's own image, else the page's card, else the
+    site-wide one, if any."""
     picture = library.for_article(article, article.image) if article is not None and article.image else None
+    if picture is None and card is not None:
+        return card
     for name in SHARE_IMAGES:
         picture = picture or library.static(name)
     return picture.fallback() if picture else None

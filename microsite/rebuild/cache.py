@@ -881,7 +881,7 @@ class Rebuild:
         files = _stamps(self.output)
         pages = {rel: (fingerprint, *files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
         self.save(pages, files, counts, delta)
-        for kind in ("articles", "bodies", "outlines"):
+        for kind in ("articles", "bodies", "outlines", "cards"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])
 

@@ -15,7 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..features import ics, lang, redirects, related, seo, timeline
-from ..output import images, search
+from ..output import cards, images, search
 from . import parallel
 from ..output.assets import Asset
 from ..errors import BuildFailed, SiteError
@@ -106,12 +106,13 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
     """Helpers for what browsers, crawlers and link previews read: images, JSON-LD, language marks."""
     language = site.config.language
 
-    def share_image(article=None) -> images.Variant | None:
-        """The picture a link preview shows for a page (the article's image or `static/share.*`)."""
-        return images.share_image(library, article)
+    def share_image(article=None, card=None) -> images.Variant | cards.Card | None:
+        """The picture a link preview shows for a page: the article's image, the page's card
+        (`cards.of(page_url)`) or `static/share.*`."""
+        return images.share_image(library, article, card)
 
     def image_url(article) -> str | None:
-        variant = share_image(article)
+        variant = share_image(article, library.cards.of(article.url))
         return abs_url(variant.output) if variant else None
 
     def article_html(article, feed: bool = False) -> str:
@@ -137,7 +138,7 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
             return Markup('<img src="{}" alt="{}">').format(src, article.image_alt or "")
         return images.picture_html(found, article.image_alt or "", url, sizes, lead=True)
 
-    env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url), share_image=share_image,
+    env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url), share_image=share_image, cards=library.cards,
                        article_html=article_html, picture=picture, article_picture=article_picture)
     env.filters.update(describe=seo.article_description, langmark=lambda value: lang.mark_text(value, language))
 
