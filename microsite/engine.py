@@ -209,7 +209,7 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
                 errors.append(SiteError(f"static/{asset.name}", 0, 0, f"{exc}; rename the file"))
             progress.advance()
         images.publish(tx, library, settings.output, progress)
-        cards.publish(tx, library.cards, store, 1 if memo else settings.jobs)
+        cards.publish(tx, library.cards, store, 1 if memo else settings.jobs, progress)
 
         def emit(page, text: str) -> None:
             try:

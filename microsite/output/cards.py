@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator, Mapping
 import PIL
 
 from ..errors import BuildFailed, SiteError
+from ..progress import NONE, Progress
 from ..model import Site
 from ..render import parallel
 from .assets import Asset
@@ -368,12 +369,13 @@ def _shades(colours: Palette) -> list[int]:
     return [channel for colour in entries for channel in colour]
 
 
-def publish(tx: Transaction, deck: Deck, store: Any = None, workers: int = 1) -> int:
+def publish(tx: Transaction, deck: Deck, store: Any = None, workers: int = 1, progress: Progress = NONE) -> int:
     """Add every card to the build: the previous output's file of the same name, else the build
     cache's bytes, else drawn (in worker processes when there are many); return how many were drawn.
 
     `store` is the build cache (rebuild.cache.Store): it keeps every card of the build, so one
     lost from the output is not drawn again either; an entry found lost or damaged is made good.
+    `progress` advances for each card added.
     """
     todo: list[Card] = []
     for card in deck:
@@ -387,11 +389,14 @@ def publish(tx: Transaction, deck: Deck, store: Any = None, workers: int = 1) ->
             _claim(tx, card, lambda: tx.write(card.output, found))
         else:
             todo.append(card)
+            continue
+        progress.advance()
     drawn = parallel.forked(lambda index: draw(todo[index], deck.recipe), len(todo), workers)
     for data, card in zip(drawn, todo):  # the workers' generator first, so it runs to its end and stops them
         _claim(tx, card, lambda: tx.write(card.output, data))
         if store is not None:
             store.put(KIND, bytes.fromhex(card.digest), data, now=True)
+        progress.advance()
     return len(todo)
 
 
