@@ -297,12 +297,14 @@ def draw(card: Card, recipe: Recipe) -> bytes:
     canvas.paste(_mark(colours), (MARGIN, MARGIN))
     beside = MARGIN + MARK + 24
     size, lines = fit(card.site, SITE_SIZES, WIDTH - MARGIN - beside, _line_height(SITE_SIZES[0]))
-    _stamp(canvas, (beside, MARGIN + MARK // 2), lines[0], size, ACCENT, "lm")
+    for line in lines:  # one line at most
+        _stamp(canvas, (beside, MARGIN + MARK // 2), line, size, ACCENT, "lm")
 
     bottom = HEIGHT - MARGIN
     if card.line:
         size, lines = fit(card.line, LINE_SIZES, inner, _line_height(LINE_SIZES[0]))
-        _stamp(canvas, (MARGIN, bottom), lines[0], size, MUTED, "ld")
+        for line in lines:  # one line at most
+            _stamp(canvas, (MARGIN, bottom), line, size, MUTED, "ld")
         bottom -= _line_height(LINE_SIZES[0]) + 24
     top = MARGIN + MARK + 44
     size, lines = fit(card.title, TITLE_SIZES, inner, bottom - top)
