@@ -27,6 +27,8 @@ class Settings:
     """Worker processes for Markdown conversion; 0 picks one per core."""
     max_article_bytes: int | None = None
     """Overrides `max_article_bytes` from `site.yaml`: larger articles are reported, not parsed."""
+    future: bool = False
+    """Publish articles dated in the future as well, instead of holding them back until their time."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ class Site:
     linked: frozenset[str] = frozenset()
     """Slugs (or aliases) named by `[[article:...]]` references in bodies, and article files named by
     Markdown links (relative to the linking article): whose headings others link to."""
+    scheduled: tuple[tuple[str, dt.datetime], ...] = ()
+    """Articles held back because they are dated after the build (source path, date), soonest first."""
 
     def crew_by_id(self, crew_id: str) -> CrewMember:
         return next(m for m in self.crew if m.id == crew_id)

@@ -353,11 +353,17 @@ class Checked:
     crew: tuple[CrewMember, ...]
     events: tuple[Event, ...]
     articles: tuple[ArticleMeta, ...]
+    """The articles to publish."""
     data: Any
+    scheduled: tuple[ArticleMeta, ...] = ()
+    """Articles held back because they are dated after the build, soonest first."""
 
 
-def check(sources: Sources, settings: Settings) -> Checked:
-    """Validate everything read; raise BuildFailed with every problem at once."""
+def check(sources: Sources, settings: Settings, now: dt.datetime | None = None) -> Checked:
+    """Validate everything read; raise BuildFailed with every problem at once.
+
+    Articles dated after `now` (the time of the build) are checked like the others, then held back
+    unless `settings.future` asks for them."""
     errors = list(sources.errors)
     config = None
     if sources.site is not None:
@@ -395,7 +401,12 @@ def check(sources: Sources, settings: Settings) -> Checked:
     if errors or config is None:
         raise BuildFailed(errors)
     data = _plain(sources.mission or {})
-    return Checked(config, tuple(crew), tuple(events), tuple(metas), data)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    scheduled = [] if settings.future else sorted((m for m in metas if m.fields["date"] > now),
+                                                  key=lambda m: (m.fields["date"], m.raw.source))
+    held = {id(m) for m in scheduled}
+    published = tuple(m for m in metas if id(m) not in held)
+    return Checked(config, tuple(crew), tuple(events), published, data, tuple(scheduled))
 
 
 def assemble(checked: Checked, converted: dict[str, Converted]) -> Site:
@@ -418,4 +429,5 @@ def assemble(checked: Checked, converted: dict[str, Converted]) -> Site:
         events=checked.events,
         tags=tuple(sorted(tags.values(), key=lambda t: t.slug)),
         data=checked.data,
+        scheduled=tuple((m.raw.source, m.fields["date"]) for m in checked.scheduled),
     )
