@@ -45,6 +45,9 @@ class SiteConfig:
     search_shard_pages: int = 200
     """Most pages per search shard on average (search.py): an edit re-indexes one shard, which
     takes Pagefind about 3 ms a page; the browser merges the shards, one request each."""
+    per_page: int = 20
+    """Most articles on one page of a list (home, tags, crew, years, search); the rest go on
+    `page/2/` and so on, so no page grows with the site."""
 
     @property
     def base_path(self) -> str:
@@ -93,6 +96,8 @@ class Article:
     """Earlier output paths of this article (`articles/old-slug/`), each served as a redirect."""
     mentions: tuple[str, ...] = ()
     """Ids of the crew members its body mentions by name or `[[crew:id]]`."""
+    series: str | None = None
+    """Name of the series the article is a part of (front matter `series`); parts go by date."""
 
     @property
     def people(self) -> tuple[str, ...]:

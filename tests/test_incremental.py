@@ -193,10 +193,10 @@ def test_one_article_body_edit_rewrites_only_the_pages_showing_it(site):
     assert "Up they go, at last." in (site.output / "articles/launch/index.html").read_text(encoding="utf-8")
     may_show_it = {"articles/launch/index.html", "index.html", "feed.xml", "sitemap.xml", "tags/soyuz/index.html",
                    "crew/peresild/index.html", "articles/landing/index.html", "articles/the-film/index.html",
-                   "search/index.html"}
+                   "search/index.html", "articles/2021/index.html", "feed.json", "tags/soyuz/feed.xml", "crew/peresild/feed.xml"}
     # the search index holds the article's words, so some of its files change with them
     assert {p for p in rewritten if not p.startswith("pagefind/")} <= may_show_it
-    assert memo.last.rendered < 10, "pages that do not show the article are carried over, not rendered"
+    assert memo.last.rendered <= len(may_show_it), "pages that do not show the article are carried over, not rendered"
     assert set(memo.last.rewritten.values()) == {CONTENT}
 
 
