@@ -62,7 +62,7 @@ AXE_MAX_PAGES ?= 1000
 # Then axe again in light and dark colour schemes at phone and desktop widths (tools/axe_schemes.py).
 audit: build $(VENV)/.audit
 	AXE_MAX_PAGES=$(AXE_MAX_PAGES) $(AUDIT) output / \
-	  $$(cd output && ls articles/*/index.html | head -n 1) $$(cd output && ls crew/*/index.html | head -n 1) mission/index.html
+	  $$(cd output && ls articles/*/index.html | grep -v "^articles/[0-9]*/" | head -n 1) $$(cd output && ls crew/*/index.html | head -n 1) mission/index.html
 	$(BIN)/python tools/axe_schemes.py output
 
 $(VENV)/.audit: $(STAMP)

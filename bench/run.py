@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 import corpus
+import pages
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -309,6 +310,15 @@ def table(n: int, figures: list[Figures]) -> str:
     return "\n".join(rows)
 
 
+def largest_page(output: Path) -> str:
+    """One line naming the heaviest page microsite built, by bytes and by DOM elements."""
+    by_bytes, by_elements = pages.largest(output)
+    line = f"\nlargest page: {by_bytes.bytes:,} bytes ({by_bytes.elements:,} DOM elements), {by_bytes.path}"
+    if by_elements.path != by_bytes.path:
+        line += f"; most DOM elements: {by_elements.elements:,} ({by_elements.bytes:,} bytes), {by_elements.path}"
+    return line
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -344,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = [bench_microsite(work, n)] + [runners[name](work, n) for name in peers]
         print(f"\n{n:,} articles, {SCENARIOS.__len__()} builds per tool, measured in this run:\n")
         print(table(n, figures), flush=True)
+        print(largest_page(work / "microsite" / "output"), flush=True)
         cold[n] = {f.name: f.seconds["cold"] for f in figures}
         (args.work / f"results-{n}.json").write_text(json.dumps({f.name: {"seconds": f.seconds, "peak_mib": f.peak_mib, "cpu": f.cpu} for f in figures}, indent=1))
     sizes = sorted(cold)

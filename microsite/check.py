@@ -2,7 +2,8 @@
 
 A build stops on errors; `check` also reports warnings, things a reader would trip over that do
 not make the site wrong: an image without alt text, a link to a page or anchor that does not
-exist, an article dated in the future. `--strict` turns warnings into errors, for CI.
+exist. `--strict` turns warnings into errors, for CI. It lists the articles a build holds back
+because they are dated in the future, with when each is due.
 """
 
 from __future__ import annotations
@@ -88,11 +89,13 @@ def _line_of(raw: content.RawArticle, needle: str) -> tuple[int, int] | None:
     return raw.body_line + line, column
 
 
-def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteError]:
-    """Validate and render the whole site in memory; return the warnings, raise BuildFailed on errors."""
+def check_site(settings: Settings, now: dt.datetime | None = None) -> tuple[list[SiteError], list[SiteError]]:
+    """Validate and render the whole site in memory as a build at `now` would; return the warnings
+    and the scheduled articles it holds back, raise BuildFailed on errors."""
     write.check_output_folder(settings.output, settings.source)
     found: list[SiteError] = []
-    site = engine.load_site(settings, warnings=found)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    site = engine.load_site(settings, warnings=found, now=now)
     static = assets_mod.collect(engine.theme_dirs(settings.source, "static"))
     library = images.collect(settings.source, static, site)
     env = render.environment(engine.theme_dirs(settings.source, "templates"), site, static, library)
@@ -121,14 +124,13 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteE
     if errors:
         raise BuildFailed(errors)
 
-    now = now or dt.datetime.now(dt.timezone.utc)
     raws = {a.source: _raw(settings.source, a.source) for a in site.articles}
     warnings: list[SiteError] = found
+    scheduled = [SiteError(rel, *_raw(settings.source, rel).front.where("date"),
+                           f"scheduled for {date:%Y-%m-%d %H:%M} UTC: held back until the first build after then "
+                           f"(--future publishes it now)") for rel, date in site.scheduled]
     for article in site.articles:
         raw = raws[article.source]
-        if article.date > now:
-            warnings.append(SiteError(article.source, *raw.front.where("date"),
-                                      f"warning: dated {article.date:%Y-%m-%d}, in the future; it is published now all the same"))
         if article.image and not article.image_alt:
             warnings.append(SiteError(article.source, *raw.front.where("image"),
                                       "warning: 'image' has no 'image_alt'; describe the picture for readers who cannot see it"))
@@ -165,7 +167,7 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> list[SiteE
                 warnings.append(SiteError(article.source, *where, f"warning: {problem}"))
             else:
                 warnings.append(SiteError(f"templates/{templates[path]}", 0, 0, f"warning: {problem} (on {path})"))
-    return sorted(set(warnings))
+    return sorted(set(warnings)), scheduled
 
 
 def _raw(source: Path, rel: str) -> content.RawArticle:
@@ -175,7 +177,7 @@ def _raw(source: Path, rel: str) -> content.RawArticle:
 def run(settings: Settings, strict: bool = False, quiet: bool = False) -> int:
     """Check the site without writing the output folder; return the exit status."""
     try:
-        warnings = check_site(settings)
+        warnings, scheduled = check_site(settings)
     except BuildFailed as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -187,7 +189,10 @@ def run(settings: Settings, strict: bool = False, quiet: bool = False) -> int:
         print(f"microsite: check failed with {_count(len(warnings), 'warning')} (--strict); nothing written", file=sys.stderr)
         return 1
     if not quiet:
-        print(f"microsite: check passed with {_count(len(warnings), 'warning')}; nothing written")
+        for article in scheduled:
+            print(article)
+        held = f"; {_count(len(scheduled), 'scheduled article')} held back" if scheduled else ""
+        print(f"microsite: check passed with {_count(len(warnings), 'warning')}{held}; nothing written")
     return 0
 
 

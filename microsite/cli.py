@@ -29,6 +29,8 @@ def add_site_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", type=Path, default=None, metavar="DIR", help="where the site is written; default: SOURCE/output")
     p.add_argument("--base-url", default=None, metavar="URL", help="override base_url from content/site.yaml")
     p.add_argument("--drafts", action="store_true", help="also publish articles marked draft: true")
+    p.add_argument("--future", action="store_true",
+                   help="also publish articles dated in the future (by default each waits for the first build after its date)")
     p.add_argument("--max-article-bytes", type=_positive, default=None, metavar="N",
                    help="report articles larger than N bytes instead of parsing them (default: site.yaml max_article_bytes, or 5 MB)")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
@@ -56,7 +58,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     jobs = getattr(args, "jobs", 0)
     if jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
-    return Settings(source=source, output=output, base_url=args.base_url, drafts=args.drafts,
+    return Settings(source=source, output=output, base_url=args.base_url, drafts=args.drafts, future=args.future,
                     max_article_bytes=getattr(args, "max_article_bytes", None), jobs=jobs)
 
 
@@ -152,7 +154,7 @@ def port_number(text: str) -> int:
 def add_check_options(p: argparse.ArgumentParser) -> None:
     """Options of `check`: those of a build, plus --strict."""
     add_site_options(p)
-    p.add_argument("--strict", action="store_true", help="treat warnings (alt text, broken links, future dates) as errors")
+    p.add_argument("--strict", action="store_true", help="treat warnings (alt text, broken links) as errors")
 
 
 def cmd_check(args: argparse.Namespace) -> int:

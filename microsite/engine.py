@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import gc
 import time
 from dataclasses import dataclass
@@ -36,11 +37,19 @@ class Report:
     seconds: float
     edited: int = 0
     """Articles whose body alone changed, when the build rendered only the pages that read them (delta.py)."""
+    scheduled: int = 0
+    """Articles held back because they are dated after the build."""
+    due: dt.datetime | None = None
+    """When the first of them is due: the first build after then publishes it."""
 
     def summary(self) -> str:
         how = f", from {self.edited} edited article bod{'ies' if self.edited != 1 else 'y'}" if self.edited else ""
+        held = ""
+        if self.scheduled and self.due:
+            held = (f"; {self.scheduled} scheduled article{'s' if self.scheduled != 1 else ''} held back, "
+                    f"the next due {self.due:%Y-%m-%d %H:%M} UTC")
         return (f"built {self.pages} pages and {self.assets} static files in {self.seconds:.2f} s{how} "
-                f"({self.changed} written, {self.pages + self.assets - self.changed} unchanged, {self.removed} removed)")
+                f"({self.changed} written, {self.pages + self.assets - self.changed} unchanged, {self.removed} removed){held}")
 
 
 def theme_dirs(source: Path, name: str) -> list[Path]:
@@ -55,7 +64,7 @@ def theme_dirs(source: Path, name: str) -> list[Path]:
 
 def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store | None = None,
               hashes: cache.Hashes | None = None, warnings: list[SiteError] | None = None,
-              progress: Progress = NONE) -> Site:
+              progress: Progress = NONE, now: dt.datetime | None = None) -> Site:
     """Read and validate the sources and convert every article; raise BuildFailed on any problem.
 
     Content problems are reported together with template syntax errors, so one run shows all.
@@ -63,7 +72,8 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
     again, and the rest are converted in worker processes (`settings.jobs`); a `memo` keeps what
     it read and converted in memory for the next build of a session. A `warnings` list (`check`)
     receives the problems that `check` reports as warnings rather than errors. `progress` hears of
-    the articles read and converted.
+    the articles read and converted. Articles dated after `now` (by default, the time of the call)
+    are held back unless `settings.future`.
     """
     problems = content.theme_problems(settings.source)
     converter = cache.Converter(store, settings.source, settings.jobs) if store else None
@@ -83,7 +93,7 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
             parsed = memo.disk if memo else reader
             if parsed:
                 parsed.finish()
-            checked = schema.check(sources, settings)
+            checked = schema.check(sources, settings, now)
         except BuildFailed as exc:
             problems += exc.errors
         if problems:
@@ -172,7 +182,7 @@ def build(settings: Settings, memo: Memo | None = None, progress: Progress = NON
             try:
                 if rebuild.unchanged():
                     pages, files = rebuild.counts
-                    return Report(pages, files, 0, 0, time.perf_counter() - started)
+                    return Report(pages, files, 0, 0, time.perf_counter() - started, 0, *rebuild.schedule)
                 quick = delta.attempt(settings, store, rebuild, theme_dirs(settings.source, "templates"), started)
                 if quick is not None:
                     return quick
@@ -241,5 +251,10 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
             store.flush()
         memo.built = preview.remember(site, env, pages, mentions.crew_data(site.crew, site.config.base_path), memo.limit)
     else:
-        rebuild.commit((len(pages), files), delta.save(store, rebuild, site, static, library, pages, reads))
-    return Report(len(pages), files, len(tx.changed), removed, time.perf_counter() - started)
+        rebuild.commit((len(pages), files), delta.save(store, rebuild, site, static, library, pages, reads), schedule(site))
+    return Report(len(pages), files, len(tx.changed), removed, time.perf_counter() - started, 0, *schedule(site))
+
+
+def schedule(site: Site) -> tuple[int, dt.datetime | None]:
+    """How many articles the site holds back, and when the first of them is due."""
+    return len(site.scheduled), site.scheduled[0][1] if site.scheduled else None

@@ -29,6 +29,8 @@ class Settings:
     """Worker processes for Markdown conversion; 0 picks one per core."""
     max_article_bytes: int | None = None
     """Overrides `max_article_bytes` from `site.yaml`: larger articles are reported, not parsed."""
+    future: bool = False
+    """Publish articles dated in the future as well, instead of holding them back until their time."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class SiteConfig:
     search_shard_pages: int = 200
     """Most pages per search shard on average (search.py): an edit re-indexes one shard, which
     takes Pagefind about 3 ms a page; the browser merges the shards, one request each."""
+    per_page: int = 20
+    """Most articles on one page of a list (home, tags, crew, years, search); the rest go on
+    `page/2/` and so on, so no page grows with the site."""
 
     @property
     def base_path(self) -> str:
@@ -112,6 +117,8 @@ class Article:
     """Ids of the crew members its body mentions by name or `[[crew:id]]`."""
     alias_places: Mapping[str, tuple[int, int]] = field(default_factory=lambda: EMPTY, repr=False, compare=False)
     """Line and column where each of `aliases` is written, for messages; no page shows them."""
+    series: str | None = None
+    """Name of the series the article is a part of (front matter `series`); parts go by date."""
 
     @property
     def people(self) -> tuple[str, ...]:
@@ -187,6 +194,8 @@ class Site:
     linked: frozenset[str] = frozenset()
     """Slugs (or aliases) named by `[[article:...]]` references in bodies, and article files named by
     Markdown links (relative to the linking article): whose headings others link to."""
+    scheduled: tuple[tuple[str, dt.datetime], ...] = ()
+    """Articles held back because they are dated after the build (source path, date), soonest first."""
 
     def crew_by_id(self, crew_id: str) -> CrewMember:
         return next(m for m in self.crew if m.id == crew_id)

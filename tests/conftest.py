@@ -159,6 +159,12 @@ def published_pages(site_dir: Path) -> list[Path]:
             if not any(part.startswith(".") for part in page.relative_to(site_dir).parts)]
 
 
+def article_pages(site_dir: Path) -> list[Path]:
+    """The articles' own pages in a built site: `articles/<slug>/index.html`, without the year
+    archives (`articles/2021/`) beside them."""
+    return sorted(p for p in site_dir.glob("articles/*/index.html") if not p.parent.name.isdigit())
+
+
 def broken_links(site_dir: Path, base_path: str = "/") -> list[str]:
     """Every internal href/src on every page that does not resolve to a file (and fragment)."""
     broken = []

@@ -14,7 +14,7 @@ import pytest
 
 from microsite.rebuild.cache import FOLDER as CACHE  # the build cache beside the output (make build's, not a leftover)
 
-from conftest import MISSION_YAML, ROOT, SITE_YAML, article
+from conftest import MISSION_YAML, ROOT, SITE_YAML, article, article_pages
 from microsite.output import write
 
 ARTICLES = 200
@@ -103,7 +103,7 @@ def test_second_build_at_once_gets_a_clear_message(big, tmp_path, capsys):
                                   f"wait for it to finish, then build again")
     assert first.wait() == 0, first.communicate()
     assert "Rebuilt" in (output / "index.html").read_text()
-    assert len(list(output.glob("articles/*/index.html"))) == ARTICLES
+    assert len(article_pages(output)) == ARTICLES
     assert sorted(p.name for p in big.iterdir() if p.name != CACHE) == ["content", "output"]
 
 

@@ -17,7 +17,7 @@ def check(site, *args, expect):
     return run_build(site.capsys, ["check", "--source", str(site.source), *args], expect)
 
 
-WARNED = article("Warned", "2999-01-01", image="favicon.svg", body="""
+WARNED = article("Warned", "2021-10-20", image="favicon.svg", body="""
 See [the launch](/articles/launch/), [nowhere](/articles/nowhere/) and [no anchor](/mission/#liftoff).
 A [good anchor](/mission/#landing), a [relative one](../launch/) and [outside](https://example.com/x).
 
@@ -41,13 +41,12 @@ def test_warnings_point_at_the_source(site):
     site.write("content/articles/warned.md", WARNED)
     result = check(site, expect=0)
     assert result.err.splitlines() == [
-        "content/articles/warned.md:3:1: warning: dated 2999-01-01, in the future; it is published now all the same",
         "content/articles/warned.md:4:1: warning: 'image' has no 'image_alt'; describe the picture for readers who cannot see it",
         "content/articles/warned.md:7:48: warning: broken internal link '/articles/nowhere/': no page articles/nowhere/index.html",
         "content/articles/warned.md:7:84: warning: broken anchor '/mission/#liftoff': mission/index.html has no id 'liftoff'",
         "content/articles/warned.md:10:5: warning: image '/static/favicon.svg' has no alt text; write it as ![what it shows](/static/favicon.svg)",
     ]
-    assert result.out.strip() == "microsite: check passed with 5 warnings; nothing written"
+    assert result.out.strip() == "microsite: check passed with 4 warnings; nothing written"
 
 
 def test_strict_turns_warnings_into_errors(site, tmp_path):
@@ -55,8 +54,23 @@ def test_strict_turns_warnings_into_errors(site, tmp_path):
     site.write("content/articles/warned.md", WARNED)
     before = listing(tmp_path)
     result = check(site, "--strict", expect=1)
-    assert result.err.splitlines()[-1] == "microsite: check failed with 5 warnings (--strict); nothing written"
+    assert result.err.splitlines()[-1] == "microsite: check failed with 4 warnings (--strict); nothing written"
     assert listing(tmp_path) == before
+
+
+def test_scheduled_articles_are_listed_and_checked_with_future(site):
+    """An article dated in the future is no mistake: check names it with when it is due, even
+    with --strict; --future checks it as the build that publishes it will."""
+    site.write("content/articles/later.md", WARNED.replace("date: 2021-10-20", "date: 2999-01-01T06:30:00+03:00"))
+    result = check(site, "--strict", expect=0)
+    assert result.err == ""
+    assert result.out.splitlines() == [
+        "content/articles/later.md:3:1: scheduled for 2999-01-01 03:30 UTC: held back until the first build after then "
+        "(--future publishes it now)",
+        "microsite: check passed with 0 warnings; 1 scheduled article held back; nothing written"]
+    result = check(site, "--future", expect=0)
+    assert len(result.err.splitlines()) == 4 and all(line.startswith("content/articles/later.md:") for line in result.err.splitlines())
+    assert result.out.strip() == "microsite: check passed with 4 warnings; nothing written"
 
 
 def test_broken_links_made_by_templates_name_the_template(site):

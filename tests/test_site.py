@@ -34,7 +34,7 @@ def test_default_site_content(default_site):
     default_site.build()
     home = default_site.page("index.html")
     assert len(home.find_all("h1")) == 1
-    dates = [t["datetime"] for t in home.select(".cards time")]
+    dates = [card.select_one(".meta time")["datetime"] for card in home.select(".cards .card")]  # each one's publication date
     assert dates == sorted(dates, reverse=True) and len(dates) >= 3
     assert home.select(".factbox dt"), "the home page shows a mission fact box"
     mission = default_site.page("mission/index.html")

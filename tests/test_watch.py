@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import article, parse, run_build, text
+from conftest import article, article_pages, parse, run_build, text
 from live import Running, settle, wait_for
 
 
@@ -145,7 +145,7 @@ def test_a_git_checkout_of_another_branch_is_one_rebuild(site, running):
     wait_for(lambda: (site.output / "articles/extra-39/index.html").is_file() and not (site.output / "articles/launch").exists(),
              what="the checked-out branch built")
     assert settle(running.session) == before + 1, running.out.getvalue()
-    assert len(list((site.output / "articles").glob("*/index.html"))) == 42
+    assert len(article_pages(site.output)) == 42
 
 
 def test_a_save_during_a_rebuild_triggers_one_more(site, running):

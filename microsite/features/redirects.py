@@ -6,6 +6,7 @@ current URL, so readers, crawlers and link checkers all arrive at the same place
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,10 @@ def alias_path(text: str) -> str | None:
     return path
 
 
+LISTS = re.compile(r"articles/([0-9]{4}/)?$|(.+/)?page/[0-9]+/$")
+"""Paths where the site publishes lists: the articles index, the year archives and later pages of any list."""
+
+
 def check_aliases(items: list[tuple[str, tuple[int, int]]], problems) -> dict[str, tuple[int, int]]:
     """Validate the `aliases` list of one article; return the normalised paths, each with the
     line and column where it is first written."""
@@ -55,6 +60,8 @@ def check_aliases(items: list[tuple[str, tuple[int, int]]], problems) -> dict[st
         path = alias_path(text)
         if path is None:
             problems.add(where, f"alias {text!r} is not a usable path; write an old slug or a path such as /articles/old-slug/")
+        elif LISTS.match(path):
+            problems.add(where, f"alias {text!r} names /{path}, where the site publishes a list of articles; write another path")
         else:
             places.setdefault(path, where)
     return places

@@ -336,10 +336,13 @@ def _places(body: str, literal: str, body_line: int, after: str) -> list[tuple[i
 
 
 def resolve(html: str, refs: tuple[Ref, ...], crew_ids: set[str], targets: Mapping[str, Target],
-            aliases: Mapping[str, str], source: str, files: Mapping[str, str]) -> tuple[str, list[tuple[Ref, str]]]:
+            aliases: Mapping[str, str], source: str, files: Mapping[str, str],
+            scheduled: Mapping[str, str] | None = None) -> tuple[str, list[tuple[Ref, str]]]:
     """Fill in the placeholders of article references and of links to article files (`files`:
     source path -> slug; `source`: the linking article's path); return the HTML and each broken
-    reference with why."""
+    reference with why (`scheduled`: when each article held back is due, by slug and by path)."""
+    scheduled = scheduled or {}
+    later = " not published yet: it is scheduled for {}; link to it once it is (or build with --future)"
     problems: list[tuple[Ref, str]] = []
     filled: dict[str, str] = {}
     for index, ref in enumerate(refs):
@@ -352,13 +355,15 @@ def resolve(html: str, refs: tuple[Ref, ...], crew_ids: set[str], targets: Mappi
             named = posixpath.normpath(posixpath.join(posixpath.dirname(source), ref.target))
             slug = files.get(named, "")
             if not slug:
-                problems.append((ref, f"no published article {named} for the link {ref.literal!r}"))
+                why = f"{named} is" + later.format(scheduled[named]) if named in scheduled else f"no published article {named}"
+                problems.append((ref, f"{why} for the link {ref.literal!r}"))
                 continue
             what = named
         else:
             slug = ref.target if ref.target in targets else aliases.get(ref.target, ref.target)
             if slug not in targets:
-                problems.append((ref, f"no article with slug {ref.target!r} for {ref.literal}"))
+                why = f"article {slug!r} is" + later.format(scheduled[slug]) if slug in scheduled else f"no article with slug {ref.target!r}"
+                problems.append((ref, f"{why} for {ref.literal}"))
                 continue
             what = f"article {slug!r}"
         target = targets[slug]
@@ -398,6 +403,7 @@ def resolve_site(checked, converted: dict, text: Callable | None = None, warning
     aliases = slug_aliases((m.fields["slug"], m.fields["aliases"]) for m in metas)
     files = {m.raw.source: m.fields["slug"] for m in metas}
     crew_ids = {m.id for m in checked.crew}
+    scheduled = {key: f"{m.fields['date']:%Y-%m-%d %H:%M} UTC" for m in checked.scheduled for key in (m.fields["slug"], m.raw.source)}
     errors: list[SiteError] = []
     done = {}
     for meta in metas:
@@ -405,7 +411,7 @@ def resolve_site(checked, converted: dict, text: Callable | None = None, warning
         if not body.refs:
             done[meta.raw.source] = body
             continue
-        html, problems = resolve(str(body.html), body.refs, crew_ids, targets, aliases, meta.raw.source, files)
+        html, problems = resolve(str(body.html), body.refs, crew_ids, targets, aliases, meta.raw.source, files, scheduled)
         if problems:
             markdown = meta.raw.body if meta.raw.body is not None or text is None else text(meta.raw)
             if warnings is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import io
@@ -759,7 +760,7 @@ def inputs_digest(settings: Settings, folders: Iterable[Path], hashes: Hashes | 
     (the same without file contents), which tells edits of files from files added, removed or moved."""
     hashes = hashes or Hashes({})
     h = hashlib.blake2b(generator_digest(), digest_size=DIGEST)
-    h.update(repr((settings.base_url, settings.drafts, settings.max_article_bytes)).encode())
+    h.update(repr((settings.base_url, settings.drafts, settings.max_article_bytes, settings.future)).encode())
     shape = h.copy()
     for folder in folders:
         part = b"folder:" + str(folder).encode("utf-8", "surrogateescape") + b"\0"
@@ -797,6 +798,8 @@ class Rebuild:
         """Pages and other files of the last build, for the summary of a skipped one."""
         self.delta: dict[str, Any] = previous["delta"] if valid else {}
         """What the last build left for a rebuild after body edits (delta.py)."""
+        self.schedule: tuple[int, dt.datetime | None] = previous.get("schedule", (0, None)) if valid else (0, None)
+        """How many articles the last build held back as dated after it, and when the first is due."""
         self.hashes = Hashes(previous["hashes"] if valid else {})
         self._intact: bool | None = None
         self._child: int | None = None
@@ -851,9 +854,16 @@ class Rebuild:
                 os.kill(self._child, signal.SIGKILL)
             self.output_intact()
 
+    def on_schedule(self) -> bool:
+        """Tell whether no article the last build held back has come due since: the same sources
+        then make the same site."""
+        due = self.schedule[1]
+        return due is None or dt.datetime.now(dt.timezone.utc) < due
+
     def unchanged(self) -> bool:
-        """Tell whether the last build read the same inputs and its output is still exactly as it left it."""
-        return self.inputs == self.previous_inputs and self.output_intact()
+        """Tell whether the last build read the same inputs, no scheduled article has come due, and
+        its output is still exactly as it left it."""
+        return self.inputs == self.previous_inputs and self.on_schedule() and self.output_intact()
 
     def edited(self) -> list[str] | None:
         """The files whose contents alone changed since the last build (absolute paths, sorted);
@@ -876,21 +886,21 @@ class Rebuild:
             self.rendered.append(page.path)
             yield page
 
-    def commit(self, counts: tuple[int, int], delta: dict[str, Any]) -> None:
+    def commit(self, counts: tuple[int, int], delta: dict[str, Any], schedule: tuple[int, dt.datetime | None] = (0, None)) -> None:
         """Once the output is committed: remember what it holds, drop cache entries this build did not use."""
         files = _stamps(self.output)
         pages = {rel: (fingerprint, *files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
-        self.save(pages, files, counts, delta)
+        self.save(pages, files, counts, delta, schedule)
         for kind in ("articles", "bodies", "outlines", "cards"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])
 
     def save(self, pages: dict[str, tuple[str, int, int]], files: dict[str, tuple[int, int]], counts: tuple[int, int],
-             delta: dict[str, Any]) -> None:
+             delta: dict[str, Any], schedule: tuple[int, dt.datetime | None]) -> None:
         """Record what the output holds now, with everything the next build compares against."""
         self.store.put("pages", self.key, {"version": 4, "inputs": self.inputs, "shape": self.shape, "pages": pages,
                                            "files": files, "counts": counts, "hashes": self.hashes.current,
-                                           "delta": delta})
+                                           "delta": delta, "schedule": schedule})
         self.store.flush()
 
 

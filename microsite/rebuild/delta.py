@@ -251,7 +251,7 @@ def attempt(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, temp
     engine's Report, or None when the full build must run. Call with the build lock held."""
     edited = rebuild.edited()
     token = rebuild.delta.get("token")
-    if not edited or len(edited) > MAX_EDITS or token is None:
+    if not edited or len(edited) > MAX_EDITS or token is None or not rebuild.on_schedule():
         return None
     rels = [Path(os.path.relpath(path, settings.source)).as_posix() for path in edited]
     state = store.get(KIND, rebuild.key)
@@ -333,8 +333,8 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     edits = {**edits, **{rel: _dump(article, top=article) for rel, article in new.items()}}
     for path, read in rendered.items():
         reads.set(path, read, state.own)
-    rebuild.save(fingerprints, files, counts, {"token": state.token, "edited": edits, **reads.record()})
-    return Report(counts[0], counts[1], len(written), len(removes), time.perf_counter() - started, len(new))
+    rebuild.save(fingerprints, files, counts, {"token": state.token, "edited": edits, **reads.record()}, rebuild.schedule)
+    return Report(counts[0], counts[1], len(written), len(removes), time.perf_counter() - started, len(new), *rebuild.schedule)
 
 
 def _differs(path: Path, data: bytes) -> bool:

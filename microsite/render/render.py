@@ -7,14 +7,15 @@ import datetime as dt
 import json
 import traceback
 import uuid
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
 
-from ..features import ics, lang, redirects, related, seo, timeline
+from ..features import ics, lang, paging, redirects, related, seo, timeline
 from ..output import cards, images, search
 from . import parallel
 from ..output.assets import Asset
@@ -24,9 +25,11 @@ from ..progress import NONE, Progress
 from ..markdown.mentions import strip_cards
 from ..source.schema import make_slug
 
-HOME_ARTICLES = 10
 FEED_ARTICLES = 20
-"""The feed carries the latest articles only: readers poll it, and its size must not grow with the site."""
+"""Each feed carries the latest articles only: readers poll it, and its size must not grow with the site."""
+TAGS_PER_ARTICLE = 10
+"""A page of the tags index holds this many tags for each article a page of a list holds (`per_page`):
+a tag is one short line."""
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 FEED_NAMESPACE = uuid.UUID("6f1d1c52-8a3e-5f0b-9b0e-2c6f3a0d7e41")
 """Feed ids are UUIDs in this namespace, derived from the site title and the entry, never the URL."""
@@ -51,6 +54,11 @@ def _json(value: Any) -> Markup:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)
+
+
+def _json_value(value: Any) -> str:
+    """Serialise for a JSON file (the JSON Feed): text as written, nothing escaped for HTML."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asset],
@@ -96,7 +104,7 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
         """A permanent Atom id that survives moving the site to another address."""
         return f"urn:uuid:{uuid.uuid5(FEED_NAMESPACE, f'{site.config.title}:{value}')}"
 
-    env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, strip_cards=strip_cards, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
+    env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, strip_cards=strip_cards, json=_json_value, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
     _add_output_helpers(env, site, library or images.Library(), url, abs_url)
     return env
 
@@ -152,40 +160,70 @@ def _slug_line(article: Article) -> int:
 
 
 def plan(site: Site) -> list[Page]:
-    """List every page of the site with its template, context, the inputs it depends on and where it comes from."""
+    """List every page of the site with its template, context, the inputs it depends on and where it comes from.
+
+    Every list that grows with the site (the home page, tags, crew members, years, the tags index
+    and the search page's plain list) is split into pages of `per_page` articles (paging.py)."""
     crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
+    per_page = site.config.per_page
     every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
     similar_to = related.related_all(articles)
-    pages = [Page("index.html", "home.html", {"articles": articles[:HOME_ARTICLES], "page_url": ""},
-                  frozenset(f"article:{a.source}" for a in articles[:HOME_ARTICLES]) | {"articles", "mission", "site"},
-                  Origin("the home page", template="home.html"))]
+    parts = _series(articles)
+    newest = articles[0].modified if articles else None
+    pages: list[Page] = []
+    sitemap: list[tuple[str, dt.datetime | None]] = []
+
+    def paged(base: str, template: str, items: Sequence[Any], context: dict[str, Any], deps: frozenset[str],
+              first: dt.datetime | None, origin: Origin, key: str = "articles", size: int = per_page) -> None:
+        """Plan each page of one list, and its sitemap entry: the first page's `first`, a later
+        page's newest change among its articles."""
+        for pager, chunk in paging.pages(base, items, size):
+            shown = [item for item in chunk if isinstance(item, Article)]
+            pages.append(Page(f"{pager.here}index.html", template, {**context, key: chunk, "pager": pager, "page_url": pager.here},
+                              frozenset(f"article:{a.source}" for a in shown) | deps, origin))
+            sitemap.append((pager.here, first if pager.number == 1 else max((a.modified for a in shown), default=newest)))
+
+    def feeds(folder: str, listed: Sequence[Article], context: dict[str, Any], deps: frozenset[str],
+              origin: Origin, kinds: tuple[str, ...] = ("feed.xml",)) -> None:
+        """Plan the feeds of a list: its latest articles (FEED_ARTICLES), whatever its length."""
+        latest = listed[:FEED_ARTICLES]
+        updated = max((a.modified for a in listed), default=EPOCH)
+        for kind in kinds:
+            pages.append(Page(f"{folder}{kind}", kind, {**context, "articles": latest, "updated": updated, "page_url": f"{folder}{kind}"},
+                              frozenset(f"article:{a.source}" for a in latest) | deps, replace(origin, template=kind)))
+
+    site_deps = frozenset({"articles", "site"})
+    paged("", "home.html", articles, {}, site_deps | {"mission"}, newest, Origin("the home page", template="home.html"))
     for index, article in enumerate(articles):
         newer = articles[index - 1] if index > 0 else None
         older = articles[index + 1] if index + 1 < len(articles) else None
         members = [crew_by_id[c] for c in article.crew]
         similar = similar_to[article.source]
+        series = parts.get(article.series, ()) if article.series else ()
         deps = {f"article:{article.source}", "articles", "mission", "site"}
-        deps |= {f"article:{a.source}" for a in (newer, older, *similar) if a}
+        deps |= {f"article:{a.source}" for a in (newer, older, *similar, *series) if a}
         pages.append(Page(f"{article.url}index.html", "article.html",
                           {"article": article, "newer": newer, "older": older, "members": members, "related": similar,
-                           "page_url": article.url},
+                           "series": series, "page_url": article.url},
                           frozenset(deps), Origin("the article's page", article.source, _slug_line(article), template="article.html")))
+        sitemap.append((article.url, article.modified))
     pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}, frozenset({"mission", "site"}),
                       Origin("the crew list", MISSION, template="crew_list.html")))
+    sitemap.append(("crew/", newest))
     featuring: dict[str, list] = {}
     for article in articles:
         for person in article.people:
             featuring.setdefault(person, []).append(article)
     for member in site.crew:
         own = featuring.get(member.id, [])
-        pages.append(Page(f"{member.url}index.html", "crew.html",
-                          {"member": member, "articles": own, "page_url": member.url},
-                          frozenset({f"article:{a.source}" for a in own} | {"articles", "mission", "site"}),
-                          Origin(f"the page of crew member {member.id!r}", MISSION, *member.place, template="crew.html")))
+        made = Origin(f"the page of crew member {member.id!r}", MISSION, *member.place, template="crew.html")
+        paged(member.url, "crew.html", own, {"member": member}, site_deps | {"mission"}, newest, made)
+        feeds(member.url, own, {"member": member}, site_deps | {"mission"}, made)
     covering = frozenset(f"article:{a.source}" for a in articles if a.events)
     pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles), "page_url": "mission/"},
                       covering | {"articles", "mission", "site"}, Origin("the mission page", MISSION, template="mission.html")))
+    sitemap.append(("mission/", newest))
     calendar = ics.calendar(site.events, site.data.get("mission", {}).get("name") or site.config.title, site.config.base_url + "mission/")
     pages.append(Page("mission/events.ics", "events.ics", {"calendar": calendar, "page_url": "mission/events.ics"},
                       frozenset({"mission", "site"}), Origin("the mission calendar", MISSION, template="events.ics")))
@@ -193,24 +231,31 @@ def plan(site: Site) -> list[Page]:
         pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target},
                           frozenset({"articles", "site"}),
                           Origin(f"alias /{redirect.path}", article.source, *article.alias_places.get(redirect.path, (0, 0)))))
-    pages.append(Page("search/index.html", "search.html", {"articles": articles, "shards": search.merged_folders(site),
-                                                       "indexed": bool(search.indexed_pages(site)), "page_url": "search/"},
-                      every | {"mission", "site"}, Origin("the search page", template="search.html")))
+    by_year: dict[int, list[Article]] = {}
+    for article in articles:
+        by_year.setdefault(article.date.year, []).append(article)
+    years = tuple((year, len(listed)) for year, listed in by_year.items())
     tagged_by = _tagged(site)
-    pages.append(Page("tags/index.html", "tags.html",
-                      {"counts": {slug: len(tagged) for slug, tagged in tagged_by.items()}, "page_url": "tags/"},
-                      frozenset({"articles", "site"}), Origin("the tag list", template="tags.html")))
+    counts = {slug: len(tagged) for slug, tagged in tagged_by.items()}
+    paged("tags/", "tags.html", site.tags, {"counts": counts}, site_deps, newest, Origin("the tag list", template="tags.html"),
+          key="tags", size=TAGS_PER_ARTICLE * per_page)
+    paged("search/", "search.html", articles, {"shards": search.merged_folders(site), "indexed": bool(search.indexed_pages(site)),
+                                               "years": years}, every | {"mission", "site"}, newest,
+          Origin("the search page", template="search.html"))
     for tag in site.tags:
         tagged = tagged_by[tag.slug]
         first = tagged[0]  # the newest article with the tag, whose spelling names it
-        pages.append(Page(f"{tag.url}index.html", "tag.html", {"tag": tag, "articles": tagged, "page_url": tag.url},
-                          frozenset({f"article:{a.source}" for a in tagged} | {"articles", "site"}),
-                          Origin(f"the page of tag {tag.name!r}", first.source, first.field_lines.get("tags", 0), template="tag.html")))
-    updated = max((a.modified for a in articles), default=EPOCH)
-    latest = articles[:FEED_ARTICLES]
-    pages.append(Page("feed.xml", "feed.xml", {"articles": latest, "updated": updated, "page_url": "feed.xml"},
-                      frozenset(f"article:{a.source}" for a in latest) | {"articles", "site"}, Origin("the feed", template="feed.xml")))
-    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": _sitemap_entries(site), "page_url": "sitemap.xml"}, every | {"mission", "site"},
+        made = Origin(f"the page of tag {tag.name!r}", first.source, first.field_lines.get("tags", 0), template="tag.html")
+        paged(tag.url, "tag.html", tagged, {"tag": tag}, site_deps, max((a.modified for a in tagged), default=newest), made)
+        feeds(tag.url, tagged, {"tag": tag}, site_deps, made)
+    pages.append(Page("articles/index.html", "years.html", {"years": years, "page_url": "articles/"}, site_deps,
+                      Origin("the list of years", template="years.html")))
+    sitemap.append(("articles/", newest))
+    for year, listed in by_year.items():
+        paged(f"articles/{year}/", "year.html", listed, {"year": year}, site_deps, max(a.modified for a in listed),
+              Origin(f"the archive of {year}", template="year.html"))
+    feeds("", articles, {}, site_deps, Origin("the feed"), ("feed.xml", "feed.json"))
+    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": sitemap, "page_url": "sitemap.xml"}, every | {"mission", "site"},
                       Origin("the sitemap", template="sitemap.xml")))
     pages.append(Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, frozenset({"site"}), Origin("robots.txt", template="robots.txt")))
     pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, frozenset({"site"}), Origin("the 404 page", template="404.html")))
@@ -232,17 +277,13 @@ def _tagged(site: Site) -> dict[str, list]:
     return tagged
 
 
-def _sitemap_entries(site: Site) -> list[tuple[str, dt.datetime | None]]:
-    newest = site.articles[0].modified if site.articles else None
-    entries: list[tuple[str, dt.datetime | None]] = [("", newest)]
-    entries += [(a.url, a.modified) for a in site.articles]
-    entries += [("crew/", newest)] + [(m.url, newest) for m in site.crew]
-    entries += [("mission/", newest), ("tags/", newest), ("search/", newest)]
-    tagged_by = _tagged(site)
-    for tag in site.tags:
-        tagged = [a.modified for a in tagged_by[tag.slug]]
-        entries.append((tag.url, max(tagged) if tagged else newest))
-    return entries
+def _series(articles: Sequence[Article]) -> dict[str, tuple[Article, ...]]:
+    """Each series' parts, in order of date (then slug), by the series name."""
+    parts: dict[str, list[Article]] = {}
+    for article in sorted(articles, key=lambda a: (a.date, a.slug)):
+        if article.series:
+            parts.setdefault(article.series, []).append(article)
+    return {name: tuple(found) for name, found in parts.items()}
 
 
 class _PageProblem(Exception):

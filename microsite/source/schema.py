@@ -22,9 +22,13 @@ from ..features.slugs import make_slug
 from .yaml12 import YamlList, YamlMap
 
 ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes", "search_shard_pages", "deploy"}
+SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes", "search_shard_pages",
+               "per_page", "deploy"}
 DEPLOY_FIELDS = {"target", "endpoint_url", "region", "profile", "max_deletes", "uploads"}
-ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt", "events", "aliases"}
+ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt", "events", "aliases",
+                  "series"}
+YEAR_SLUG = re.compile(r"[0-9]{4}$")
+"""Slugs that would be published where the year archives live (`articles/2021/`)."""
 MISSION_FIELDS = {"name", "spacecraft", "summary", "facts", "events"}
 EVENT_FIELDS = {"id", "time", "timezone", "place", "title", "detail", "since", "since_label"}
 CREW_FIELDS = {"id", "name", "name_native", "role", "bio", "about", "born", "birthplace", "flights", "aliases"}
@@ -167,6 +171,9 @@ def check_config(raw: YamlMap, path: str, settings: Settings, problems: Problems
     shard_pages = problems.field(raw, "search_shard_pages", (int,), "a whole number of pages, e.g. 200", default=SiteConfig.search_shard_pages)
     if shard_pages <= 0:
         problems.add(raw.where("search_shard_pages"), f"'search_shard_pages' must be more than 0, not {shard_pages}")
+    per_page = problems.field(raw, "per_page", (int,), "a whole number of articles, e.g. 20", default=SiteConfig.per_page)
+    if per_page <= 0:
+        problems.add(raw.where("per_page"), f"'per_page' must be more than 0, not {per_page}")
     config = SiteConfig(
         title=problems.text(raw, "title", required=True),
         description=problems.text(raw, "description", required=True),
@@ -175,6 +182,7 @@ def check_config(raw: YamlMap, path: str, settings: Settings, problems: Problems
         author=problems.text(raw, "author", required=True),
         unsafe_html=problems.field(raw, "unsafe_html", (bool,), "true or false", default=True),
         search_shard_pages=max(shard_pages, 1),
+        per_page=max(per_page, 1),
     )
     limit = problems.field(raw, "max_article_bytes", (int,), "a whole number of bytes, e.g. 5000000")
     if limit is not None and limit <= 0:
@@ -367,6 +375,12 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
         problems.add(front.where("slug"), "cannot make a URL slug from this name; set 'slug: some-words'")
     elif slug in RESERVED_NAMES:
         problems.add(front.where("slug" if "slug" in front else "title"), f"slug {slug!r} is a reserved file name on Windows hosts; set a different 'slug:'")
+    elif YEAR_SLUG.match(slug):
+        problems.add(front.where("slug" if "slug" in front else "title"),
+                     f"slug {slug!r} is where the archive of the year {slug} lives (/articles/{slug}/); set a different 'slug:'")
+    series = problems.text(front, "series").strip()
+    if "series" in front and front["series"] is not None and not series:
+        problems.add(front.where("series"), "'series' is empty; name the series, or remove the line")
     refuse_script_urls(front, problems, (front.line, front.column))
     problems.errors += raw.over_limits
     before = len(problems.errors)
@@ -386,6 +400,7 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
         events=tuple(dict.fromkeys(events)),
         aliases=tuple(aliases),
         alias_places=MappingProxyType(aliases),
+        series=smarten(series) or None,
     )
     if problems.errors[before:] or not title or not date or not slug:
         return None
@@ -405,11 +420,17 @@ class Checked:
     crew: tuple[CrewMember, ...]
     events: tuple[Event, ...]
     articles: tuple[ArticleMeta, ...]
+    """The articles to publish."""
     data: Any
+    scheduled: tuple[ArticleMeta, ...] = ()
+    """Articles held back because they are dated after the build, soonest first."""
 
 
-def check(sources: Sources, settings: Settings) -> Checked:
-    """Validate everything read; raise BuildFailed with every problem at once."""
+def check(sources: Sources, settings: Settings, now: dt.datetime | None = None) -> Checked:
+    """Validate everything read; raise BuildFailed with every problem at once.
+
+    Articles dated after `now` (the time of the build) are checked like the others, then held back
+    unless `settings.future` asks for them."""
     errors = list(sources.errors)
     config = None
     if sources.site is not None:
@@ -447,7 +468,12 @@ def check(sources: Sources, settings: Settings) -> Checked:
     if errors or config is None:
         raise BuildFailed(errors)
     data = _plain(sources.mission or {})
-    return Checked(config, tuple(crew), tuple(events), tuple(metas), data)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    scheduled = [] if settings.future else sorted((m for m in metas if m.fields["date"] > now),
+                                                  key=lambda m: (m.fields["date"], m.raw.source))
+    held = {id(m) for m in scheduled}
+    published = tuple(m for m in metas if id(m) not in held)
+    return Checked(config, tuple(crew), tuple(events), published, data, tuple(scheduled))
 
 
 def assemble(checked: Checked, converted: dict[str, Converted]) -> Site:
@@ -470,4 +496,5 @@ def assemble(checked: Checked, converted: dict[str, Converted]) -> Site:
         events=checked.events,
         tags=tuple(sorted(tags.values(), key=lambda t: t.slug)),
         data=checked.data,
+        scheduled=tuple((m.raw.source, m.fields["date"]) for m in checked.scheduled),
     )
