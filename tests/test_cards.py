@@ -55,7 +55,8 @@ def cached(site) -> dict[str, tuple[int, int]]:
 
 def test_articles_crew_and_home_pages_name_a_card_of_their_own(site):
     site.build()
-    pages = sorted(p.relative_to(site.output).as_posix() for p in (site.output / "articles").glob("*/index.html"))
+    pages = sorted(p.relative_to(site.output).as_posix() for p in (site.output / "articles").glob("*/index.html")
+                   if not p.parent.name.isdigit())  # articles/2021/ is a year's archive, not an article
     pages += ["index.html", "crew/peresild/index.html", "crew/novitsky/index.html"]
     assert len(pages) == 6
     seen = set()
