@@ -284,12 +284,13 @@ def test_every_problem_of_a_build_is_reported_together(site):
 
 
 def test_a_template_mistake_shared_by_every_page_is_reported_once(site):
-    site.write("templates/_macros.html", (Path(__file__).parent.parent / "microsite/theme/templates/_macros.html").read_text()
-               .replace("{{ article.title }}", "{{ article.headline }}", 1))
+    macros = (Path(__file__).parent.parent / "microsite/theme/templates/_macros.html").read_text()
+    line = macros[:macros.index("{{ article.title }}")].count("\n") + 1
+    site.write("templates/_macros.html", macros.replace("{{ article.title }}", "{{ article.headline }}", 1))
     result = site.build(expect=1)
     problems = result.err.splitlines()[:-1]
     assert len(problems) == 1, result.err
-    assert problems[0].startswith("templates/_macros.html:5: 'microsite.model.Article object' has no attribute 'headline'")
+    assert problems[0].startswith(f"templates/_macros.html:{line}: 'microsite.model.Article object' has no attribute 'headline'")
     assert "other pages)" in problems[0]
 
 

@@ -29,7 +29,7 @@ def tmpfs():
         pytest.skip("mounting a tmpfs needs root")
     mounted: list[Path] = []
 
-    def mount(folder: Path, size: str = "64m") -> Path:
+    def mount(folder: Path, size: str = "256m") -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True)
         if done.returncode != 0:
