@@ -52,10 +52,14 @@ def article_description(article: Article) -> str:
 class StructuredData:
     """Builds the JSON-LD records of a site; `abs_url` makes every URL absolute."""
 
-    def __init__(self, config: SiteConfig, abs_url: Callable[[str], str], image_url: Callable[[Article], str | None]):
+    def __init__(self, config: SiteConfig, abs_url: Callable[[str], str], image_url: Callable[[Article], str | None],
+                 note: Callable[[Article, str], None] = lambda article, field: None):
         self.config = config
         self.abs_url = abs_url
         self.image_url = image_url
+        self.note = note
+        """Told which fields of an article a record reads beyond its title, dates and tags (the
+        page's recorder, render.Reads)."""
 
     def __repr__(self) -> str:
         """Name what the records depend on beyond their arguments, so rebuilds can fingerprint it."""
@@ -74,6 +78,8 @@ class StructuredData:
 
     def news_article(self, article: Article, members: Iterable[CrewMember] = ()) -> dict[str, Any]:
         """A NewsArticle: headline, dates, authorship, the crew it is about."""
+        self.note(article, "body")
+        self.note(article, "words")
         record: dict[str, Any] = {
             "@context": CONTEXT,
             "@type": "NewsArticle",

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
@@ -53,9 +54,9 @@ def _json(value: Any) -> Markup:
 
 
 def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asset],
-                library: images.Library | None = None) -> jinja2.Environment:
+                library: images.Library | None = None) -> Environment:
     """Make the Jinja2 environment: autoescape on, undefined names are errors, site helpers global."""
-    env = jinja2.Environment(
+    env = Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml", "htm"), default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -100,7 +101,7 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
     return env
 
 
-def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Library,
+def _add_output_helpers(env: Environment, site: Site, library: images.Library,
                         url: Callable[[str], str], abs_url: Callable[[str], str]) -> None:
     """Helpers for what browsers, crawlers and link previews read: images, JSON-LD, language marks."""
     language = site.config.language
@@ -115,6 +116,7 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
 
     def article_html(article, feed: bool = False) -> str:
         """An article body (trusted HTML) with responsive images, or single sized ones for feeds, and language marks."""
+        env.note(article, "body")
         body = images.rewrite_body(str(article.body), article, library, url, responsive=not feed)
         return lang.mark_html(body, language)
 
@@ -136,9 +138,14 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
             return Markup('<img src="{}" alt="{}">').format(src, article.image_alt or "")
         return images.picture_html(found, article.image_alt or "", url, sizes, lead=True)
 
-    env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url), share_image=share_image,
+    def describe(article) -> str:
+        """The article's summary, or the opening of its body."""
+        env.note(article, "body")
+        return seo.article_description(article)
+
+    env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url, env.note), share_image=share_image,
                        article_html=article_html, picture=picture, article_picture=article_picture)
-    env.filters.update(describe=seo.article_description, langmark=lambda value: lang.mark_text(value, language))
+    env.filters.update(describe=describe, langmark=lambda value: lang.mark_text(value, language))
 
 
 def plan(site: Site) -> list[Page]:
@@ -314,46 +321,78 @@ def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
 
 
 BODY_FIELDS = frozenset({"body", "toc", "words"})
-"""What a body-only edit changes in an article's record (delta.py): pages that read none of these
-of an article stay the same when only its body is edited."""
-_reading: set[str] | None = None
+"""What a body-only edit changes in an article's record: pages that read none of these of an
+article stay the same when only its body is edited."""
 
 
-def _read_tracked(article: Article, name: str) -> Any:
-    """Article attribute access while pages render: note whose body fields the page reads."""
-    if _reading is not None and name in BODY_FIELDS:
-        _reading.add(object.__getattribute__(article, "source"))
-    return object.__getattribute__(article, name)
+class Reads:
+    """The recorder handed to rendering: whose body fields (BODY_FIELDS) one page read.
+
+    Templates reach a field through the environment's attribute and item lookups (`Environment`),
+    and the helpers that print or describe an article say so themselves (`note`)."""
+
+    def __init__(self) -> None:
+        self.sources: set[str] = set()
+
+    def note(self, article: Any, name: str = "body") -> None:
+        """Note that the page read field `name` of `article`."""
+        if name in BODY_FIELDS and type(article) is Article:
+            self.sources.add(article.source)
 
 
-@contextlib.contextmanager
-def _tracking() -> Iterator[None]:
-    """Watch article reads for the pages rendered meanwhile; every path to a field (templates,
-    filters, helpers, repr) goes through attribute access. Outside rendering it costs nothing."""
-    if "__getattribute__" in Article.__dict__:
-        yield
-        return
-    Article.__getattribute__ = _read_tracked
-    try:
-        yield
-    finally:
-        del Article.__getattribute__
+class Environment(jinja2.Environment):
+    """The Jinja environment of a site: every attribute or item a template looks up passes
+    through here, so the recorder of the page being rendered (`reads`) sees what it reads."""
+
+    reads: Reads | None = None
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if self.reads is not None:
+            self.reads.note(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if self.reads is not None and isinstance(argument, str):
+            self.reads.note(obj, argument)
+        return super().getitem(obj, argument)
+
+    def note(self, article: Any, name: str = "body") -> None:
+        """Tell the recorder of the page being rendered that a helper read an article's field."""
+        if self.reads is not None:
+            self.reads.note(article, name)
+
+    @contextlib.contextmanager
+    def recording(self, reads: Reads) -> Iterator[Reads]:
+        """Record into `reads` what templates and helpers read while the block renders one page."""
+        self.reads = reads
+        try:
+            yield reads
+        finally:
+            self.reads = None
 
 
-def _attempt(env: jinja2.Environment, page: Page) -> tuple[str | None, SiteError | None, bool, frozenset[str]]:
-    """Render one page: (text, None, _, reads) or (None, the problem, whether it is in a shared
-    template, _); `reads` names the articles whose body fields (BODY_FIELDS) it read."""
-    global _reading
-    _reading = set()
-    try:
-        return _render(env, page), None, False, frozenset(_reading)
-    except _PageProblem as exc:
-        return None, exc.error, exc.shared, frozenset()
-    finally:
-        _reading = None
+@dataclass(frozen=True)
+class Rendered:
+    """One page's outcome: its text and what it read, or the problem that stopped it."""
+
+    text: str | None
+    reads: frozenset[str] = frozenset()
+    """Sources of the articles whose body fields (BODY_FIELDS) the page read."""
+    problem: SiteError | None = None
+    shared: bool = False
+    """Whether the problem lies in a template other pages share, not in this page."""
 
 
-def render_all(env: jinja2.Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
+def _attempt(env: Environment, page: Page) -> Rendered:
+    """Render one page, recording what it reads; a template problem becomes part of the outcome."""
+    with env.recording(Reads()) as reads:
+        try:
+            return Rendered(_render(env, page), frozenset(reads.sources))
+        except _PageProblem as exc:
+            return Rendered(None, problem=exc.error, shared=exc.shared)
+
+
+def render_all(env: Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
                reads: dict[str, frozenset[str]] | None = None) -> None:
     """Render pages into `emit`, in order, collecting every template problem.
 
@@ -364,21 +403,19 @@ def render_all(env: jinja2.Environment, pages: list[Page], emit: Callable[[Page,
     """
     broken: dict[SiteError, list[str]] = {}
     errors: list[SiteError] = []
-    with _tracking():
-        rendered = parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)
-        for page, (text, problem, shared, read) in zip(pages, rendered):
-            if reads is not None and problem is None:
-                reads[page.path] = read
-            if problem is not None:
-                if shared:
-                    broken.setdefault(problem, []).append(page.path)
-                else:
-                    errors.append(problem)
-                continue
-            try:
-                emit(page, text)
-            except BuildFailed as exc:
-                errors += exc.errors
+    for page, done in zip(pages, parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)):
+        if done.problem is not None:
+            if done.shared:
+                broken.setdefault(done.problem, []).append(page.path)
+            else:
+                errors.append(done.problem)
+            continue
+        if reads is not None:
+            reads[page.path] = done.reads
+        try:
+            emit(page, done.text)
+        except BuildFailed as exc:
+            errors += exc.errors
     errors += [_while(error, paths) for error, paths in broken.items()]
     if errors:
         raise BuildFailed(errors)
