@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..markdown import bodies, markup
 from ..source import content, yaml12
@@ -94,7 +94,8 @@ def generator_digest() -> bytes:
     return h.digest()
 
 
-def _key(*parts: bytes | str) -> bytes:
+def key(*parts: bytes | str) -> bytes:
+    """The cache key of an entry named by `parts`, under this version of the generator."""
     h = hashlib.blake2b(generator_digest(), digest_size=DIGEST)
     for part in parts:
         data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
@@ -106,9 +107,9 @@ def _read_only(mapping: dict) -> MappingProxyType:
     return MappingProxyType(mapping)
 
 
-_DISPATCH = copyreg.dispatch_table.copy()
-_DISPATCH[MappingProxyType] = lambda proxy: (_read_only, (dict(proxy),))
-"""Read-only mappings (front-matter extras) are stored as the dicts they wrap."""
+DISPATCH = copyreg.dispatch_table.copy()
+DISPATCH[MappingProxyType] = lambda proxy: (_read_only, (dict(proxy),))
+"""How entries pickle read-only mappings (front-matter extras): as the dicts they wrap."""
 
 
 PACKED = ("bodies",)
@@ -123,7 +124,7 @@ def _frame(value: Any) -> bytes:
     """A checksummed pickle: what an entry holds on disk."""
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = _DISPATCH
+    pickler.dispatch_table = DISPATCH
     pickler.dump(value)
     payload = buffer.getvalue()
     return MAGIC + hashlib.blake2b(payload, digest_size=DIGEST).digest() + payload
@@ -149,23 +150,31 @@ def _pack_name() -> str:
     return f"{time.time_ns():x}-{os.getpid()}-{os.urandom(4).hex()}.pack"
 
 
+class Place(NamedTuple):
+    """Where an entry lies: in which pack file, from which byte, how many bytes."""
+
+    pack: str
+    offset: int
+    length: int
+
+
 class _Packs:
     """The entries of one kind, appended to pack files in `root` and found through the `directory`
-    entry there (key -> pack name, offset, length). A build appends to a pack of its own in its
+    entry there (key -> Place). A build appends to a pack of its own in its
     staging folder, which `flush` moves beside the others."""
 
     def __init__(self, store: "Store", kind: str):
         self.store = store
         self.kind = kind
         self.root = os.path.join(store.folder, kind)
-        self._directory: dict[bytes, tuple[str, int, int]] | None = None
+        self._directory: dict[bytes, Place] | None = None
         self._own: Any = None
         self._own_path = os.path.join(store._staging, f"{kind}.pack")
         self._added: dict[bytes, tuple[int, int]] = {}
         self._dropped: set[bytes] = set()
         self._readers: dict[str, Any] = {}
 
-    def _load_directory(self) -> dict[bytes, tuple[str, int, int]]:
+    def _load_directory(self) -> dict[bytes, Place]:
         try:
             with open(os.path.join(self.root, "directory"), "rb") as f:
                 found = _unframe(f.read())
@@ -173,7 +182,7 @@ class _Packs:
             return {}
         return found if isinstance(found, dict) else {}
 
-    def directory(self) -> dict[bytes, tuple[str, int, int]]:
+    def directory(self) -> dict[bytes, Place]:
         if self._directory is None:
             self._directory = self._load_directory()
         return self._directory
@@ -229,7 +238,7 @@ class _Packs:
                 name = _pack_name()
                 os.makedirs(self.root, exist_ok=True)
                 os.replace(self._own_path, os.path.join(self.root, name))
-                directory.update((key, (name, offset, length)) for key, (offset, length) in self._added.items())
+                directory.update((key, Place(name, offset, length)) for key, (offset, length) in self._added.items())
             self.store._write(os.path.join(self.root, "directory"), _frame(directory))
         except OSError:
             pass  # the entries are lost: the next build converts those bodies again
@@ -253,8 +262,8 @@ class _Packs:
         known = self._load_directory()
         directory = {key: place for key, place in known.items() if key in keep}
         live: dict[str, int] = {}
-        for name, _, length in directory.values():
-            live[name] = live.get(name, 0) + length
+        for place in directory.values():
+            live[place.pack] = live.get(place.pack, 0) + place.length
         sizes = {}
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.root):
@@ -271,13 +280,13 @@ class _Packs:
                 name = _pack_name()
                 temp = os.path.join(self.root, f".{name}")
                 with open(temp, "wb") as out:
-                    for key, (old, offset, length) in sorted(directory.items(), key=lambda item: item[1]):
-                        if old in merge:
-                            data = self._read_at(old, offset, length)
-                            if data is None or len(data) != length:
+                    for key, place in sorted(directory.items(), key=lambda item: item[1]):
+                        if place.pack in merge:
+                            data = self._read_at(*place)
+                            if data is None or len(data) != place.length:
                                 del directory[key]
                                 continue
-                            directory[key] = (name, out.tell(), length)
+                            directory[key] = Place(name, out.tell(), place.length)
                             out.write(data)
                 os.replace(temp, os.path.join(self.root, name))
             self.store._write(os.path.join(self.root, "directory"), _frame(directory))
@@ -285,7 +294,7 @@ class _Packs:
             return
         self._directory = directory
         self.close()
-        used = {name for name, _, _ in directory.values()}
+        used = {place.pack for place in directory.values()}
         for name in sizes:
             if name not in used:
                 with contextlib.suppress(OSError):
@@ -436,9 +445,37 @@ class Store:
                             pass  # another build pruned it first
 
 
-def _outline(converted: markup.Converted) -> tuple:
+@dataclasses.dataclass(frozen=True)
+class Outline:
     """All of a converted body but its HTML: what pages that do not print the body read of it."""
-    return (converted.toc, converted.words, converted.mentions, converted.refs, converted.html.images)
+
+    toc: tuple
+    words: int
+    mentions: tuple[str, ...]
+    refs: tuple
+    images: tuple[str, ...]
+
+    @classmethod
+    def of(cls, converted: markup.Converted) -> "Outline":
+        return cls(converted.toc, converted.words, converted.mentions, converted.refs, converted.html.images)
+
+
+@dataclasses.dataclass(frozen=True)
+class Conversion:
+    """What a body converts with besides its text: whether raw HTML is allowed, and the crew
+    whose names become links, with a digest of that crew for cache keys."""
+
+    allow_html: bool
+    crew: Any
+    crew_key: bytes
+
+    @classmethod
+    def of(cls, allow_html: bool, crew: Any) -> "Conversion":
+        return cls(allow_html, crew, hashlib.blake2b(pickle.dumps(crew, protocol=4), digest_size=DIGEST).digest())
+
+    def body_key(self, digest: str) -> bytes:
+        """The cache key of the converted body whose Markdown text has this digest."""
+        return key("body", str(self.allow_html), self.crew_key, digest)
 
 
 def _alive(pid: int) -> bool:
@@ -461,7 +498,7 @@ class Index:
     def __init__(self, store: Store, kind: str, name: bytes):
         self.store = store
         self.kind = kind
-        self.keys = [_key(name, str(number)) for number in range(BUCKETS)]
+        self.keys = [key(name, str(number)) for number in range(BUCKETS)]
         self.old: list[dict | None] = [None] * BUCKETS
         self.new: list[dict] = [{} for _ in range(BUCKETS)]
         """What this build used, by bucket: what `save` stores."""
@@ -508,8 +545,8 @@ class Articles:
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
         digest, signature = self.hashes.of(str(path))
-        key = _key("article", rel, str(limit), digest)
-        raw = self.index.get(key)
+        entry = key("article", rel, str(limit), digest)
+        raw = self.index.get(entry)
         if isinstance(raw, content.RawArticle) and self.bodies:
             try:
                 body = content.split_front_matter(content.read_text(path, rel, limit), rel)[1]
@@ -521,7 +558,7 @@ class Articles:
             if _signature(path) != signature:  # saved again meanwhile: not known to be that version
                 return raw if self.bodies else raw.without_body()
         light = raw if raw.body is None else raw.without_body()
-        self.index.add(key, light)
+        self.index.add(entry, light)
         if self.then:
             self.then(light)
         return raw if self.bodies else light
@@ -549,32 +586,28 @@ class Converter:
         self.done: dict[tuple[str, bool], markup.Converted | None] = {}
         self.outlines = Index(store, "outlines", b"outlines")
         self._stream: parallel.Stream | None = None
-        self._early: tuple | None = None
+        self._early: Conversion | None = None
         self._queued: list[tuple[tuple, tuple]] = []
         """Articles to convert early, held until there are enough to be worth starting workers."""
         self._submitted: set[str] = set()
         self._drafts = False
 
-    @staticmethod
-    def _how(allow_html: bool, crew: Any) -> tuple:
-        return (allow_html, crew, hashlib.blake2b(pickle.dumps(crew, protocol=4), digest_size=DIGEST).digest())
-
     def start(self, allow_html: bool, crew: Any, drafts: bool) -> None:
         """Convert articles as they are read (`submit`), before the site is checked: the workers
         convert while this process reads and parses the rest. `prepare` then finds them done."""
-        self._early = self._how(allow_html, crew)
+        self._early = Conversion.of(allow_html, crew)
         self._drafts = drafts
 
     def submit(self, raw: content.RawArticle) -> None:
         """Start converting an article just read, unless its body is known or it is a draft."""
         if self._early is None or raw.digest in self._submitted or (raw.front.get("draft") is True and not self._drafts):
             return
-        key = _key("body", str(self._early[0]), self._early[2], raw.digest)
-        if self.outlines.get(key) is not None:
+        body_key = self._early.body_key(raw.digest)
+        if self.outlines.get(body_key) is not None:
             return
         self._submitted.add(raw.digest)
         place = raw.place()
-        self._queued.append(((key, place, self._early), (str(self.source), place, self._early[0], self._early[1])))
+        self._queued.append(((body_key, place, self._early), (str(self.source), place, self._early.allow_html, self._early.crew)))
         workers = self.workers or parallel.cores()
         if self._stream is None and workers > 1 and len(self._queued) >= parallel.MIN_PER_WORKER * workers:
             self._stream = parallel.Stream(parallel.convert_file, self._take, workers)
@@ -583,16 +616,16 @@ class Converter:
                 self._stream.put(tag, job)
             self._queued = []
 
-    def _take(self, tag: tuple[bytes, content.RawArticle, tuple], result: Any) -> None:
+    def _take(self, tag: tuple[bytes, content.RawArticle, Conversion], result: Any) -> None:
         """Keep what a worker made of one article (parallel.convert_file)."""
-        key, raw, how = tag
+        body_key, raw, how = tag
         if result == parallel.CHANGED:
             raise content.changed(raw.source)
         if result is None:  # nested too deeply: `result` raises RecursionError for it
-            self.done[(raw.digest, how[0])] = None
+            self.done[(raw.digest, how.allow_html)] = None
         else:
-            self.store.put("bodies", key, result, now=True)
-            self._hand_out(key, raw, how, _outline(result))
+            self.store.put("bodies", body_key, result, now=True)
+            self._hand_out(body_key, raw, how, Outline.of(result))
 
     def close(self) -> None:
         """Stop converting early (the build failed before `prepare`)."""
@@ -602,50 +635,49 @@ class Converter:
 
     def prepare(self, articles: Iterable[content.RawArticle], allow_html: bool, crew: Any) -> None:
         """Fetch or convert every article body before the build asks for them one by one."""
-        how = self._how(allow_html, crew)
+        how = Conversion.of(allow_html, crew)
         self._queued = []  # too few to start workers for early: converted below with the rest
         if self._stream is not None:
             stream, self._stream = self._stream, None
             stream.finish()
-            if (how[0], how[2]) != (self._early[0], self._early[2]):  # converted for other settings
+            if (how.allow_html, how.crew_key) != (self._early.allow_html, self._early.crew_key):  # converted for other settings
                 self.done = {}
-        crew_key = how[2]
-        missing: list[tuple[bytes, content.RawArticle]] = []
+        missing: list[tuple[bytes, content.RawArticle, Conversion]] = []
         for raw in articles:
             if (raw.digest, allow_html) in self.done:
                 continue
-            key = _key("body", str(allow_html), crew_key, raw.digest)
-            outline = self.outlines.get(key)
-            if outline is None:
-                found = self.store.get("bodies", key)
+            body_key = how.body_key(raw.digest)
+            outline = self.outlines.get(body_key)
+            if not isinstance(outline, Outline):
+                outline = None
+                found = self.store.get("bodies", body_key)
                 if isinstance(found, markup.Converted):
-                    outline = _outline(found)
+                    outline = Outline.of(found)
             else:
-                self.store.keep("bodies", key)
+                self.store.keep("bodies", body_key)
             if outline is None:
-                missing.append((key, raw.place(), how))
+                missing.append((body_key, raw.place(), how))
             else:
-                self._hand_out(key, raw, how, outline)
+                self._hand_out(body_key, raw, how, outline)
         # workers get each file's place and digest, and read the text themselves
         jobs = [(str(self.source), place, allow_html, crew) for _, place, _ in missing]
         for tag, result in zip(missing, parallel.run(jobs, self.workers, parallel.convert_file)):
             self._take(tag, result)
         self.outlines.save()  # for the next build, written on success
 
-    def _hand_out(self, key: bytes, raw: content.RawArticle, how: tuple, outline: tuple) -> None:
+    def _hand_out(self, body_key: bytes, raw: content.RawArticle, how: Conversion, outline: Outline) -> None:
         """Answer for an article's body with its outline and where its HTML is: no text is kept."""
-        self.outlines.add(key, outline)
-        toc, words, mentions, refs, images = outline
-        html = bodies.Html(digest=key.hex(), images=images, fetch=functools.partial(self._fetch, key, raw.place().without_body(), how))
-        self.done[(raw.digest, how[0])] = markup.Converted(html, toc, words, mentions, refs)
+        self.outlines.add(body_key, outline)
+        html = bodies.Html(digest=body_key.hex(), images=outline.images,
+                           fetch=functools.partial(self._fetch, body_key, raw.place().without_body(), how))
+        self.done[(raw.digest, how.allow_html)] = markup.Converted(html, outline.toc, outline.words, outline.mentions, outline.refs)
 
-    def _fetch(self, key: bytes, place: content.RawArticle, how: tuple) -> str:
+    def _fetch(self, body_key: bytes, place: content.RawArticle, how: Conversion) -> str:
         """A body's HTML from the cache; when its entry is gone or damaged, the article is read and converted again."""
-        found = self.store.get("bodies", key)
+        found = self.store.get("bodies", body_key)
         if not isinstance(found, markup.Converted):
-            allow_html, crew, _ = how
-            found = markup.convert(content.body_text(self.source, place), allow_html, crew)
-            self.store.put("bodies", key, found)
+            found = markup.convert(content.body_text(self.source, place), how.allow_html, how.crew)
+            self.store.put("bodies", body_key, found)
         return str(found.html)
 
     def result(self, raw: content.RawArticle, allow_html: bool = True, crew: Any = markup.NO_CREW) -> markup.Converted:
@@ -666,14 +698,32 @@ RACY_NS = 2_000_000_000
 """A file changed this close to when it was hashed may change again without its time changing."""
 
 
-def _signature(path: Path | str, st: os.stat_result | None = None) -> tuple[int, ...] | None:
-    """Size, times, inode and mode of a file (from `st` when already known); None when it cannot be read."""
+class Signature(NamedTuple):
+    """What tells a file changed without reading it: its size, times, inode and mode."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+    mode: int
+
+
+def _signature(path: Path | str, st: os.stat_result | None = None) -> Signature | None:
+    """The signature of a file (from `st` when already known); None when it cannot be read."""
     if st is None:
         try:
             st = os.stat(path)
         except OSError:
             return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+    return Signature(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+
+
+class Hashed(NamedTuple):
+    """A file's digest, with its signature then and when it was read."""
+
+    signature: Signature | None
+    digest: bytes
+    hashed_at: int
 
 
 class Hashes:
@@ -681,28 +731,28 @@ class Hashes:
     inode are the same, as git does: a file is read only when it changed. A file whose times were
     within RACY_NS of being hashed is always read again."""
 
-    def __init__(self, previous: dict[str, tuple]):
+    def __init__(self, previous: dict[str, Hashed]):
         self.previous = previous
-        self.current: dict[str, tuple] = {}
+        self.current: dict[str, Hashed] = {}
 
-    def of(self, path: str, found: os.stat_result | None = None) -> tuple[bytes, tuple[int, ...] | None]:
+    def of(self, path: str, found: os.stat_result | None = None) -> tuple[bytes, Signature | None]:
         """Return (digest, signature) of a file (`found`: its stat, when known); digest of b"" with
         signature None when unreadable."""
         if path in self.current:  # read already by this build
-            return self.current[path][1], self.current[path][0]
+            return self.current[path].digest, self.current[path].signature
         signature = _signature(path, found)
         old = self.previous.get(path)
-        if old is not None and signature is not None and old[0] == signature \
-                and max(signature[1], signature[2]) < old[2] - RACY_NS:
+        if old is not None and signature is not None and old.signature == signature \
+                and max(signature.mtime_ns, signature.ctime_ns) < old.hashed_at - RACY_NS:
             self.current[path] = old
-            return old[1], signature
+            return old.digest, signature
         hashed_at = time.time_ns()
         try:
             with open(path, "rb") as f:
                 digest = hashlib.blake2b(f.read(), digest_size=DIGEST).digest()
         except OSError:
             return b"unreadable", None
-        self.current[path] = (signature, digest, hashed_at)
+        self.current[path] = Hashed(signature, digest, hashed_at)
         return digest, signature
 
 
@@ -780,17 +830,17 @@ class Rebuild:
         self.key = hashlib.blake2b(str(self.output).encode(), digest_size=DIGEST).digest()
         self.spare = store.folder / "spare" / self.key.hex()
         """The output before last, where the next build is staged (write.Transaction `spare`)."""
-        previous = store.get("pages", self.key)
-        valid = isinstance(previous, dict) and previous.get("version") == 4
-        self.previous: dict[str, tuple[str, int, int]] = previous["pages"] if valid else {}
-        self.previous_files: dict[str, tuple[int, int]] = previous["files"] if valid else {}
-        self.previous_inputs = previous["inputs"] if valid else None
-        self.previous_shape = previous["shape"] if valid else None
-        self.counts: tuple[int, int] = previous["counts"] if valid else (0, 0)
+        found = store.get("pages", self.key)
+        previous = found if isinstance(found, BuildRecord) else BuildRecord()
+        self.previous: dict[str, Written] = previous.pages
+        self.previous_files: dict[str, Stamp] = previous.files
+        self.previous_inputs = previous.inputs
+        self.previous_shape = previous.shape
+        self.counts: tuple[int, int] = previous.counts
         """Pages and other files of the last build, for the summary of a skipped one."""
-        self.delta: dict[str, Any] = previous["delta"] if valid else {}
+        self.delta: dict[str, Any] = previous.delta
         """What the last build left for a rebuild after body edits (delta.py)."""
-        self.hashes = Hashes(previous["hashes"] if valid else {})
+        self.hashes = Hashes(previous.hashes)
         self._intact: bool | None = None
         self._child: int | None = None
         self._walker = self._walk_meanwhile()
@@ -853,8 +903,8 @@ class Rebuild:
         None when files or folders were added, removed or moved, or the settings or generator changed."""
         if self.shape != self.previous_shape or self.previous_inputs is None:
             return None
-        return sorted(path for path, (_, digest, _) in self.hashes.current.items()
-                      if self.hashes.previous.get(path, (None, None))[1] != digest)
+        return sorted(path for path, hashed in self.hashes.current.items()
+                      if path not in self.hashes.previous or self.hashes.previous[path].digest != hashed.digest)
 
     def stale(self, inputs: Any, pages: Iterable[Page], tx, render: Callable[[str], bool] = lambda path: False) -> Iterator[Page]:
         """Yield the pages to render, and those `render` asks for; keep the others' files through `tx.keep`."""
@@ -863,7 +913,7 @@ class Rebuild:
             old = self.previous.get(page.path)
             if fingerprint is not None:
                 self.prints[page.path] = fingerprint
-                if old is not None and old[0] == fingerprint and _stamp(self.output / page.path) == old[1:] \
+                if old is not None and old.fingerprint == fingerprint and _stamp(self.output / page.path) == old.stamp \
                         and not render(page.path) and tx.keep(page.path):
                     continue
             self.rendered.append(page.path)
@@ -872,36 +922,65 @@ class Rebuild:
     def commit(self, counts: tuple[int, int], delta: dict[str, Any]) -> None:
         """Once the output is committed: remember what it holds, drop cache entries this build did not use."""
         files = _stamps(self.output)
-        pages = {rel: (fingerprint, *files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
+        pages = {rel: Written(fingerprint, files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
         self.save(pages, files, counts, delta)
         for kind in ("articles", "bodies", "outlines"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])
 
-    def save(self, pages: dict[str, tuple[str, int, int]], files: dict[str, tuple[int, int]], counts: tuple[int, int],
-             delta: dict[str, Any]) -> None:
+    def save(self, pages: dict[str, Written], files: dict[str, Stamp], counts: tuple[int, int], delta: dict[str, Any]) -> None:
         """Record what the output holds now, with everything the next build compares against."""
-        self.store.put("pages", self.key, {"version": 4, "inputs": self.inputs, "shape": self.shape, "pages": pages,
-                                           "files": files, "counts": counts, "hashes": self.hashes.current,
-                                           "delta": delta})
+        self.store.put("pages", self.key, BuildRecord(self.inputs, self.shape, pages, files, counts, self.hashes.current, delta))
         self.store.flush()
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+class Stamp(NamedTuple):
+    """Size and modification time of a file of the output (-1 and the mode for what is not a file)."""
+
+    size: int
+    mtime_ns: int
+
+
+class Written(NamedTuple):
+    """A page as the last build left it: its fingerprint (deps.Inputs) and its file's stamp."""
+
+    fingerprint: str
+    stamp: Stamp
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildRecord:
+    """What a command-line build leaves for the next one into the same output folder."""
+
+    inputs: bytes | None = None
+    """Digest of everything the build read (inputs_digest)."""
+    shape: bytes | None = None
+    """The same without file contents: which files and folders there were."""
+    pages: dict[str, Written] = dataclasses.field(default_factory=dict)
+    files: dict[str, Stamp] = dataclasses.field(default_factory=dict)
+    """Every file of the output as that build left it."""
+    counts: tuple[int, int] = (0, 0)
+    """Pages and other files, for the summary of a build skipped whole."""
+    hashes: dict[str, Hashed] = dataclasses.field(default_factory=dict)
+    delta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """What the body-edit rebuild reads (delta.py)."""
+
+
+def _stamp(path: Path) -> Stamp | None:
     try:
         st = os.lstat(path)
     except (OSError, ValueError):
         return None
-    return (st.st_size, st.st_mtime_ns)
+    return Stamp(st.st_size, st.st_mtime_ns)
 
 
-def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
+def _stamps(folder: Path) -> dict[str, Stamp]:
     """Size and modification time of every file under a folder, by relative path (links not followed)."""
-    found: dict[str, tuple[int, int]] = {}
+    found: dict[str, Stamp] = {}
     for rel, entry in write.files_under(folder):
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        found[rel] = (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else (-1, st.st_mode)
+        found[rel] = Stamp(st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else Stamp(-1, st.st_mode)
     return found

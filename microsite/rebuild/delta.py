@@ -54,7 +54,7 @@ class _Pickler(pickle.Pickler):
     """Pickles records by reference: articles by source, crew members by id, bodies kept in the
     cache by key, so a stored page holds no copy of them and an edited article is swapped in one place."""
 
-    dispatch_table = cache._DISPATCH
+    dispatch_table = cache.DISPATCH
 
     def __init__(self, file: io.BytesIO, top: Any = None, by_reference: bool = True):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -69,7 +69,7 @@ class _Pickler(pickle.Pickler):
             return ("a", obj.source)
         if kind is CrewMember:
             return ("c", obj.id)
-        if kind is bodies.Html and obj._text is None:
+        if kind is bodies.Html and not obj.held:
             return ("h", obj.digest, obj.images)
         return None
 
@@ -112,7 +112,7 @@ def _bucket(name: str) -> int:
 
 
 def _bucket_key(rebuild: cache.Rebuild, kind: str, number: int) -> bytes:
-    return cache._key(rebuild.key, kind, str(number))
+    return cache.key(rebuild.key, kind, str(number))
 
 
 def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, library: Any, pages: list[Page],
@@ -272,19 +272,18 @@ def attempt(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, temp
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _article(settings: Settings, records: _Records, rel: str, limit: int, how: tuple, store: cache.Store) -> Article:
+def _article(settings: Settings, records: _Records, rel: str, limit: int, how: cache.Conversion, store: cache.Store) -> Article:
     """The edited article's new record; Fallback when more than its body changed, or it has a problem."""
     old = records.article(rel)
-    allow_html, crew, crew_key = how
-    found = preview.rebodied(settings.source / rel, rel, limit, old, records.site, crew)
+    found = preview.rebodied(settings.source / rel, rel, limit, old, records.site, how.crew)
     if found is None:
         raise Fallback(rel)
     new, raw = found
     if new.toc != old.toc and records.state.linked:
         raise Fallback(rel)  # an article links to headings, maybe these: resolved against the whole site
-    key = cache._key("body", str(allow_html), crew_key, raw.digest)
-    html = bodies.Html(str(new.body), digest=key.hex(), images=new.body.images)
-    store.put("bodies", key, markup.Converted(html, new.toc, new.words, new.mentions))
+    body_key = how.body_key(raw.digest)
+    html = bodies.Html(str(new.body), digest=body_key.hex(), images=new.body.images)
+    store.put("bodies", body_key, markup.Converted(html, new.toc, new.words, new.mentions))
     return dataclasses.replace(new, body=html)
 
 
@@ -302,7 +301,7 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     except (yaml12.LocatedProblem, OSError):
         raise Fallback("content/site.yaml") from None
     crew = mentions.crew_data(site.crew, site.config.base_path)
-    how = cache.Converter._how(site.config.unsafe_html, crew)
+    how = cache.Conversion.of(site.config.unsafe_html, crew)
     new = {rel: _article(settings, records, rel, limit, how, store) for rel in rels}
     for article in new.values():
         records.swap(article)
@@ -334,7 +333,7 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     files = dict(rebuild.previous_files)
     for rel in written:
         st = os.lstat(output / rel)
-        files[rel] = (st.st_size, st.st_mtime_ns)
+        files[rel] = cache.Stamp(st.st_size, st.st_mtime_ns)
     for rel in removes:
         files.pop(rel, None)
     fingerprints = {path: known for path, known in rebuild.previous.items() if path not in paths}
