@@ -32,7 +32,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..rebuild import cache
 from ..render import parallel
@@ -107,12 +107,19 @@ def _stamp(path: Path | str) -> Stamp | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
 
 
+class Indexed(NamedTuple):
+    """A page as the index read it: its file's stamp and the digest of its bytes."""
+
+    stamp: Stamp | None
+    digest: bytes
+
+
 @dataclass
 class Record:
     """What the last build indexed: each page's digest by its file's stamp (a page kept from the
     previous output is that same file, so it is not read again), and each shard's files by key."""
 
-    pages: dict[str, tuple[Stamp, bytes]] = field(default_factory=dict)
+    pages: dict[str, Indexed] = field(default_factory=dict)
     shards: dict[bytes, dict[str, Stamp]] = field(default_factory=dict)
 
 
@@ -309,7 +316,7 @@ class Reindex:
         try:
             for number, folder in enumerate(sorted({shards.folder(rel) for rel in pages} - {None})):
                 members = shards.layout[folder]
-                old = [(rel, self.previous.pages[rel][1]) for rel in members if rel in self.previous.pages]
+                old = [(rel, self.previous.pages[rel].digest) for rel in members if rel in self.previous.pages]
                 old_key = _shard_key(folder, shards.count, shards.language, old)
                 if len(old) != len(members) or old_key not in self.previous.shards:
                     raise LookupError(f"no record of {folder}")
@@ -349,7 +356,7 @@ class Reindex:
         for old_key, key, present, files in self._made:
             for rel, digest in present:
                 if rel in self.pages:
-                    self.previous.pages[rel] = (_stamp(self.output / rel), digest)
+                    self.previous.pages[rel] = Indexed(_stamp(self.output / rel), digest)
             del self.previous.shards[old_key]
             self.previous.shards[key] = {rel: _stamp(self.output / rel) for rel in files}
         self.store.put(KIND, _record_key(self.output), self.previous)
@@ -380,12 +387,12 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
                 if stamp is None:
                     continue
                 known = previous.pages.get(rel)
-                if known and known[0] == stamp:
-                    digest = known[1]
+                if known and known.stamp == stamp:
+                    digest = known.digest
                 else:
                     with open(path, "rb") as f:
                         digest = _digest(f.read())
-                record.pages[rel] = (stamp, digest)
+                record.pages[rel] = Indexed(stamp, digest)
                 present.append((rel, digest))
             key = _shard_key(folder, count, language, present)
             kept = previous.shards.get(key)

@@ -236,6 +236,8 @@ def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> lis
     holds its bytes is left alone and keeps its time."""
     output = output.absolute()
     staged: list[tuple[str, str, str]] = []
+    """(temporary file, target, output path) of each file to replace."""
+    placed = 0
     try:
         for rel, data in sorted(writes.items()):
             folder, _, name = _checked(rel).rpartition("/")
@@ -254,19 +256,18 @@ def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> lis
             with open(temp, "wb") as f:
                 f.write(data)
             staged.append((temp, target, rel))
-        for index, (temp, target, _) in enumerate(staged):
+        for temp, target, _ in staged:
             os.replace(temp, target)
-            staged[index] = ("", target, staged[index][2])
+            placed += 1
         for rel in removes:
             try:
                 os.unlink(os.path.join(output, _checked(rel)))
             except FileNotFoundError:
                 pass
     except BaseException:
-        for temp, _, _ in staged:
-            if temp:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
+        for temp, _, _ in staged[placed:]:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
         raise
     return [rel for _, _, rel in staged]
 

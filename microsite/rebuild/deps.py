@@ -7,7 +7,7 @@ record equals the previous build's has the same bytes and need not be rendered a
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import jinja2
 from jinja2 import meta
@@ -48,6 +48,15 @@ class Digests:
         return _hash(f"{type(value).__qualname__}:{value!r}")
 
 
+class Analysis(NamedTuple):
+    """What one template file is, for fingerprints: its source digest, the templates it pulls in
+    (None when one is named by a computed expression) and the global names it reads."""
+
+    digest: str
+    pulled: frozenset[str] | None
+    reads: frozenset[str]
+
+
 class Templates:
     """Each template's source digest, the templates it pulls in and the global names it reads."""
 
@@ -59,10 +68,10 @@ class Templates:
         """Parses for analysis: meta leaves out names the environment defines, and we want them all."""
         self._bare.filters.update(env.filters)
         self._bare.tests.update(env.tests)
-        self._own: dict[str, tuple[str, frozenset[str] | None, frozenset[str]]] = {}
+        self._own: dict[str, Analysis] = {}
         self._closure: dict[str, tuple[frozenset[str], frozenset[str]] | None] = {}
 
-    def _analyse(self, name: str) -> tuple[str, frozenset[str] | None, frozenset[str]]:
+    def _analyse(self, name: str) -> Analysis:
         if name not in self._own:
             source, _, _ = self.env.loader.get_source(self.env, name)
             key = (name, source)
@@ -70,7 +79,7 @@ class Templates:
                 ast = self._bare.parse(source, name)
                 refs = list(meta.find_referenced_templates(ast))
                 pulled = None if None in refs else frozenset(refs)
-                self._known[key] = (_hash(source), pulled, frozenset(meta.find_undeclared_variables(ast)))
+                self._known[key] = Analysis(_hash(source), pulled, frozenset(meta.find_undeclared_variables(ast)))
             self._own[name] = self._known[key]
         return self._own[name]
 
@@ -92,11 +101,11 @@ class Templates:
                 if current in seen:
                     continue
                 seen.add(current)
-                _, pulled, reads = self._analyse(current)
-                if pulled is None:
+                analysis = self._analyse(current)
+                if analysis.pulled is None:
                     raise LookupError(current)
-                names |= reads
-                todo.extend(pulled)
+                names |= analysis.reads
+                todo.extend(analysis.pulled)
             result = (frozenset(seen), frozenset(names))
         except (jinja2.TemplateError, LookupError):
             result = None
@@ -104,7 +113,7 @@ class Templates:
         return result
 
     def digest(self, name: str) -> str:
-        return self._analyse(name)[0]
+        return self._analyse(name).digest
 
 
 class Inputs:

@@ -13,7 +13,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 import jinja2
 import jinja2.bccache
@@ -63,11 +63,19 @@ class CompiledTemplates(jinja2.BytecodeCache):
         self._store[(self.scope, bucket.key)] = bucket.bytecode_to_string()
 
 
+class _Parsed(NamedTuple):
+    """An article file as a session last parsed it: the digest of its bytes, the size limit it was read with."""
+
+    digest: str
+    limit: int
+    raw: Any
+
+
 class Memo:
     """Caches shared by successive builds of one source folder into one output folder."""
 
     def __init__(self) -> None:
-        self._raw: dict[str, tuple[str, int, Any]] = {}
+        self._raw: dict[str, _Parsed] = {}
         self._html: dict[tuple[str, bool, markup.Crew], markup.Converted] = {}
         self._html_used: set[tuple[str, bool, markup.Crew]] = set()
         self._prints: dict[str, str] = {}
@@ -93,10 +101,10 @@ class Memo:
         self.limit = limit
         digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
         known = self._raw.get(rel)
-        if known is not None and known[:2] == (digest, limit):
-            return known[2]
+        if known is not None and (known.digest, known.limit) == (digest, limit):
+            return known.raw
         raw = self.disk.read(path, rel, limit, reader) if self.disk else reader(path, rel, limit)
-        self._raw[rel] = (digest, limit, raw)
+        self._raw[rel] = _Parsed(digest, limit, raw)
         return raw
 
     def prepare(self, texts: Iterable[str], allow_html: bool, crew: markup.Crew, workers: int = 0) -> None:

@@ -7,7 +7,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .content import RawArticle, Sources
@@ -125,7 +125,14 @@ def refuse_script_urls(value: Any, problems: Problems, where: tuple[int, int], k
                             f"browsers; use an http(s) URL or a path")
 
 
-def to_utc(value: Any, problems: Problems, where: tuple[int, int], key: str) -> tuple[dt.datetime, bool] | None:
+class Moment(NamedTuple):
+    """A point in time from the YAML, in UTC, and whether a time of day was given (else a date)."""
+
+    time: dt.datetime
+    has_time: bool
+
+
+def to_utc(value: Any, problems: Problems, where: tuple[int, int], key: str) -> Moment | None:
     """Normalise a date or an offset-aware datetime to UTC; report naive times and bad text."""
     if isinstance(value, str):
         try:
@@ -137,9 +144,9 @@ def to_utc(value: Any, problems: Problems, where: tuple[int, int], key: str) -> 
         if value.tzinfo is None:
             problems.add(where, f"'{key}' has no UTC offset; add one, e.g. {value.isoformat()}Z or {value.isoformat()}+03:00")
             return None
-        return value.astimezone(dt.timezone.utc), True
+        return Moment(value.astimezone(dt.timezone.utc), True)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc), False
+        return Moment(dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc), False)
     problems.add(where, f"'{key}' must be a date (2021-10-17) or a date and time with offset (2021-10-17T04:35:00Z), not {_kind(value)}")
     return None
 
@@ -243,7 +250,7 @@ def check_events(raw: Any, problems: Problems) -> list[Event]:
         when = to_utc(item["time"], problems, item.where("time"), "time")
         zone = timeline.check_zone(problems.text(item, "timezone", default="UTC"), problems, item.where("timezone"))
         if when:
-            events.append(Event(event_id, when[0], when[1], title, problems.text(item, "detail"), _plain(item), zone))
+            events.append(Event(event_id, when.time, when.has_time, title, problems.text(item, "detail"), _plain(item), zone))
     timeline.check_since(raw, problems)
     return sorted(events, key=lambda e: e.time)
 
@@ -322,8 +329,8 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
     before = len(problems.errors)
     fields = dict(
         title=smarten(title),
-        date=date[0] if date else None,
-        updated=updated[0] if updated else None,
+        date=date.time if date else None,
+        updated=updated.time if updated else None,
         summary=smarten(problems.text(front, "summary")),
         tags=tuple(dict.fromkeys(t.strip() for t in tags if t.strip())),
         crew=tuple(dict.fromkeys(crew)),
