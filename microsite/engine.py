@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import gc
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -18,28 +17,10 @@ from .markdown import markup, mentions
 from .render import render
 from .errors import BuildFailed, SiteError
 from .rebuild.incremental import Memo
-from .model import Settings, Site
+from .model import BuildReport, Settings, Site
 
 BUNDLED = Path(__file__).resolve().parent / "theme"
 """The bundled theme, shipped inside the package: its `templates/` and `static/` are the defaults a site overrides file by file."""
-
-
-@dataclass(frozen=True)
-class Report:
-    """What a finished build did, for the summary line."""
-
-    pages: int
-    assets: int
-    changed: int
-    removed: int
-    seconds: float
-    edited: int = 0
-    """Articles whose body alone changed, when the build rendered only the pages that read them (delta.py)."""
-
-    def summary(self) -> str:
-        how = f", from {self.edited} edited article bod{'ies' if self.edited != 1 else 'y'}" if self.edited else ""
-        return (f"built {self.pages} pages and {self.assets} static files in {self.seconds:.2f} s{how} "
-                f"({self.changed} written, {self.pages + self.assets - self.changed} unchanged, {self.removed} removed)")
 
 
 def theme_dirs(source: Path, name: str) -> list[Path]:
@@ -143,7 +124,7 @@ def _collector_paused(pause: bool) -> Iterator[None]:
         gc.enable()
 
 
-def build(settings: Settings, memo: Memo | None = None) -> Report:
+def build(settings: Settings, memo: Memo | None = None) -> BuildReport:
     """Build the site into the output folder; on any problem the previous output stays as it was.
 
     With a `memo` from the previous build, pages whose inputs did not change are carried over
@@ -163,7 +144,7 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
             try:
                 if rebuild.unchanged():
                     pages, files = rebuild.counts
-                    return Report(pages, files, 0, 0, time.perf_counter() - started)
+                    return BuildReport(pages, files, 0, 0, time.perf_counter() - started)
                 quick = delta.attempt(settings, store, rebuild, theme_dirs(settings.source, "templates"), started)
                 if quick is not None:
                     return quick
@@ -178,7 +159,7 @@ def build(settings: Settings, memo: Memo | None = None) -> Report:
 
 
 def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, rebuild: cache.Rebuild | None,
-           started: float) -> Report:
+           started: float) -> BuildReport:
     """Everything of `build` after the no-change check: read, render and write."""
     with _collector_paused(memo is None):
         site = load_site(settings, memo, store, rebuild.hashes if rebuild else None)
@@ -225,4 +206,4 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
         memo.built = preview.remember(site, env, pages, mentions.crew_data(site.crew, site.config.base_path), memo.limit)
     else:
         rebuild.commit((len(pages), files), delta.save(store, rebuild, site, static, library, pages, reads))
-    return Report(len(pages), files, len(tx.changed), removed, time.perf_counter() - started)
+    return BuildReport(len(pages), files, len(tx.changed), removed, time.perf_counter() - started)

@@ -178,3 +178,21 @@ class Page:
     context: Mapping[str, Any]
     deps: frozenset[str]
     """Inputs this page was made from, e.g. `article:landing`, `mission`, `template:base.html`."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a finished build did, for the summary line."""
+
+    pages: int
+    assets: int
+    changed: int
+    removed: int
+    seconds: float
+    edited: int = 0
+    """Articles whose body alone changed, when the build rendered only the pages that read them (the body-edit rebuild)."""
+
+    def summary(self) -> str:
+        how = f", from {self.edited} edited article bod{'ies' if self.edited != 1 else 'y'}" if self.edited else ""
+        return (f"built {self.pages} pages and {self.assets} static files in {self.seconds:.2f} s{how} "
+                f"({self.changed} written, {self.pages + self.assets - self.changed} unchanged, {self.removed} removed)")

@@ -36,7 +36,7 @@ from ..source import content, yaml12
 from ..render import render
 from ..output import search, write
 from ..errors import BuildFailed
-from ..model import Article, CrewMember, Page, Settings, Site
+from ..model import Article, BuildReport, CrewMember, Page, Settings, Site
 
 KIND = "delta"
 """Build-cache kind of the State, one per output folder."""
@@ -251,9 +251,9 @@ def _fetch(store: cache.Store, digest: str) -> str:
 
 
 def attempt(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, template_dirs: list[Path],
-            started: float) -> Any:
+            started: float) -> BuildReport | None:
     """Rebuild after body edits when that is all that changed (see the module); return the
-    engine's Report, or None when the full build must run. Call with the build lock held."""
+    BuildReport, or None when the full build must run. Call with the build lock held."""
     edited = rebuild.edited()
     token = rebuild.delta.get("token")
     if not edited or len(edited) > MAX_EDITS or token is None:
@@ -289,8 +289,6 @@ def _article(settings: Settings, records: _Records, rel: str, limit: int, how: c
 
 def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state: State, rels: list[str],
            template_dirs: list[Path], scratch: Path, started: float) -> Any:
-    from ..engine import Report
-
     edits: dict[str, bytes] = rebuild.delta.get("edited", {})
     reads = _Reads(rebuild.delta)
     records = _Records(store, rebuild, state, edits)
@@ -343,7 +341,7 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     for path, read in rendered.items():
         reads.set(path, read, state.own)
     rebuild.save(fingerprints, files, counts, {"token": state.token, "edited": edits, **reads.record()})
-    return Report(counts[0], counts[1], len(written), len(removes), time.perf_counter() - started, len(new))
+    return BuildReport(counts[0], counts[1], len(written), len(removes), time.perf_counter() - started, len(new))
 
 
 def _differs(path: Path, data: bytes) -> bool:
