@@ -183,7 +183,7 @@ def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, reb
             except ValueError as exc:
                 errors.append(SiteError(page.path, 0, 0, str(exc)))
 
-        reads: dict[str, frozenset[str]] = {}
+        reads: dict[str, frozenset[render.Read]] = {}
         if memo:  # a session runs other threads (watcher, server), which forked workers must not inherit
             todo, workers = memo.stale(env, static, library, pages, tx), 1
         else:

@@ -116,7 +116,7 @@ def _bucket_key(rebuild: cache.Rebuild, kind: str, number: int) -> bytes:
 
 
 def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, library: Any, pages: list[Page],
-         rendered: dict[str, frozenset[str]]) -> dict[str, Any]:
+         rendered: dict[str, frozenset[render.Read]]) -> dict[str, Any]:
     """Keep the State of a finished full build; return what its record says of it: the state's
     token, no edited articles yet, and which pages read which articles' body fields (this build's
     reads, or the last build's for pages carried over; unknown when neither)."""
@@ -141,7 +141,7 @@ def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, li
     before = _Reads(rebuild.delta)
     after = _Reads({})
     for page in pages:
-        after.set(page.path, rendered[page.path] if page.path in rendered else before.of(page.path), own, again=False)
+        after.set(page.path, render.bodies_read(rendered[page.path]) if page.path in rendered else before.of(page.path), own, again=False)
     return {"token": token, "edited": {}, **after.record()}
 
 
@@ -310,7 +310,7 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     static, library = pickle.loads(state.assets)
     env = render.environment(template_dirs, site, static, library)
     texts: dict[str, bytes] = {}
-    rendered: dict[str, frozenset[str]] = {}
+    rendered: dict[str, frozenset[render.Read]] = {}
     render.render_all(env, pages, lambda page, text: texts.__setitem__(page.path, text.encode("utf-8")), 1, rendered)
 
     output = settings.output.absolute()
@@ -339,7 +339,7 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     counts = (pages_count, files_count + len(set(writes) - set(rebuild.previous_files)) - len(removes))
     edits = {**edits, **{rel: _dump(article, top=article) for rel, article in new.items()}}
     for path, read in rendered.items():
-        reads.set(path, read, state.own)
+        reads.set(path, render.bodies_read(read), state.own)
     rebuild.save(fingerprints, files, counts, {"token": state.token, "edited": edits, **reads.record()})
     return BuildReport(counts[0], counts[1], len(written), len(removes), time.perf_counter() - started, len(new))
 

@@ -20,7 +20,7 @@ from ..output import images, search
 from . import parallel
 from ..output.assets import Asset
 from ..errors import BuildFailed, SiteError
-from ..model import Article, Page, Site
+from ..model import Article, CrewMember, Page, Site
 from ..markdown.mentions import strip_cards
 from ..source.schema import make_slug
 
@@ -76,6 +76,7 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
 
     def asset(name: str) -> str:
         """URL of a static file by its name in `static/`, fingerprinted where it applies."""
+        env.note_asset(name)
         if name not in assets:
             raise LookupError(f"no static file {name!r}; put it in static/")
         return url(assets[name].output)
@@ -108,6 +109,8 @@ def _add_output_helpers(env: Environment, site: Site, library: images.Library,
 
     def share_image(article=None) -> images.Variant | None:
         """The picture a link preview shows for a page (the article's image or `static/share.*`)."""
+        if article is not None:
+            env.note(article, "image")
         return images.share_image(library, article)
 
     def image_url(article) -> str | None:
@@ -129,6 +132,8 @@ def _add_output_helpers(env: Environment, site: Site, library: images.Library,
 
     def article_picture(article, sizes: str = images.DEFAULT_SIZES) -> Markup:
         """The article's lead image as a responsive <picture>, or plain <img> if it is not a raster image."""
+        env.note(article, "image")
+        env.note(article, "image_alt")
         found = library.for_article(article, article.image)
         if found is None:
             try:
@@ -140,7 +145,9 @@ def _add_output_helpers(env: Environment, site: Site, library: images.Library,
 
     def describe(article) -> str:
         """The article's summary, or the opening of its body."""
-        env.note(article, "body")
+        env.note(article, "summary")
+        if not article.summary:
+            env.note(article, "body")
         return seo.article_description(article)
 
     env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url, env.note), share_image=share_image,
@@ -321,23 +328,48 @@ def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
 
 
 BODY_FIELDS = frozenset({"body", "toc", "words"})
-"""What a body-only edit changes in an article's record: pages that read none of these of an
-article stay the same when only its body is edited."""
+"""What a body-only edit changes in an article's record."""
+ANY = "*"
+"""A read of every field of a record (a helper that hands the whole record on)."""
+
+Read = tuple[str, str]
+"""(record key, field): an article by its source path, a crew member as `crew:id`, a static
+file as `asset:name`."""
+
+
+def record_key(record: Any) -> str | None:
+    """The key by which reads of a record are recorded; None for values that are not records."""
+    kind = type(record)
+    if kind is Article:
+        return record.source
+    if kind is CrewMember:
+        return f"crew:{record.id}"
+    return None
 
 
 class Reads:
-    """The recorder handed to rendering: whose body fields (BODY_FIELDS) one page read.
+    """The recorder handed to rendering: which fields of which records one page read.
 
     Templates reach a field through the environment's attribute and item lookups (`Environment`),
-    and the helpers that print or describe an article say so themselves (`note`)."""
+    and the helpers that print or describe a record say what they read (`note`)."""
 
     def __init__(self) -> None:
-        self.sources: set[str] = set()
+        self.fields: set[Read] = set()
 
-    def note(self, article: Any, name: str = "body") -> None:
-        """Note that the page read field `name` of `article`."""
-        if name in BODY_FIELDS and type(article) is Article:
-            self.sources.add(article.source)
+    def note(self, record: Any, name: str = ANY) -> None:
+        """Note that the page read field `name` of `record` (ANY: all of it)."""
+        key = record_key(record)
+        if key is not None:
+            self.fields.add((key, name))
+
+    def asset(self, name: str) -> None:
+        """Note that the page named the static file `name` (its fingerprinted path)."""
+        self.fields.add((f"asset:{name}", "output"))
+
+
+def bodies_read(reads: frozenset[Read]) -> frozenset[str]:
+    """The articles (by source) whose body fields a page read."""
+    return frozenset(key for key, name in reads if (name in BODY_FIELDS or name == ANY) and key.startswith("content/"))
 
 
 class Environment(jinja2.Environment):
@@ -356,10 +388,15 @@ class Environment(jinja2.Environment):
             self.reads.note(obj, argument)
         return super().getitem(obj, argument)
 
-    def note(self, article: Any, name: str = "body") -> None:
-        """Tell the recorder of the page being rendered that a helper read an article's field."""
+    def note(self, record: Any, name: str = ANY) -> None:
+        """Tell the recorder of the page being rendered that a helper read a record's field."""
         if self.reads is not None:
-            self.reads.note(article, name)
+            self.reads.note(record, name)
+
+    def note_asset(self, name: str) -> None:
+        """Tell the recorder of the page being rendered that a helper named a static file."""
+        if self.reads is not None:
+            self.reads.asset(name)
 
     @contextlib.contextmanager
     def recording(self, reads: Reads) -> Iterator[Reads]:
@@ -376,8 +413,8 @@ class Rendered:
     """One page's outcome: its text and what it read, or the problem that stopped it."""
 
     text: str | None
-    reads: frozenset[str] = frozenset()
-    """Sources of the articles whose body fields (BODY_FIELDS) the page read."""
+    reads: frozenset[Read] = frozenset()
+    """The fields of records the page read."""
     problem: SiteError | None = None
     shared: bool = False
     """Whether the problem lies in a template other pages share, not in this page."""
@@ -387,19 +424,18 @@ def _attempt(env: Environment, page: Page) -> Rendered:
     """Render one page, recording what it reads; a template problem becomes part of the outcome."""
     with env.recording(Reads()) as reads:
         try:
-            return Rendered(_render(env, page), frozenset(reads.sources))
+            return Rendered(_render(env, page), frozenset(reads.fields))
         except _PageProblem as exc:
             return Rendered(None, problem=exc.error, shared=exc.shared)
 
 
 def render_all(env: Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
-               reads: dict[str, frozenset[str]] | None = None) -> None:
+               reads: dict[str, frozenset[Read]] | None = None) -> None:
     """Render pages into `emit`, in order, collecting every template problem.
 
     With `workers` other than 1 (0: one per core), pages are rendered in forked processes and
     emitted here. One mistake in a shared template fails every page; it is reported once, naming
-    how many other pages it broke. `reads` gets, by output path, the articles whose body fields
-    each page read.
+    how many other pages it broke. `reads` gets, by output path, the fields of records each page read.
     """
     broken: dict[SiteError, list[str]] = {}
     errors: list[SiteError] = []
