@@ -35,23 +35,64 @@ def related_all(articles: Sequence[Article], limit: int = LIMIT) -> dict[str, li
     set bits nearest its own position. The work grows with the articles and the size of their
     feature sets, not with how many articles share a popular tag.
     """
-    timeline = _Timeline(sorted(articles, key=lambda a: (a.date, a.slug)))
-    order = timeline.order
-    features = [_features(a) for a in order]
-    positions: dict[tuple[str, str], list[int]] = {}
-    for index, owned in enumerate(features):
-        for feature in owned:
-            positions.setdefault(feature, []).append(index)
-    holders = {feature: _bit_set(found) for feature, found in positions.items()}
-    ranked = {}
-    for index, owned in enumerate(features):
-        weighted = sorted(((WEIGHTS[f[0]], holders[f]) for f in owned), key=lambda item: -item[0])
-        if len(weighted) > MAX_SPLIT_FEATURES:
-            found = _counted(index, weighted, timeline, limit)
-        else:
-            found = _ranked(index, weighted, timeline, limit)
-        ranked[order[index].source] = [order[i] for i in found]
-    return {a.source: ranked[a.source] for a in articles}
+    return Related(limit).of(articles)
+
+
+class Related:
+    """The related articles of a site, kept from one build to the next of a session.
+
+    An article's list can change only when an article sharing one of its features changes its
+    features, date or slug, appears or goes: after an edit, only the lists of the articles that
+    share a feature with the edited ones (before or after the edit) are ranked again.
+    """
+
+    def __init__(self, limit: int = LIMIT):
+        self.limit = limit
+        self._seen: dict[str, tuple[Article, tuple]] = {}
+        """By source: the record last ranked and what ranking reads of it (date, slug, features)."""
+        self._ranked: dict[str, list[str]] = {}
+
+    def _signature(self, article: Article) -> tuple:
+        seen = self._seen.get(article.source)
+        if seen is not None and seen[0] is article:
+            return seen[1]
+        return (article.date, article.slug, frozenset(_features(article)))
+
+    def of(self, articles: Sequence[Article]) -> dict[str, list[Article]]:
+        """Every article's related articles (by source), ranking again only what an edit can change."""
+        signatures = {a.source: self._signature(a) for a in articles}
+        moved = {source for source, signature in signatures.items()
+                 if source not in self._seen or self._seen[source][1] != signature}
+        moved |= self._seen.keys() - signatures.keys()
+        touched: set[tuple[str, str]] = set()
+        for source in moved:
+            for known in (self._seen.get(source), (None, signatures.get(source))):
+                if known is not None and known[1] is not None:
+                    touched |= known[1][2]
+        timeline = _Timeline(sorted(articles, key=lambda a: (a.date, a.slug)))
+        order = timeline.order
+        features = [signatures[a.source][2] for a in order]
+        positions: dict[tuple[str, str], list[int]] = {}
+        for index, owned in enumerate(features):
+            for feature in owned:
+                positions.setdefault(feature, []).append(index)
+        holders = {feature: _bit_set(found) for feature, found in positions.items()}
+        ranked: dict[str, list[str]] = {}
+        for index, owned in enumerate(features):
+            source = order[index].source
+            if source in self._ranked and source not in moved and not (owned & touched):
+                ranked[source] = self._ranked[source]
+                continue
+            weighted = sorted(((WEIGHTS[f[0]], holders[f]) for f in owned), key=lambda item: -item[0])
+            if len(weighted) > MAX_SPLIT_FEATURES:
+                found = _counted(index, weighted, timeline, self.limit)
+            else:
+                found = _ranked(index, weighted, timeline, self.limit)
+            ranked[source] = [order[i].source for i in found]
+        self._ranked = ranked
+        self._seen = {a.source: (a, signatures[a.source]) for a in articles}
+        by_source = {a.source: a for a in articles}
+        return {a.source: [by_source[other] for other in ranked[a.source]] for a in articles}
 
 
 def _bit_set(positions: list[int]) -> int:

@@ -155,12 +155,15 @@ def _add_output_helpers(env: Environment, site: Site, library: images.Library,
     env.filters.update(describe=describe, langmark=lambda value: lang.mark_text(value, language))
 
 
-def plan(site: Site) -> list[Page]:
-    """List every page of the site with its template, context and the inputs it depends on."""
+def plan(site: Site, similar: related.Related | None = None) -> list[Page]:
+    """List every page of the site with its template, context and the inputs it depends on.
+
+    `similar` ranks related articles; a session keeps one, so that a rebuild ranks again only
+    what an edit can change."""
     crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
     every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
-    similar_to = related.related_all(articles)
+    similar_to = (similar or related.Related()).of(articles)
     pages = [Page("index.html", "home.html", {"articles": articles[:HOME_ARTICLES], "page_url": ""},
                   frozenset(f"article:{a.source}" for a in articles[:HOME_ARTICLES]) | {"articles", "mission", "site"})]
     for index, article in enumerate(articles):
