@@ -5,19 +5,23 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import os
+import re
+import shutil
+import tempfile
 import time
-from pathlib import Path
-from typing import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .output import assets as assets_mod
-from .rebuild import cache, delta, deps, preview
-from .source import content, schema
+from .rebuild import cache, changes, delta, deps
+from .rebuild.state import ASSETS, CONTENT, Outcome, Records, State, identity
+from .source import content, schema, yaml12
 from .output import images, search, write
 from .markdown import markup, mentions
 from .render import render
 from .errors import BuildFailed, SiteError
-from .rebuild.incremental import Memo
-from .model import BuildReport, Settings, Site
+from .model import BuildReport, Page, Settings, Site
 
 BUNDLED = Path(__file__).resolve().parent / "theme"
 """The bundled theme, shipped inside the package: its `templates/` and `static/` are the defaults a site overrides file by file."""
@@ -33,32 +37,26 @@ def theme_dirs(source: Path, name: str) -> list[Path]:
     return unique
 
 
-def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store | None = None,
-              hashes: cache.Hashes | None = None) -> Site:
+def load(settings: Settings, store: cache.Store | None = None, hashes: cache.Hashes | None = None) -> Records:
     """Read and validate the sources and convert every article; raise BuildFailed on any problem.
 
     Content problems are reported together with template syntax errors, so one run shows all.
     With a `store` (the build cache on disk), unchanged articles are neither parsed nor converted
-    again, and the rest are converted in worker processes (`settings.jobs`); a `memo` keeps what
-    it read and converted in memory for the next build of a session.
+    again, and the rest are converted in worker processes (`settings.jobs`), each as soon as it
+    is read; converted bodies then stay on disk, and pages fetch the HTML they print.
     """
     problems = content.theme_problems(settings.source)
     converter = cache.Converter(store, settings.source, settings.jobs) if store else None
-    if memo:  # given a store, a session's first build reads and converts through the cache on disk
-        memo.disk = cache.Articles(store, hashes) if store else None
-        memo.converter = None
-        reader, data_read = memo, None
-    elif converter:  # a single build converts each article as it is read, while it reads the next
-        reader = cache.Articles(store, hashes, bodies=False, then=converter.submit)
+    if converter:  # each article goes to the workers as it is read, while this process reads the next
+        reader = cache.Articles(store, hashes, then=converter.submit)
         data_read = lambda site, mission: _start_early(converter, site, mission, settings)  # noqa: E731
     else:
         reader, data_read = None, None
     try:
         try:
-            sources = content.read_sources(settings.source, settings.max_article_bytes, memo=reader, data_read=data_read)
-            parsed = memo.disk if memo else reader
-            if parsed:
-                parsed.finish()
+            sources = content.read_sources(settings.source, settings.max_article_bytes, reader=reader, data_read=data_read)
+            if reader:
+                reader.finish()
             checked = schema.check(sources, settings)
         except BuildFailed as exc:
             problems += exc.errors
@@ -68,20 +66,34 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
         if converter:
             converter.close()  # stop converting early for a build that cannot go on
         raise
-    allow_html = checked.config.unsafe_html
-    crew = mentions.crew_data(checked.crew, checked.config.base_path)
-    convert = (lambda raw: memo.convert(raw.body, allow_html, crew)) if memo else (lambda raw: markup.convert(raw.body, allow_html, crew))
+    how = cache.Conversion.of(checked.config.unsafe_html, mentions.crew_data(checked.crew, checked.config.base_path))
     if converter:
-        converter.prepare((meta.raw for meta in checked.articles), allow_html, crew)
-        if memo:
-            memo.converter = converter
-        else:
-            convert = lambda raw: converter.result(raw, allow_html, crew)  # noqa: E731
-    elif memo:
-        memo.prepare((meta.raw.body for meta in checked.articles), allow_html, crew, settings.jobs)
+        converter.prepare((meta.raw for meta in checked.articles), how.allow_html, how.crew)
+        convert = lambda raw: converter.result(raw, how.allow_html, how.crew)  # noqa: E731
+    else:
+        convert = lambda raw: markup.convert(raw.body, how.allow_html, how.crew)  # noqa: E731
+    converted = _converted(settings, checked, convert)
+    limit = settings.max_article_bytes or content.site_limit(sources.site)
+    raws = {raw.source: raw if raw.body is None else raw.without_body() for raw in sources.articles}
+    return _records(settings, sources.site, sources.mission, raws, checked, converted, how, limit, None)
+
+
+def load_site(settings: Settings, store: cache.Store | None = None, hashes: cache.Hashes | None = None) -> Site:
+    """Read, validate and convert the whole site (`load`), and return its Site."""
+    return load(settings, store, hashes).site
+
+
+def _converted(settings: Settings, checked: schema.Checked, convert: Callable[[content.RawArticle], markup.Converted],
+               known: Mapping[str, markup.Converted] | None = None) -> dict[str, markup.Converted]:
+    """Each published article's converted body, by source (`known`: those converted already);
+    BuildFailed naming each body nested too deeply to convert."""
     converted = {}
     errors = []
     for meta in checked.articles:
+        found = known.get(meta.raw.source) if known else None
+        if found is not None:
+            converted[meta.raw.source] = found
+            continue
         try:
             converted[meta.raw.source] = convert(meta.raw)
         except RecursionError:
@@ -91,9 +103,22 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
                                     "(emphasis, links or lists inside each other hundreds of times); flatten it"))
     if errors:
         raise BuildFailed(errors)
+    return converted
+
+
+def _records(settings: Settings, site_yaml: Any, mission_yaml: Any, raws: dict[str, content.RawArticle],
+             checked: schema.Checked, converted: dict[str, markup.Converted], how: cache.Conversion, limit: int,
+             previous: Records | None) -> Records:
+    """Resolve `[[article:...]]` references and join everything into the Site; articles made from
+    the same records as in `previous` are the same objects again."""
     linked = frozenset(ref.target for body in converted.values() for ref in body.refs if ref.kind == "article")
-    converted = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw))
-    return dataclasses.replace(schema.assemble(checked, converted), linked=linked)
+    resolved = converted
+    if any(body.refs for body in converted.values()):
+        resolved = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw))
+    site = dataclasses.replace(schema.assemble(checked, resolved, previous.made if previous else None), linked=linked)
+    metas = {meta.raw.source: meta for meta in checked.articles}
+    made = {a.source: schema.Assembled(metas[a.source], resolved[a.source], a) for a in site.articles}
+    return Records(site_yaml, mission_yaml, raws, checked, converted, how, site, limit, made)
 
 
 def _start_early(converter: cache.Converter, site_yaml, mission_yaml, settings: Settings) -> None:
@@ -124,86 +149,359 @@ def _collector_paused(pause: bool) -> Iterator[None]:
         gc.enable()
 
 
-def build(settings: Settings, memo: Memo | None = None) -> BuildReport:
+def build(settings: Settings) -> BuildReport:
     """Build the site into the output folder; on any problem the previous output stays as it was.
 
-    With a `memo` from the previous build, pages whose inputs did not change are carried over
-    instead of rendered (watch and serve); the output is the same as without one.
+    A build from the command line keeps its cache beside the output (rebuild/cache.py): when
+    nothing it reads changed and the output is as it left it, it ends at once; after edits to
+    article bodies alone it renders only the pages that read them (rebuild/delta.py).
     """
     started = time.perf_counter()
     write.check_output_folder(settings.output, settings.source)
-    if memo:
-        memo.abandon()
-    rebuild = None
-    # the cache on disk, beside the output: every single build uses it, a session its first build
-    store = cache.Store.beside(settings.output) if not memo or memo.built is None else None
-    if not memo:
-        folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static")]
-        with write.BuildLock.held(settings.output), _collector_paused(True):
-            rebuild = cache.Rebuild(store, settings, folders)
-            try:
-                if rebuild.unchanged():
-                    pages, files = rebuild.counts
-                    return BuildReport(pages, files, 0, 0, time.perf_counter() - started)
-                quick = delta.attempt(settings, store, rebuild, theme_dirs(settings.source, "templates"), started)
-                if quick is not None:
-                    return quick
-            finally:
-                rebuild.settle()
+    store = cache.Store.beside(settings.output)
+    folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static")]
+    with write.BuildLock.held(settings.output), _collector_paused(True):
+        rebuild = cache.Rebuild(store, settings, folders)
+        try:
+            if rebuild.unchanged():
+                pages, files = rebuild.counts
+                return BuildReport(pages, files, 0, 0, time.perf_counter() - started)
+            quick = delta.attempt(settings, store, rebuild, theme_dirs(settings.source, "templates"), started)
+            if quick is not None:
+                return quick
+        finally:
+            rebuild.settle()
     try:
-        return _build(settings, memo, store, rebuild, started)
+        return _build(settings, store, rebuild, started)
     except BaseException:
-        if store:
-            store.discard()  # a failed build leaves no cache entry behind
+        store.discard()  # a failed build leaves no cache entry behind
         raise
 
 
-def _build(settings: Settings, memo: Memo | None, store: cache.Store | None, rebuild: cache.Rebuild | None,
-           started: float) -> BuildReport:
+def _build(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, started: float) -> BuildReport:
     """Everything of `build` after the no-change check: read, render and write."""
-    with _collector_paused(memo is None):
-        site = load_site(settings, memo, store, rebuild.hashes if rebuild else None)
+    with _collector_paused(True):
+        site = load_site(settings, store, rebuild.hashes)
         static = assets_mod.collect(theme_dirs(settings.source, "static"))
         library = images.collect(settings.source, static, site.articles)
         env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
         pages = render.plan(site)
-    spare = None if memo else rebuild.spare  # a single build stages in the output before last, kept in the cache
-    with write.Transaction(settings.output, reuse=memo is not None, spare=spare) as tx:
-        errors: list[SiteError] = []
-        for asset in static.values():
-            try:
-                tx.copy(asset.output, asset.source)
-            except ValueError as exc:
-                errors.append(SiteError(f"static/{asset.name}", 0, 0, f"{exc}; rename the file"))
+    with write.Transaction(settings.output, spare=rebuild.spare) as tx:  # staged in the output before last, kept in the cache
+        errors = _publish_static(tx, static)
         images.publish(tx, library, settings.output)
-
-        def emit(page, text: str) -> None:
-            try:
-                tx.write(page.path, text.encode("utf-8"))
-            except ValueError as exc:
-                errors.append(SiteError(page.path, 0, 0, str(exc)))
-
         reads: dict[str, frozenset[render.Read]] = {}
-        if memo:  # a session runs other threads (watcher, server), which forked workers must not inherit
-            todo, workers = memo.stale(env, static, library, pages, tx), 1
-        else:
-            unread = delta.unknown_reads(rebuild)  # rendered to learn what they read, once
-            todo, workers = list(rebuild.stale(deps.Inputs(env, static, library=library), pages, tx, unread)), settings.jobs
-        render.render_all(env, todo, emit, workers, reads)
+        unread = delta.unknown_reads(rebuild)  # rendered to learn what they read, once
+        todo = list(rebuild.stale(deps.Inputs(env, static, library=library), pages, tx, unread))
+        render.render_all(env, todo, _emitter(tx, errors), settings.jobs, reads)
         if errors:
             raise BuildFailed(errors)
         # the search index reads the finished pages, so it runs last, still inside the staging folder
-        indexed = search.publish(tx, site, store if rebuild else None, memo.search if memo else None)
-        gone = tx.removed()
-        removed = len(gone)
-        if memo:
-            memo.classify(tx, gone)
+        previous = search.recall(store, tx.output)
+        indexed, record = search.publish(tx, site, previous)
+        if record != previous:
+            search.remember(store, tx.output, record)
+        removed = len(tx.removed())
     files = len(static) + library.file_count() + len(indexed)
-    if memo:
-        memo.commit(settings.output)
-        if store:
-            store.flush()
-        memo.built = preview.remember(site, env, pages, mentions.crew_data(site.crew, site.config.base_path), memo.limit)
-    else:
-        rebuild.commit((len(pages), files), delta.save(store, rebuild, site, static, library, pages, reads))
+    rebuild.commit((len(pages), files), delta.save(store, rebuild, site, static, library, pages, reads))
     return BuildReport(len(pages), files, len(tx.changed), removed, time.perf_counter() - started)
+
+
+def _publish_static(tx: write.Transaction, static: Mapping[str, Any]) -> list[SiteError]:
+    """Copy every static file into the build; the problems of those that cannot be published."""
+    errors = []
+    for asset in static.values():
+        try:
+            tx.copy(asset.output, asset.source)
+        except ValueError as exc:
+            errors.append(SiteError(f"static/{asset.name}", 0, 0, f"{exc}; rename the file"))
+    return errors
+
+
+def _emitter(tx: write.Transaction, errors: list[SiteError]) -> Callable[[Page, str], None]:
+    """Write each rendered page into the build, noting a path that cannot be published."""
+    def emit(page: Page, text: str) -> None:
+        try:
+            tx.write(page.path, text.encode("utf-8"))
+        except ValueError as exc:
+            errors.append(SiteError(page.path, 0, 0, str(exc)))
+    return emit
+
+
+def rebuild(settings: Settings, state: State, changed: Iterable[str] | None = None, early: bool = False,
+            written: Callable[[list[str]], None] = lambda paths: None) -> BuildReport | None:
+    """Bring the output up to date with the sources, starting from what changed (a session's build).
+
+    `state` is what the last build of the session read and made; `changed` names the paths
+    changed since (None: unknown, so everything is read again). The records the changed files
+    feed are made again, and each page is rendered again only when what it was made from changed
+    (deps.stale): its template's part, the shape of its context, or a field it read of a record.
+    After a few edits the pages are replaced in place; otherwise the output is staged whole and
+    swapped in. With `early`, only an edit of one article's body is done, and None is returned
+    for anything else, which then waits for the next build. `written` is told the pages replaced
+    in place as soon as they are, before the search index follows. A failed build leaves the state
+    and the output as they were.
+    """
+    started = time.perf_counter()
+    write.check_output_folder(settings.output, settings.source)
+    store = state.open_store(settings.output)
+    if changed is not None and state.unsettled is not None:
+        changed = state.unsettled | set(changed)
+    else:
+        changed = None
+    kinds = None if changed is None else changes.classify(changed, BUNDLED)
+    whole = state.records is None or kinds is None or any(c.kind in changes.FULL for c in kinds) \
+        or not state.output_is_ours(settings.output)
+    if early and whole:
+        return None
+    try:
+        records = None if whole else _update(settings, state, kinds)
+        if records is None:
+            if early:
+                return None
+            whole = True
+            records = load(settings, store, state.hashes)
+        done = _rebuild(settings, state, records, kinds, whole, early, started, written)
+    except BaseException:
+        store.discard()  # the cache entries of a failed build never reach the disk
+        if not early:
+            state.unsettled = None if changed is None else set(changed)
+        raise
+    if done is not None:
+        state.unsettled = set()
+    return done
+
+
+def _update(settings: Settings, state: State, kinds: list[changes.Change]) -> Records | None:
+    """The records after the changes of these kinds, made from the last build's and the changed
+    files alone; None when they need a full read (a folder moved, a link, new conversion settings)."""
+    old = state.records
+    site_yaml, mission_yaml = old.site_yaml, old.mission_yaml
+    errors: list[SiteError] = []
+    if any(c.kind in (changes.Kind.TEMPLATE, changes.Kind.STATIC, changes.Kind.STYLESHEET) for c in kinds):
+        errors += content.theme_problems(settings.source)
+    if any(c.kind is changes.Kind.MISSION for c in kinds):
+        mission_yaml = None
+        path = settings.source / "content" / "mission.yaml"
+        try:
+            mission_yaml = content.read_yaml_file(path, "content/mission.yaml", content.MAX_YAML_BYTES)
+        except yaml12.LocatedProblem as exc:
+            errors.append(exc.error)
+        except OSError as exc:
+            return None if not path.exists() else _raise_unreadable(path, exc)
+    raws = dict(old.raws)
+    for change in kinds:
+        if change.kind is not changes.Kind.ARTICLE:
+            continue
+        path = settings.source / change.path
+        if path.is_symlink() or any(p.is_symlink() for p in path.parents if p != settings.source and settings.source in p.parents):
+            return None  # where links lead is for the full walk to check
+        if not path.exists():
+            raws.pop(change.path, None)
+            continue
+        if not path.is_file():
+            return None
+        try:
+            raws[change.path] = content.read_article(path, change.path, old.limit).without_body()
+        except yaml12.LocatedProblem as exc:
+            raws.pop(change.path, None)
+            errors.append(exc.error)
+        except OSError as exc:
+            raws.pop(change.path, None)
+            errors.append(SiteError(change.path, 1, 1, f"cannot read: {exc.strerror or exc}"))
+    ordered = {rel: raws[rel] for rel in sorted(raws, key=lambda rel: PurePosixPath(rel).parts)}
+    sources = content.Sources(site_yaml, mission_yaml, tuple(ordered.values()), tuple(errors))
+    ids = lambda checked: ({m.id for m in checked.crew}, {e.id for e in checked.events})  # noqa: E731
+    known = {meta.raw.source: meta for meta in old.checked.articles}
+    try:
+        checked = schema.check(sources, settings, known)
+        if ids(checked) != ids(old.checked):
+            checked = schema.check(sources, settings)  # articles name crew and events by id
+    except BuildFailed as exc:
+        raise BuildFailed(exc.errors + render.template_problems(theme_dirs(settings.source, "templates"))) from None
+    how = cache.Conversion.of(checked.config.unsafe_html, mentions.crew_data(checked.crew, checked.config.base_path))
+    if (how.allow_html, how.crew_key) != (old.conversion.allow_html, old.conversion.crew_key):
+        return None  # every body converts anew
+    same = {source: body for source, body in old.converted.items()
+            if source in ordered and ordered[source].digest == old.raws[source].digest}
+    converted = _converted(settings, checked, lambda raw: cache.convert_now(state.store, settings.source, raw, how), same)
+    return _records(settings, site_yaml, mission_yaml, ordered, checked, converted, how, old.limit, old)
+
+
+def _raise_unreadable(path: Path, exc: OSError) -> None:
+    rel = "content/" + path.name
+    raise BuildFailed([SiteError(rel, 1, 1, f"cannot read: {exc.strerror or exc}")])
+
+
+def _rebuild(settings: Settings, state: State, records: Records, kinds: list[changes.Change] | None, whole: bool,
+             early: bool, started: float, written: Callable[[list[str]], None]) -> BuildReport | None:
+    """Everything of `rebuild` once the records are made: decide, render and write."""
+    site = records.site
+    old_site = state.site
+    static = assets_mod.collect(theme_dirs(settings.source, "static"))
+    library = state.library
+    if whole or library is None or _pictures_named(old_site, site):
+        library = images.collect(settings.source, static, site.articles)
+    changed = deps.changed_records(old_site.articles if old_site else (), site.articles)
+    changed.update(deps.changed_records(old_site.crew if old_site else (), site.crew))
+    renamed: dict[str, tuple[str, str]] = {}
+    for name in static.keys() | state.static.keys():
+        before, after = state.static.get(name), static.get(name)
+        if before is None or after is None or before.output != after.output:
+            changed[f"asset:{name}"] = {render.ANY} if before is None or after is None else {"output"}
+            if before is not None and after is not None and _PLAIN.fullmatch(before.output) and _PLAIN.fullmatch(after.output):
+                renamed[f"asset:{name}"] = (before.output, after.output)
+    if early and not _one_body(changed, records):
+        return None
+    env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
+    inputs = deps.Inputs(env, static, state.analyses, library, static_in_parts=False)
+    state.compiled.scope = inputs.scope()
+    env.bytecode_cache = state.compiled
+    pages = render.plan(site, state.similar)
+    parts = {template: inputs.part(template) for template in {page.template for page in pages}}
+    todo: list[Page] = []
+    rename: list[Page] = []
+    for page in pages:
+        part = parts[page.template]
+        decision = deps.stale(state.pages.get(page.path), page, state.reads.get(page.path),
+                              part is not None and state.parts.get(page.template) == part, changed, renamed)
+        if decision == deps.RENDER:
+            todo.append(page)
+        elif decision == deps.RENAME:
+            rename.append(page)
+    planned = {page.path: page for page in pages}
+    gone = [path for path in state.pages if path not in planned]
+    names = {before: after for before, after in renamed.values()}
+    write_whole = whole or library is not state.library or not state.output_is_ours(settings.output)
+    reads: dict[str, frozenset[render.Read]] = {}
+    if write_whole:
+        outcome, files, record = _write_whole(settings, state, site, static, library, env, pages, todo, rename, names, reads)
+    else:
+        outcome, files, record = _write_in_place(settings, state, site, static, library, env, todo, rename, names, gone, kinds,
+                                                 reads, written)
+    outcome.rendered = len(todo)
+    outcome.stylesheets = {before: after for before, after in names.items() if before.endswith(".css")}
+    state.records = records
+    state.static, state.library = static, library
+    state.reads = {path: reads.get(path, state.reads.get(path)) for path in planned}
+    state.pages, state.parts = planned, parts
+    state.search = record
+    state.output_id = identity(settings.output)
+    state.hashes = cache.Hashes(state.hashes.current or state.hashes.previous)
+    state.files = files
+    state.last = outcome
+    state.store.flush()
+    return BuildReport(len(pages), files, len(outcome.rewritten), len(outcome.removed), time.perf_counter() - started,
+                       edited=1 if early else 0)
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._/-]+")
+"""Static paths that appear in pages as written (url() quotes nothing in them, HTML escapes nothing)."""
+
+
+def _pictures_named(old: Site | None, new: Site) -> bool:
+    """Tell whether the images the articles name may differ (the library must be made again)."""
+    if old is None:
+        return True
+    before = {a.source: a for a in old.articles}
+    for article in new.articles:
+        was = before.pop(article.source, None)
+        if was is article:
+            continue
+        if was is None or (was.image, was.body.images) != (article.image, article.body.images):
+            if article.image or article.body.images or (was is not None and (was.image or was.body.images)):
+                return True
+    return any(a.image or a.body.images for a in before.values())
+
+
+def _one_body(changed: Mapping[str, set[str]], records: Records) -> bool:
+    """Tell whether the changes are an edit of one article's body alone, without references."""
+    if len(changed) != 1:
+        return False
+    (key, fields), = changed.items()
+    body = records.converted.get(key)
+    return body is not None and not body.refs and render.ANY not in fields and fields <= render.BODY_FIELDS
+
+
+def _renamed(data: bytes, names: Mapping[str, str]) -> bytes:
+    """A page's bytes with the new fingerprinted names of renamed static files put in."""
+    for before, after in names.items():
+        data = data.replace(before.encode(), after.encode())
+    return data
+
+
+def _write_whole(settings: Settings, state: State, site: Site, static: dict, library: images.Library, env: render.Environment,
+                 pages: list[Page], todo: list[Page], rename: list[Page], names: Mapping[str, str],
+                 reads: dict[str, frozenset[render.Read]]) -> tuple[Outcome, int, search.Record]:
+    """Stage the whole output in the session's spare folder, keeping the files of pages that need
+    nothing, and swap it in."""
+    output = settings.output.absolute()
+    again = {page.path for page in todo}
+    with write.Transaction(settings.output, reuse=True) as tx:
+        errors = _publish_static(tx, static)
+        images.publish(tx, library, settings.output)
+        renamed: set[str] = set()
+        for page in rename:
+            try:
+                data = (output / page.path).read_bytes()
+            except OSError:
+                todo.append(page)
+                continue
+            tx.write(page.path, _renamed(data, names))
+            renamed.add(page.path)
+        for page in pages:
+            if page.path not in again and page.path not in renamed and not tx.keep(page.path):
+                todo.append(page)
+        render.render_all(env, todo, _emitter(tx, errors), 1, reads)
+        if errors:
+            raise BuildFailed(errors)
+        indexed, record = search.publish(tx, site, state.search)
+        removed = tx.removed()
+        outcome = Outcome(rewritten={rel: ASSETS if rel in renamed else CONTENT for rel in tx.changed}, removed=removed)
+    return outcome, len(static) + library.file_count() + len(indexed), record
+
+
+def _write_in_place(settings: Settings, state: State, site: Site, static: dict, library: images.Library,
+                    env: render.Environment, todo: list[Page], rename: list[Page], names: Mapping[str, str], gone: list[str],
+                    kinds: list[changes.Change], reads: dict[str, frozenset[render.Read]],
+                    told: Callable[[list[str]], None]) -> tuple[Outcome, int, search.Record]:
+    """Replace the few files that change in the finished output, each atomically (write.patch),
+    and index again the search shards holding changed pages."""
+    output = settings.output.absolute()
+    renamed: dict[str, bytes] = {}
+    for page in rename:
+        try:
+            renamed[page.path] = _renamed((output / page.path).read_bytes(), names)
+        except OSError:
+            todo.append(page)
+    texts: dict[str, bytes] = {}
+    render.render_all(env, todo, lambda page, text: texts.__setitem__(page.path, text.encode("utf-8")), 1, reads)
+    writes: dict[str, bytes] = {}
+    removes = list(gone)
+    if any(c.kind in (changes.Kind.STATIC, changes.Kind.STYLESHEET) for c in kinds):
+        for asset in static.values():
+            writes[asset.output] = asset.source.read_bytes()
+        published = {asset.output for asset in static.values()}
+        removes += [asset.output for asset in state.static.values() if asset.output not in published]
+    after = search.Shards.of(site)
+    members = {rel for pages in after.layout.values() for rel in pages}
+    scratch = Path(tempfile.mkdtemp(prefix=f"staging-{os.getpid()}-search-", dir=state.store.folder))
+    try:
+        update = search.Update(output, search.Shards.of(state.site), after, state.search,
+                               {rel: data for rel, data in texts.items() if rel in members},
+                               {rel: data for rel, data in renamed.items() if rel in members},
+                               state.store.folder / search.MIRRORS, scratch)
+        try:
+            with write.BuildLock.held(output):
+                written = write.patch(output, {**writes, **renamed, **texts}, removes)
+                told(written)
+                index_writes, index_removes = update.finish()
+                written += write.patch(output, index_writes, index_removes)
+        finally:
+            update.stop()
+        record = update.commit(gone)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    outcome = Outcome(rewritten={rel: ASSETS if rel in renamed else CONTENT for rel in written},
+                      removed=sorted(set(removes) | set(index_removes)))
+    index_files = sum(len(files) for files in record.shards.values())
+    return outcome, len(static) + library.file_count() + index_files, record

@@ -15,7 +15,9 @@ bytes of its pages, the language, the layout, the generator and Pagefind version
 the previous build, and whose files are still in the previous output as that build wrote them (same
 inode, size and time), is not indexed again: its files are carried over unread. The record of what
 each shard produced is kept in the build cache (`cache.Store`) for command-line builds, and in the
-Memo for watch and serve; a damaged record re-indexes all.
+session's build state for watch and serve; a damaged record re-indexes all. A session's rebuild
+that replaces a few pages in place indexes again only their shards, from a mirror of each
+shard's pages (`Update`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from ..rebuild import cache
 from ..render import parallel
@@ -123,21 +125,19 @@ class Record:
     shards: dict[bytes, dict[str, Stamp]] = field(default_factory=dict)
 
 
-class Memory:
-    """The record of the last build's shards, kept in a Memo across watch and serve rebuilds."""
-
-    def __init__(self) -> None:
-        self.record = Record()
-
-
 def _record_key(output: Path) -> bytes:
     return hashlib.blake2b(b"search\0" + str(output).encode("utf-8", "surrogateescape"), digest_size=cache.DIGEST).digest()
 
 
-def _recall(store: cache.Store | None, memory: Memory | None, output: Path) -> Record:
-    """The previous build's record; empty when unknown or damaged, so every shard is indexed."""
-    found: Any = memory.record if memory is not None else store.get(KIND, _record_key(output)) if store else None
+def recall(store: cache.Store, output: Path) -> Record:
+    """The record a command-line build left in the cache; empty when unknown or damaged, so every shard is indexed."""
+    found = store.get(KIND, _record_key(output))
     return found if isinstance(found, Record) else Record()
+
+
+def remember(store: cache.Store, output: Path, record: Record) -> None:
+    """Keep the record of the index in the cache for the next command-line build."""
+    store.put(KIND, _record_key(output), record)
 
 
 def _shard_key(folder: str, count: int, language: str, pages: list[tuple[str, bytes]]) -> bytes:
@@ -220,6 +220,16 @@ def _finish(proc: subprocess.Popen, log: Any) -> None:
     log.close()
     if status != 0:
         raise RuntimeError(f"pagefind exited with status {status}: {output.strip()[-2000:]}")
+
+
+def _wait(runs: list[tuple[subprocess.Popen, Any]]) -> None:
+    """Wait for indexing runs in order; on a failure stop the others and report it as a build problem."""
+    try:
+        while runs:
+            _finish(*runs.pop(0))
+    except Exception as exc:
+        _stop(runs)
+        raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
@@ -309,7 +319,7 @@ class Reindex:
 
     def __init__(self, output: Path, store: cache.Store, shards: Shards, pages: dict[str, bytes], scratch: Path):
         self.output, self.store, self.pages = output, store, pages
-        self.previous = _recall(store, None, output)
+        self.previous = recall(store, output)
         self._plans: list[tuple[str, bytes, bytes, list[tuple[str, bytes]], Path]] = []
         self._running: list[tuple[subprocess.Popen, Any]] = []
         self._made: list[tuple[bytes, bytes, list[tuple[str, bytes]], dict[str, bytes]]] = []
@@ -336,12 +346,7 @@ class Reindex:
     def finish(self) -> tuple[dict[str, bytes], list[str]]:
         """Wait for the indexers; return the index files to write (output path -> bytes, all of
         each shard's) and the shards' old files to remove."""
-        try:
-            while self._running:
-                _finish(*self._running.pop(0))
-        except Exception as exc:
-            self.stop()
-            raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
+        _wait(self._running)
         writes: dict[str, bytes] = {}
         removes: list[str] = []
         for folder, old_key, key, present, bundle in self._plans:
@@ -359,23 +364,110 @@ class Reindex:
                     self.previous.pages[rel] = Indexed(_stamp(self.output / rel), digest)
             del self.previous.shards[old_key]
             self.previous.shards[key] = {rel: _stamp(self.output / rel) for rel in files}
-        self.store.put(KIND, _record_key(self.output), self.previous)
+        remember(self.store, self.output, self.previous)
 
 
-def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | None = None) -> list[str]:
+class Update:
+    """Bring the index of a finished output up to date after a rebuild that replaces some pages
+    in place (a session's rebuild): the shards whose pages changed are indexed again from a
+    mirror of their pages, while the caller writes the pages; the others are carried over.
+
+    `pages` holds the new bytes of pages whose content changed, `renamed` those of pages whose
+    bytes changed only in the fingerprinted names of static files: Pagefind reads a page's text,
+    never the stylesheets it links, so their shards keep their index files. LookupError when the
+    record does not know a page or shard the update needs."""
+
+    def __init__(self, output: Path, before: Shards, after: Shards, record: Record, pages: dict[str, bytes],
+                 renamed: dict[str, bytes], mirrors: Path, scratch: Path):
+        self.output, self.record = output, record
+        self.changed = {**renamed, **pages}
+        self._runs: list[tuple[subprocess.Popen, Any]] = []
+        self._bundles: dict[str, tuple[Path, bytes]] = {}
+        self._keys: dict[bytes, str] = {}
+        """Shard key -> folder, for every shard of the new layout."""
+        self._rekeyed: dict[bytes, bytes] = {}
+        self.removes: list[str] = []
+        try:
+            old_keys = {folder: self._key(before, folder, {}) for folder in before.layout}
+            for number, (folder, members) in enumerate(sorted(after.layout.items())):
+                key = self._key(after, folder, self.changed)
+                self._keys[key] = folder
+                if key in record.shards:
+                    continue
+                old = old_keys.get(folder)
+                if old in record.shards and before.layout.get(folder) == members and before.count == after.count \
+                        and not any(rel in pages for rel in members):
+                    self._rekeyed[key] = old
+                    continue
+                mirror = _mirror(mirrors / folder.replace("/", "-"), output, members, self.changed)
+                bundle = scratch / f"{number}-bundle"
+                self._bundles[folder] = (bundle, key)
+                self._runs.append(_launch((mirror, "**/*.html", bundle), after.language, scratch / f"{number}-run"))
+            kept = set(self._keys) | set(self._rekeyed.values())
+            self.gone = {key: files for key, files in record.shards.items() if key not in kept}
+        except BaseException:
+            self.stop()
+            raise
+
+    def _key(self, shards: Shards, folder: str, changed: dict[str, bytes]) -> bytes:
+        present = []
+        for rel in shards.layout[folder]:
+            if rel in changed:
+                present.append((rel, _digest(changed[rel])))
+            elif rel in self.record.pages:
+                present.append((rel, self.record.pages[rel].digest))
+            else:
+                raise LookupError(f"no record of {rel}")
+        return _shard_key(folder, shards.count, shards.language, present)
+
+    def stop(self) -> None:
+        _stop(self._runs)
+        self._runs = []
+
+    def finish(self) -> tuple[dict[str, bytes], list[str]]:
+        """Wait for the indexers; return the index files to write (output path -> bytes) and those to remove."""
+        _wait(self._runs)
+        writes: dict[str, bytes] = {}
+        self._made: dict[bytes, list[str]] = {}
+        for folder, (bundle, key) in self._bundles.items():
+            files = {rel: path.read_bytes() for rel, path in _bundle_paths(folder, bundle).items()}
+            writes.update(files)
+            self._made[key] = sorted(files)
+        old_files = {rel for files in self.gone.values() for rel in files}
+        self.removes = sorted(old_files - set(writes) - {rel for key in self._rekeyed.values() for rel in self.record.shards[key]}
+                              - {rel for key in self._keys if key in self.record.shards for rel in self.record.shards[key]})
+        return writes, self.removes
+
+    def commit(self, removed_pages: Iterable[str]) -> Record:
+        """The record of the index once the pages and index files are in the output."""
+        pages = {rel: known for rel, known in self.record.pages.items() if rel not in removed_pages}
+        for rel, data in self.changed.items():
+            pages[rel] = Indexed(_stamp(self.output / rel), _digest(data))
+        shards: dict[bytes, dict[str, Stamp | None]] = {}
+        for key in self._keys:
+            if key in self._made:
+                shards[key] = {rel: _stamp(self.output / rel) for rel in self._made[key]}
+            elif key in self._rekeyed:
+                shards[key] = self.record.shards[self._rekeyed[key]]
+            else:
+                shards[key] = self.record.shards[key]
+        return Record(pages, shards)
+
+
+def publish(tx, site: Site, previous: Record) -> tuple[list[str], Record]:
     """Index the site's finished pages in the staging folder of `tx` and add the index files to it.
 
-    Shards unchanged since the previous build are carried over; the rest are indexed, one at a
-    time. Returns the output paths of every index file.
+    Shards unchanged since the build `previous` records are carried over; the rest are indexed,
+    as many at once as there are cores. Returns the output paths of every index file, and the
+    record of this index.
     """
     language = site.config.language
     if not indexed_pages(site):
-        return []  # nothing to index: the search page then loads no index (Pagefind cannot make an empty one)
+        return [], Record()  # nothing to index: the search page then loads no index (Pagefind cannot make an empty one)
     shards = layout(site)
     count = shard_count(len(indexed_pages(site)), site.config.search_shard_pages)
     staging = tx.staging.resolve()
     scratch = staging / SCRATCH
-    previous = _recall(store, memory, tx.output)
     record = Record()
     todo: list[tuple[str, bytes, tuple[Path, str, Path]]] = []
     try:
@@ -419,8 +511,4 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
         raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if memory is not None:
-        memory.record = record
-    elif store is not None and record != previous:
-        store.put(KIND, _record_key(tx.output), record)
-    return sorted(rel for files in record.shards.values() for rel in files)
+    return sorted(rel for files in record.shards.values() for rel in files), record

@@ -228,7 +228,8 @@ def replace_file(output: Path, rel: str, data: bytes) -> bool:
 
 def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> list[str]:
     """Replace and remove a few files of a finished output in place, with the build lock held
-    (a rebuild after body edits, delta.py); return the paths whose bytes changed.
+    (a rebuild after a few edits); return the paths whose bytes changed. Folders left empty by
+    the removals go too.
 
     Every new file is written beside its target first, then all are renamed over their targets:
     readers see each file whole, old or new. A build stopped half-way leaves whole files only,
@@ -238,13 +239,21 @@ def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> lis
     staged: list[tuple[str, str, str]] = []
     """(temporary file, target, output path) of each file to replace."""
     placed = 0
+    made: list[str] = []
+    """Folders made for new files, removed again if the patch fails."""
     try:
         for rel, data in sorted(writes.items()):
             folder, _, name = _checked(rel).rpartition("/")
             parent = str(output)
             for part in folder.split("/") if folder else ():
                 parent = os.path.join(parent, part)
-                if not stat.S_ISDIR(os.lstat(parent).st_mode):
+                try:
+                    found = os.lstat(parent).st_mode
+                except FileNotFoundError:
+                    os.mkdir(parent)
+                    made.append(parent)
+                    continue
+                if not stat.S_ISDIR(found):
                     raise ValueError(f"output path {rel!r} does not lie in a folder of the output")
             target = os.path.join(parent, name)
             try:
@@ -259,15 +268,24 @@ def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> lis
         for temp, target, _ in staged:
             os.replace(temp, target)
             placed += 1
+        emptied: set[str] = set()
         for rel in removes:
             try:
                 os.unlink(os.path.join(output, _checked(rel)))
             except FileNotFoundError:
                 pass
+            parts = rel.split("/")
+            emptied.update("/".join(parts[:end]) for end in range(1, len(parts)))
+        for folder in sorted(emptied, key=lambda f: f.count("/"), reverse=True):
+            with contextlib.suppress(OSError):  # not empty: something else lives there
+                os.rmdir(os.path.join(output, folder))
     except BaseException:
         for temp, _, _ in staged[placed:]:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
         raise
     return [rel for _, _, rel in staged]
 

@@ -35,7 +35,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..markdown import bodies, markup
-from ..source import content, yaml12
+from ..source import content
 from ..render import parallel
 from ..output import write
 from ..model import Page, Settings
@@ -526,42 +526,32 @@ class Index:
 
 
 class Articles:
-    """Parses each article file once per version of its bytes (what `content.read_sources` asks of a memo).
+    """Parses each article file once per version of its bytes (the `reader` of `content.read_sources`).
 
     Parsed articles are kept without their text in an Index: a build of thousands of unchanged
-    articles reads a few files for them, not one each.
+    articles reads a few files for them, not one each. Articles are handed out with only their
+    body's digest; the Converter's workers read the text themselves.
     """
 
-    def __init__(self, store: Store, hashes: "Hashes | None" = None, bodies: bool = True,
-                 then: Callable[[content.RawArticle], None] | None = None):
+    def __init__(self, store: Store, hashes: "Hashes | None" = None, then: Callable[[content.RawArticle], None] | None = None):
         self.store = store
         self.then = then
         """Called with each article read (Converter.submit starts converting it)."""
         self.hashes = hashes or Hashes({})
-        self.bodies = bodies
-        """Hand out articles with their text, read again from the file; without, only its digest
-        (the Converter's workers read the text themselves)."""
         self.index = Index(store, "articles", b"parsed articles")
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
         digest, signature = self.hashes.of(str(path))
         entry = key("article", rel, str(limit), digest)
         raw = self.index.get(entry)
-        if isinstance(raw, content.RawArticle) and self.bodies:
-            try:
-                body = content.split_front_matter(content.read_text(path, rel, limit), rel)[1]
-            except (OSError, yaml12.LocatedProblem):
-                body = None
-            raw = dataclasses.replace(raw, body=body) if body is not None and content.text_digest(body) == raw.digest else None
         if not isinstance(raw, content.RawArticle):
-            raw = reader(path, rel, limit)
+            raw = reader(path, rel, limit).without_body()
             if _signature(path) != signature:  # saved again meanwhile: not known to be that version
-                return raw if self.bodies else raw.without_body()
-        light = raw if raw.body is None else raw.without_body()
-        self.index.add(entry, light)
+                return raw
+        self.index.add(entry, raw)
         if self.then:
-            self.then(light)
-        return raw if self.bodies else light
+            self.then(raw)
+        return raw
 
     def finish(self) -> None:
         """Once every article is read: stage what changed for the cache (written if the build
@@ -668,17 +658,7 @@ class Converter:
     def _hand_out(self, body_key: bytes, raw: content.RawArticle, how: Conversion, outline: Outline) -> None:
         """Answer for an article's body with its outline and where its HTML is: no text is kept."""
         self.outlines.add(body_key, outline)
-        html = bodies.Html(digest=body_key.hex(), images=outline.images,
-                           fetch=functools.partial(self._fetch, body_key, raw.place().without_body(), how))
-        self.done[(raw.digest, how.allow_html)] = markup.Converted(html, outline.toc, outline.words, outline.mentions, outline.refs)
-
-    def _fetch(self, body_key: bytes, place: content.RawArticle, how: Conversion) -> str:
-        """A body's HTML from the cache; when its entry is gone or damaged, the article is read and converted again."""
-        found = self.store.get("bodies", body_key)
-        if not isinstance(found, markup.Converted):
-            found = markup.convert(content.body_text(self.source, place), how.allow_html, how.crew)
-            self.store.put("bodies", body_key, found)
-        return str(found.html)
+        self.done[(raw.digest, how.allow_html)] = _kept(self.store, self.source, body_key, raw, how, outline)
 
     def result(self, raw: content.RawArticle, allow_html: bool = True, crew: Any = markup.NO_CREW) -> markup.Converted:
         """The converted body of an article; RecursionError when it is nested too deeply to convert."""
@@ -689,9 +669,33 @@ class Converter:
             raise RecursionError("nested too deeply to convert")
         return converted
 
-    def __call__(self, text: str, allow_html: bool = True, crew: Any = markup.NO_CREW) -> markup.Converted:
-        """As `markup.convert`, for a session's first build (incremental.Memo), whose articles hold their text."""
-        return self.result(content.RawArticle("", None, text, 1, (), content.text_digest(text)), allow_html, crew)
+
+def _kept(store: Store, source: Path, body_key: bytes, raw: content.RawArticle, how: Conversion, outline: Outline) -> markup.Converted:
+    """A converted body whose HTML is in the cache: its outline, and a way to fetch the HTML."""
+    html = bodies.Html(digest=body_key.hex(), images=outline.images,
+                       fetch=functools.partial(_fetch, store, source, body_key, raw.place().without_body(), how))
+    return markup.Converted(html, outline.toc, outline.words, outline.mentions, outline.refs)
+
+
+def _fetch(store: Store, source: Path, body_key: bytes, place: content.RawArticle, how: Conversion) -> str:
+    """A body's HTML from the cache; when its entry is gone or damaged, the article is read and converted again."""
+    found = store.get("bodies", body_key)
+    if not isinstance(found, markup.Converted):
+        found = markup.convert(content.body_text(source, place), how.allow_html, how.crew)
+        store.put("bodies", body_key, found)
+    return str(found.html)
+
+
+def convert_now(store: Store, source: Path, raw: content.RawArticle, how: Conversion) -> markup.Converted:
+    """Convert one article's body in this process, keep its HTML in the cache and answer with
+    its outline and a way to fetch the HTML (a rebuild after a few edits). RecursionError when
+    it is nested too deeply to convert."""
+    body_key = how.body_key(raw.digest)
+    found = store.get("bodies", body_key)
+    if not isinstance(found, markup.Converted):
+        found = markup.convert(content.body_text(source, raw), how.allow_html, how.crew)
+        store.put("bodies", body_key, found, now=True)
+    return _kept(store, source, body_key, raw, how, Outline.of(found))
 
 
 RACY_NS = 2_000_000_000

@@ -28,11 +28,13 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable
 
 from ..markdown import bodies, markup, mentions
-from . import cache, preview
-from ..source import content, yaml12
+from . import cache
+from ..source import content, schema, yaml12
+from ..source.content import RawArticle
 from ..render import render
 from ..output import search, write
 from ..errors import BuildFailed
@@ -272,10 +274,36 @@ def attempt(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, temp
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def rebodied(path: Path, rel: str, limit: int | None, old: Article, site: Site, crew: Any) -> tuple[Article, RawArticle] | None:
+    """Read an article file again; when only its body changed since `old` (its front matter,
+    mentions and images as before, no `[[...]]` reference to resolve against the whole site, no
+    problem), return its new record, whose body, headings and length are new, and what was read."""
+    try:
+        raw = content.read_article(path, rel, limit)
+    except (yaml12.LocatedProblem, OSError, ValueError):
+        return None
+    problems = schema.Problems(rel)
+    meta = schema.check_article(raw, {m.id for m in site.crew}, problems, {e.id for e in site.events})
+    if raw.over_limits or meta is None or problems.errors:
+        return None
+    try:
+        body = markup.convert(raw.body, site.config.unsafe_html, crew)
+    except RecursionError:
+        return None
+    if body.refs:
+        return None
+    lines = MappingProxyType({key: raw.front.where(key)[0] for key in raw.front})
+    new = Article(source=rel, body=body.html, toc=body.toc, words=body.words, mentions=body.mentions,
+                  field_lines=lines, **meta.fields)
+    if dataclasses.replace(new, body=old.body, toc=old.toc, words=old.words) != old or body.html.images != old.body.images:
+        return None  # other pages show what changed, or the images the site publishes change
+    return new, raw
+
+
 def _article(settings: Settings, records: _Records, rel: str, limit: int, how: cache.Conversion, store: cache.Store) -> Article:
     """The edited article's new record; Fallback when more than its body changed, or it has a problem."""
     old = records.article(rel)
-    found = preview.rebodied(settings.source / rel, rel, limit, old, records.site, how.crew)
+    found = rebodied(settings.source / rel, rel, limit, old, records.site, how.crew)
     if found is None:
         raise Fallback(rel)
     new, raw = found

@@ -7,7 +7,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, Mapping, NamedTuple
 from urllib.parse import urlsplit
 
 from .content import RawArticle, Sources
@@ -358,8 +358,12 @@ class Checked:
     data: Any
 
 
-def check(sources: Sources, settings: Settings) -> Checked:
-    """Validate everything read; raise BuildFailed with every problem at once."""
+def check(sources: Sources, settings: Settings, known: Mapping[str, ArticleMeta] | None = None) -> Checked:
+    """Validate everything read; raise BuildFailed with every problem at once.
+
+    `known` holds the metadata of articles checked before, by source: an article whose raw
+    record is the one checked then is not checked again (the caller vouches that the crew and
+    event ids it was checked against are the same)."""
     errors = list(sources.errors)
     config = None
     if sources.site is not None:
@@ -377,9 +381,11 @@ def check(sources: Sources, settings: Settings) -> Checked:
     metas = []
     by_slug: dict[str, str] = {}
     for raw in sources.articles:
-        problems = Problems(raw.source)
-        meta = check_article(raw, crew_ids, problems, event_ids)
-        errors += problems.errors
+        meta = known.get(raw.source) if known else None
+        if meta is None or meta.raw is not raw:
+            problems = Problems(raw.source)
+            meta = check_article(raw, crew_ids, problems, event_ids)
+            errors += problems.errors
         if meta is None or (meta.fields["draft"] and not settings.drafts):
             continue
         key = meta.fields["slug"].lower()
@@ -396,11 +402,26 @@ def check(sources: Sources, settings: Settings) -> Checked:
     return Checked(config, tuple(crew), tuple(events), tuple(metas), data)
 
 
-def assemble(checked: Checked, converted: dict[str, Converted]) -> Site:
-    """Join validated metadata with converted bodies into the finished Site."""
+class Assembled(NamedTuple):
+    """An article with the two records it was made from."""
+
+    meta: ArticleMeta
+    body: Converted
+    article: Article
+
+
+def assemble(checked: Checked, converted: dict[str, Converted], previous: Mapping[str, Assembled] | None = None) -> Site:
+    """Join validated metadata with converted bodies into the finished Site.
+
+    `previous` holds, by source, what an article was made from last time and the article: made
+    from the same two records, it is that same article again."""
     articles = []
     for meta in checked.articles:
         body = converted[meta.raw.source]
+        made = previous.get(meta.raw.source) if previous else None
+        if made is not None and made.meta is meta and made.body is body:
+            articles.append(made.article)
+            continue
         lines = MappingProxyType({key: meta.raw.front.where(key)[0] for key in meta.raw.front})
         articles.append(Article(source=meta.raw.source, body=body.html, toc=body.toc, words=body.words,
                                 mentions=body.mentions, field_lines=lines, **meta.fields))
