@@ -319,12 +319,41 @@ def _update(settings: Settings, state: State, kinds: list[changes.Change]) -> Re
     except BuildFailed as exc:
         raise BuildFailed(exc.errors + render.template_problems(theme_dirs(settings.source, "templates"))) from None
     how = cache.Conversion.of(checked.config.unsafe_html, mentions.crew_data(checked.crew, checked.config.base_path))
-    if (how.allow_html, how.crew_key) != (old.conversion.allow_html, old.conversion.crew_key):
+    if how.allow_html != old.conversion.allow_html:
         return None  # every body converts anew
     same = {source: body for source, body in old.converted.items()
             if source in ordered and ordered[source].digest == old.raws[source].digest}
-    converted = _converted(settings, checked, lambda raw: cache.convert_now(state.store, settings.source, raw, how), same)
+    if how.crew_key != old.conversion.crew_key:
+        for source in _mentioning(settings, old, how, same):
+            del same[source]
+    todo = [meta.raw for meta in checked.articles if meta.raw.source not in same]
+    done = cache.convert_all(state.store, settings.source, todo, how, settings.jobs)
+
+    def convert(raw: content.RawArticle) -> markup.Converted:
+        if done[raw.digest] is None:
+            raise RecursionError("nested too deeply to convert")
+        return done[raw.digest]
+
+    converted = _converted(settings, checked, convert, same)
     return _records(settings, site_yaml, mission_yaml, ordered, checked, converted, how, old.limit, old)
+
+
+def _mentioning(settings: Settings, old: Records, how: cache.Conversion, bodies: Mapping[str, markup.Converted]) -> set[str]:
+    """Of these bodies, converted as before, those that convert otherwise now that the crew
+    changed: those that mention a member whose data changed, and, when names changed, those whose
+    text holds a new name. Every other body converts exactly as before."""
+    before = {person.id: person for person in old.conversion.crew.people}
+    after = {person.id: person for person in how.crew.people}
+    moved = {pid for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid)}
+    named = [after[pid] for pid in moved if pid in after and (pid not in before or before[pid].names != after[pid].names)]
+    pattern = mentions.names_pattern(named)
+    again = set()
+    for source, body in bodies.items():
+        if moved.intersection(body.mentions):
+            again.add(source)
+        elif pattern is not None and pattern.search(content.body_text(settings.source, old.raws[source])):
+            again.add(source)
+    return again
 
 
 def _raise_unreadable(path: Path, exc: OSError) -> None:

@@ -340,3 +340,21 @@ def test_related_articles_kept_across_edits_equal_those_ranked_afresh():
             del articles[rnd.choice(list(articles))]
         current = sorted(articles.values(), key=lambda a: (a.date, a.slug), reverse=True)
         assert kept.of(current) == related.related_all(current), f"step {step}"
+
+
+def test_a_crew_rename_converts_only_the_bodies_that_mention_the_member_or_hold_the_new_name(session):
+    site, settings_, state = session
+    site.write("content/articles/the-film.md", article("The film", "2023-04-20T10:00:00+03:00", "Directed by Klim S.", tags="[film]"))
+    site.write("content/articles/landing.md", article("The landing", "2021-10-17T09:00:00Z", "Home again, says Klim Shipenko.",
+                                                      tags="[landing, soyuz]", crew="[peresild, shipenko, novitsky]"))
+    engine.rebuild(settings_, state, ["content/articles/the-film.md", "content/articles/landing.md"])
+    before = dict(state.records.converted)
+    site.write("content/mission.yaml", MISSION_YAML.replace("name: Klim Shipenko", "name: Klim S."))
+    engine.rebuild(settings_, state, ["content/mission.yaml"])
+    after = state.records.converted
+    assert after["content/articles/landing.md"] is not before["content/articles/landing.md"], "mentioned him by his old name"
+    assert after["content/articles/the-film.md"] is not before["content/articles/the-film.md"], "holds his new name"
+    assert after["content/articles/launch.md"] is before["content/articles/launch.md"], "mentions nobody renamed"
+    link = site.page("articles/the-film/index.html").find("a", class_="mention")
+    assert link is not None and link.get_text() == "Klim S."
+    assert site.page("articles/landing/index.html").find("a", class_="mention") is None

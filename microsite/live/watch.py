@@ -301,7 +301,7 @@ class Session:
                 more = len(pages) - 1
                 others = f" and {more} more page{'s' if more != 1 else ''}" if more else ""
                 print(f"{dt.datetime.now():%H:%M:%S} {rel} saved: page {own} updated{others} in "
-                      f"{(time.perf_counter() - started) * 1000:.0f} ms", file=self.out, flush=True)
+                      f"{(time.perf_counter() - started) * 1000:.0f} ms, before the rebuild", file=self.out, flush=True)
 
         try:
             done = engine.rebuild(self.settings, self.state, [rel], early=True, written=written)

@@ -686,16 +686,29 @@ def _fetch(store: Store, source: Path, body_key: bytes, place: content.RawArticl
     return str(found.html)
 
 
-def convert_now(store: Store, source: Path, raw: content.RawArticle, how: Conversion) -> markup.Converted:
-    """Convert one article's body in this process, keep its HTML in the cache and answer with
-    its outline and a way to fetch the HTML (a rebuild after a few edits). RecursionError when
-    it is nested too deeply to convert."""
-    body_key = how.body_key(raw.digest)
-    found = store.get("bodies", body_key)
-    if not isinstance(found, markup.Converted):
-        found = markup.convert(content.body_text(source, raw), how.allow_html, how.crew)
-        store.put("bodies", body_key, found, now=True)
-    return _kept(store, source, body_key, raw, how, Outline.of(found))
+def convert_all(store: Store, source: Path, raws: Iterable[content.RawArticle], how: Conversion,
+                workers: int = 0) -> dict[str, markup.Converted | None]:
+    """Convert these articles' bodies (in worker processes when there are many), keep their HTML
+    in the cache, and answer by body digest with each outline and a way to fetch its HTML; None
+    for a body nested too deeply to convert."""
+    done: dict[str, markup.Converted | None] = {}
+    missing: list[tuple[bytes, content.RawArticle]] = []
+    for raw in raws:
+        body_key = how.body_key(raw.digest)
+        found = store.get("bodies", body_key)
+        if isinstance(found, markup.Converted):
+            done[raw.digest] = _kept(store, source, body_key, raw, how, Outline.of(found))
+        elif raw.digest not in done:
+            done[raw.digest] = None
+            missing.append((body_key, raw.place()))
+    jobs = [(str(source), place, how.allow_html, how.crew) for _, place in missing]
+    for (body_key, raw), result in zip(missing, parallel.run(jobs, workers, parallel.convert_file)):
+        if result == parallel.CHANGED:
+            raise content.changed(raw.source)
+        if result is not None:
+            store.put("bodies", body_key, result, now=True)
+            done[raw.digest] = _kept(store, source, body_key, raw, how, Outline.of(result))
+    return done
 
 
 RACY_NS = 2_000_000_000
