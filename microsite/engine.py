@@ -10,7 +10,7 @@ import re
 import shutil
 import tempfile
 import time
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .output import assets as assets_mod
@@ -288,7 +288,7 @@ def _update(settings: Settings, state: State, kinds: list[changes.Change]) -> Re
             errors.append(exc.error)
         except OSError as exc:
             return None if not path.exists() else _raise_unreadable(path, exc)
-    raws = dict(old.raws)
+    raws = dict(old.raws)  # in walk order: a folder's entries by name, each folder's files where it sorts
     for change in kinds:
         if change.kind is not changes.Kind.ARTICLE:
             continue
@@ -308,7 +308,10 @@ def _update(settings: Settings, state: State, kinds: list[changes.Change]) -> Re
         except OSError as exc:
             raws.pop(change.path, None)
             errors.append(SiteError(change.path, 1, 1, f"cannot read: {exc.strerror or exc}"))
-    ordered = {rel: raws[rel] for rel in sorted(raws, key=lambda rel: PurePosixPath(rel).parts)}
+    if raws.keys() == old.raws.keys():  # the same files, in the order they were walked
+        ordered = raws
+    else:
+        ordered = {rel: raws[rel] for rel in sorted(raws, key=lambda rel: rel.split("/"))}
     sources = content.Sources(site_yaml, mission_yaml, tuple(ordered.values()), tuple(errors))
     ids = lambda checked: ({m.id for m in checked.crew}, {e.id for e in checked.events})  # noqa: E731
     known = {meta.raw.source: meta for meta in old.checked.articles}
@@ -368,7 +371,7 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
     old_site = state.site
     static = assets_mod.collect(theme_dirs(settings.source, "static"))
     library = state.library
-    if whole or library is None or _pictures_named(old_site, site):
+    if whole or library is None or _pictures_named(old_site, site) or any(c.kind is changes.Kind.IMAGE for c in kinds):
         library = images.collect(settings.source, static, site.articles)
     changed = deps.changed_records(old_site.articles if old_site else (), site.articles)
     changed.update(deps.changed_records(old_site.crew if old_site else (), site.crew))
@@ -385,28 +388,41 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
     inputs = deps.Inputs(env, static, state.analyses, library, static_in_parts=False)
     state.compiled.scope = inputs.scope()
     env.bytecode_cache = state.compiled
-    pages = render.plan(site, state.similar)
+    stands = _plan_stands(state, kinds, changed)  # every context is as planned last time, but for the changed records
+    pages = list(state.pages.values()) if stands else render.plan(site, state.similar)
     parts = {template: inputs.part(template) for template in {page.template for page in pages}}
+    stale = deps.Stale(changed, renamed)
     todo: list[Page] = []
     rename: list[Page] = []
     for page in pages:
         part = parts[page.template]
-        decision = deps.stale(state.pages.get(page.path), page, state.reads.get(page.path),
-                              part is not None and state.parts.get(page.template) == part, changed, renamed)
+        decision = stale(state.pages.get(page.path), page, state.reads.get(page.path),
+                         part is not None and state.parts.get(page.template) == part)
         if decision == deps.RENDER:
             todo.append(page)
         elif decision == deps.RENAME:
             rename.append(page)
+    if stands and (todo or rename):
+        current = {render.record_key(r): r for r in (*site.articles, *site.crew)}
+        again = {page.path: Page(page.path, page.template, deps.repoint(page.context, current)) for page in todo + rename}
+        todo = [again[page.path] for page in todo]
+        pages = [again.get(page.path, page) for page in pages]
     planned = {page.path: page for page in pages}
     gone = [path for path in state.pages if path not in planned]
     names = {before: after for before, after in renamed.values()}
-    write_whole = whole or library is not state.library or not state.output_is_ours(settings.output)
+    fresh = whole or not state.output_is_ours(settings.output)
+    staged = fresh or len(todo) > MAX_IN_PLACE or any(c.kind is changes.Kind.IMAGE for c in kinds) \
+        or (library is not state.library and library.outputs() != state.library.outputs())
     reads: dict[str, frozenset[render.Read]] = {}
-    if write_whole:
-        outcome, files, record = _write_whole(settings, state, site, static, library, env, pages, todo, rename, names, reads)
+    if staged:
+        outcome, record = _write_whole(settings, state, site, static, library, env, pages, todo, rename, names, reads, fresh)
+        written(list(outcome.rewritten))
     else:
-        outcome, files, record = _write_in_place(settings, state, site, static, library, env, todo, rename, names, gone, kinds,
-                                                 reads, written)
+        outcome = _write_in_place(settings, state, static, env, todo, rename, names, gone, kinds, reads)
+        written(list(outcome.rewritten))
+    if not fresh:  # the pages are in place: index again the shards whose pages changed
+        record = _index(settings, state, site, outcome, gone)
+    files = len(static) + library.file_count() + sum(len(files) for files in record.shards.values())
     outcome.rendered = len(todo)
     outcome.stylesheets = {before: after for before, after in names.items() if before.endswith(".css")}
     state.records = records
@@ -423,6 +439,9 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
                        edited=1 if early else 0)
 
 
+MAX_IN_PLACE = 64
+"""A rebuild that renders more pages than this stages the whole output and swaps it in, so that
+readers see the site before or after it; a smaller one replaces each file in place."""
 _PLAIN = re.compile(r"[A-Za-z0-9._/-]+")
 """Static paths that appear in pages as written (url() quotes nothing in them, HTML escapes nothing)."""
 
@@ -440,6 +459,18 @@ def _pictures_named(old: Site | None, new: Site) -> bool:
             if article.image or article.body.images or (was is not None and (was.image or was.body.images)):
                 return True
     return any(a.image or a.body.images for a in before.values())
+
+
+def _plan_stands(state: State, kinds: list[changes.Change] | None, changed: Mapping[str, set[str]]) -> bool:
+    """Tell whether the last build's plan holds: only templates, static files or articles'
+    fields that planning does not read changed (render.PLAN_FIELDS)."""
+    if kinds is None or not state.pages or any(c.kind not in _PLAN_KEEPS for c in kinds):
+        return False
+    return all(key.startswith("asset:") or not (fields & render.PLAN_FIELDS or render.ANY in fields)
+               for key, fields in changed.items())
+
+
+_PLAN_KEEPS = frozenset({changes.Kind.ARTICLE, changes.Kind.TEMPLATE, changes.Kind.STATIC, changes.Kind.STYLESHEET})
 
 
 def _one_body(changed: Mapping[str, set[str]], records: Records) -> bool:
@@ -460,11 +491,13 @@ def _renamed(data: bytes, names: Mapping[str, str]) -> bytes:
 
 def _write_whole(settings: Settings, state: State, site: Site, static: dict, library: images.Library, env: render.Environment,
                  pages: list[Page], todo: list[Page], rename: list[Page], names: Mapping[str, str],
-                 reads: dict[str, frozenset[render.Read]]) -> tuple[Outcome, int, search.Record]:
+                 reads: dict[str, frozenset[render.Read]], fresh: bool) -> tuple[Outcome, search.Record]:
     """Stage the whole output in the session's spare folder, keeping the files of pages that need
-    nothing, and swap it in."""
+    nothing, and swap it in. The index is made there too when the output is `fresh` (the state
+    cannot vouch for it); otherwise its files are kept, for `_index` to bring up to date."""
     output = settings.output.absolute()
     again = {page.path for page in todo}
+    record = state.search
     with write.Transaction(settings.output, reuse=True) as tx:
         errors = _publish_static(tx, static)
         images.publish(tx, library, settings.output)
@@ -483,25 +516,23 @@ def _write_whole(settings: Settings, state: State, site: Site, static: dict, lib
         render.render_all(env, todo, _emitter(tx, errors), 1, reads)
         if errors:
             raise BuildFailed(errors)
-        indexed, record = search.publish(tx, site, state.search)
+        if fresh:
+            _, record = search.publish(tx, site, state.search)
+        else:
+            for rel in sorted({rel for files in record.shards.values() for rel in files}):
+                if not tx.keep(rel):
+                    raise BuildFailed([SiteError(rel, 0, 0, "removed from the output during the build; build again")])
         removed = tx.removed()
         outcome = Outcome(rewritten={rel: ASSETS if rel in renamed else CONTENT for rel in tx.changed}, removed=removed)
-    return outcome, len(static) + library.file_count() + len(indexed), record
+    return outcome, record
 
 
-def _write_in_place(settings: Settings, state: State, site: Site, static: dict, library: images.Library,
-                    env: render.Environment, todo: list[Page], rename: list[Page], names: Mapping[str, str], gone: list[str],
-                    kinds: list[changes.Change], reads: dict[str, frozenset[render.Read]],
-                    told: Callable[[list[str]], None]) -> tuple[Outcome, int, search.Record]:
-    """Replace the few files that change in the finished output, each atomically (write.patch),
-    and index again the search shards holding changed pages."""
+def _write_in_place(settings: Settings, state: State, static: dict, env: render.Environment, todo: list[Page],
+                    rename: list[Page], names: Mapping[str, str], gone: list[str], kinds: list[changes.Change],
+                    reads: dict[str, frozenset[render.Read]]) -> Outcome:
+    """Replace the few files that change in the finished output, each atomically (write.patch); in
+    pages that only name renamed static files, put the new names in place."""
     output = settings.output.absolute()
-    renamed: dict[str, bytes] = {}
-    for page in rename:
-        try:
-            renamed[page.path] = _renamed((output / page.path).read_bytes(), names)
-        except OSError:
-            todo.append(page)
     texts: dict[str, bytes] = {}
     render.render_all(env, todo, lambda page, text: texts.__setitem__(page.path, text.encode("utf-8")), 1, reads)
     writes: dict[str, bytes] = {}
@@ -511,26 +542,37 @@ def _write_in_place(settings: Settings, state: State, site: Site, static: dict, 
             writes[asset.output] = asset.source.read_bytes()
         published = {asset.output for asset in static.values()}
         removes += [asset.output for asset in state.static.values() if asset.output not in published]
+    renamed: set[str] = set()
+    with write.BuildLock.held(output):
+        written = write.patch(output, {**writes, **texts}, removes)
+        if names:  # the new static files are in place: put their names into the pages
+            swap = {before.encode(): after.encode() for before, after in names.items()}
+            for page in rename:
+                if write.rename_in_place(output, page.path, swap) is not None:
+                    renamed.add(page.path)
+    return Outcome(rewritten={rel: ASSETS if rel in renamed else CONTENT for rel in [*written, *sorted(renamed)]},
+                   removed=sorted(removes))
+
+
+def _index(settings: Settings, state: State, site: Site, outcome: Outcome, gone: list[str]) -> search.Record:
+    """Index again, in place, the search shards whose pages this build changed (search.Update)."""
+    output = settings.output.absolute()
     after = search.Shards.of(site)
     members = {rel for pages in after.layout.values() for rel in pages}
+    changed = {rel for rel, kind in outcome.rewritten.items() if rel in members and kind == CONTENT}
+    renamed = {rel for rel, kind in outcome.rewritten.items() if rel in members and kind == ASSETS}
     scratch = Path(tempfile.mkdtemp(prefix=f"staging-{os.getpid()}-search-", dir=state.store.folder))
     try:
-        update = search.Update(output, search.Shards.of(state.site), after, state.search,
-                               {rel: data for rel, data in texts.items() if rel in members},
-                               {rel: data for rel, data in renamed.items() if rel in members},
+        update = search.Update(output, search.Shards.of(state.site), after, state.search, changed, renamed,
                                state.store.folder / search.MIRRORS, scratch)
         try:
+            writes, removes = update.finish()
             with write.BuildLock.held(output):
-                written = write.patch(output, {**writes, **renamed, **texts}, removes)
-                told(written)
-                index_writes, index_removes = update.finish()
-                written += write.patch(output, index_writes, index_removes)
+                written = write.patch(output, writes, removes)
         finally:
             update.stop()
-        record = update.commit(gone)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    outcome = Outcome(rewritten={rel: ASSETS if rel in renamed else CONTENT for rel in written},
-                      removed=sorted(set(removes) | set(index_removes)))
-    index_files = sum(len(files) for files in record.shards.values())
-    return outcome, len(static) + library.file_count() + index_files, record
+    outcome.rewritten.update((rel, CONTENT) for rel in written)
+    outcome.removed = sorted(set(outcome.removed) | set(removes))
+    return update.commit(gone)

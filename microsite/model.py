@@ -170,14 +170,12 @@ class Site:
 
 @dataclass(frozen=True)
 class Page:
-    """One file of the finished site: where it goes, how it is made, and what it was made from."""
+    """One file of the finished site: where it goes and how it is made (its template and context)."""
 
     path: str
     """Output path relative to the output folder, e.g. `articles/landing/index.html`."""
     template: str
     context: Mapping[str, Any]
-    deps: frozenset[str]
-    """Inputs this page was made from, e.g. `article:landing`, `mission`, `template:base.html`."""
 
 
 @dataclass(frozen=True)

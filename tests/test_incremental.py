@@ -10,11 +10,9 @@ import pytest
 
 from conftest import ROOT, article
 from microsite import engine
-from microsite.rebuild.deps import Inputs, pages_fed_by
 from microsite.errors import BuildFailed
 from microsite.rebuild.state import ASSETS, CONTENT, State
 from microsite.model import Settings
-from microsite.render import render
 from microsite.output.write import MARKER, Transaction, discard_spare, spare_folder
 
 
@@ -239,22 +237,6 @@ def test_template_edit_rewrites_pages_using_it_and_stylesheet_edit_is_an_asset_c
     assert len(memo.last.stylesheets) == 1
     pages = {rel: kind for rel, kind in memo.last.rewritten.items() if rel.endswith(".html")}
     assert pages and set(pages.values()) == {ASSETS}
-
-
-def test_dependency_graph_names_the_pages_each_source_feeds(site):
-    settings = Settings(source=site.source, output=site.output)
-    built = engine.load_site(settings)
-    from microsite.output import assets as assets_mod
-    static = assets_mod.collect(engine.theme_dirs(site.source, "static"))
-    env = render.environment(engine.theme_dirs(site.source, "templates"), built, static)
-    pages = render.plan(built)
-    inputs = Inputs(env, static)
-    fed = pages_fed_by(inputs, pages, "content/articles/the-film.md")
-    assert "articles/the-film/index.html" in fed and "tags/film/index.html" in fed
-    assert "mission/index.html" not in fed
-    assert "crew/index.html" in pages_fed_by(inputs, pages, "content/mission.yaml")
-    assert pages_fed_by(inputs, pages, "templates/tag.html") == [f"tags/{t}/index.html" for t in ("film", "landing", "soyuz")]
-    assert len(pages_fed_by(inputs, pages, "templates/base.html")) == len([p for p in pages if p.path.endswith(".html")])
 
 
 def test_a_reused_staging_folder_never_touches_the_live_output(tmp_path):

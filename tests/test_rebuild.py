@@ -3,6 +3,7 @@ always byte for byte a clean build's; it renders only the pages an edit reaches.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import re
@@ -14,11 +15,17 @@ import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from PIL import Image
+
 from conftest import MISSION_YAML, ROOT, SITE_YAML, article
 from microsite import engine
 from microsite.errors import BuildFailed
 from microsite.features import related
+from microsite.markdown.bodies import Html
 from microsite.model import Article, Settings
+from microsite.rebuild import deps
+from microsite.render import render
+from microsite.rebuild.changes import Kind, kind_of
 from microsite.rebuild.state import ASSETS, CONTENT, State
 
 
@@ -175,6 +182,26 @@ class Edits(RuleBasedStateMachine):
         else:
             text = text.replace("{% endblock %}", marker + "{% endblock %}", 1)
         self.changed.add(write(self.source, f"templates/{name}", text))
+        self.maybe_rebuild(now)
+
+    @rule(now=REBUILD_NOW, data=st.data(), where=st.sampled_from(["static/photo.jpg", "content/articles/photo.jpg"]),
+          size=st.sampled_from([(40, 30), (900, 600)]))
+    def image(self, now, data, where, size):
+        """A raster image saved, and an article that shows it."""
+        (self.source / where).parent.mkdir(exist_ok=True)
+        Image.new("RGB", size, (self.count % 255, 90, 160)).save(self.source / where, "JPEG")
+        self.count += 1
+        rel = data.draw(st.sampled_from(self.articles()))
+        src = "/static/photo.jpg" if where.startswith("static/") else "photo.jpg"
+        self.edit(rel, lambda text: text + f"\n![A photo]({src})\n")
+        self.changed.add(where)
+        self.maybe_rebuild(now)
+
+    @rule(now=REBUILD_NOW, name=st.sampled_from(["templates", "static", "static/fonts"]))
+    def folder(self, now, name):
+        """A folder made: editors and file managers report the folder before the files put in it."""
+        (self.source / name).mkdir(parents=True, exist_ok=True)
+        self.changed.add(name)
         self.maybe_rebuild(now)
 
     @rule(now=REBUILD_NOW)
@@ -358,3 +385,74 @@ def test_a_crew_rename_converts_only_the_bodies_that_mention_the_member_or_hold_
     link = site.page("articles/the-film/index.html").find("a", class_="mention")
     assert link is not None and link.get_text() == "Klim S."
     assert site.page("articles/landing/index.html").find("a", class_="mention") is None
+
+
+@pytest.mark.parametrize("path, kind", [
+    ("content/articles/launch.md", Kind.ARTICLE),
+    ("content/articles/2021/deep.md", Kind.ARTICLE),
+    ("content/articles/photo.JPG", Kind.IMAGE),
+    ("content/articles/diagram.svg", Kind.IMAGE),
+    ("content/articles/2021", Kind.OTHER),
+    ("content/mission.yaml", Kind.MISSION),
+    ("content/site.yaml", Kind.SITE),
+    ("content/notes.txt", Kind.OTHER),
+    ("content", Kind.OTHER),
+    ("templates/tag.html", Kind.TEMPLATE),
+    ("templates", Kind.TEMPLATE),
+    ("static/style.css", Kind.STYLESHEET),
+    ("static/search.js", Kind.STYLESHEET),
+    ("static/favicon.svg", Kind.STATIC),
+    ("static/share.png", Kind.IMAGE),
+    ("static/fonts", Kind.IMAGE),
+    (str(engine.BUNDLED / "templates/base.html"), Kind.TEMPLATE),
+    (str(engine.BUNDLED / "static/style.css"), Kind.STYLESHEET),
+    ("/elsewhere/file.md", Kind.OTHER),
+])
+def test_each_changed_path_has_a_kind(path, kind):
+    assert kind_of(path, engine.BUNDLED) is kind
+
+
+def test_the_dependency_record_names_the_pages_each_source_feeds(session):
+    site, settings_, state = session
+    reading = lambda key: {path for path, reads in state.reads.items() if any(k == key for k, _ in reads)}  # noqa: E731
+    fed = reading("content/articles/the-film.md")
+    assert "articles/the-film/index.html" in fed and "tags/film/index.html" in fed
+    assert "mission/index.html" not in fed
+    assert "crew/index.html" in reading("crew:novitsky")
+    base = (ROOT / "microsite/theme/templates/base.html").read_text(encoding="utf-8")
+    site.write("templates/base.html", base.replace("</footer>", "<!-- probe --></footer>", 1))
+    engine.rebuild(settings_, state, ["templates/base.html"])
+    html = {path for path in state.pages if path.endswith(".html")}
+    assert set(state.last.rewritten) == html and state.last.rendered == len(html)
+
+
+def _other(value):
+    """A different value of the same kind, for any field of an article."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 7
+    if isinstance(value, str) or value is None:
+        return f"{value or ''} changed"
+    if isinstance(value, tuple):
+        return value + (value[0],) if value else ("changed",)
+    if isinstance(value, Html):
+        return Html(str(value) + "<p>changed</p>")
+    return {"changed": 1}
+
+
+def test_planning_reads_no_field_outside_plan_fields(site):
+    """A rebuild after an edit of other fields keeps the last plan; planning again must give
+    every page a context of the same shape, whatever field changed."""
+    built = engine.load_site(Settings(source=site.source, output=site.output))
+    before = {page.path: page for page in render.plan(built)}
+    names = {f.name for f in dataclasses.fields(Article)} | {n for n in dir(Article) if isinstance(getattr(Article, n), property)}
+    assert names - render.PLAN_FIELDS >= {"body", "toc", "words", "summary", "image"}
+    for name in sorted(names - render.PLAN_FIELDS):
+        for index in range(len(built.articles)):
+            article = built.articles[index]
+            edited = dataclasses.replace(article, **{name: _other(getattr(article, name))})
+            site_ = dataclasses.replace(built, articles=built.articles[:index] + (edited,) + built.articles[index + 1:])
+            after = render.plan(site_)
+            assert [page.path for page in after] == list(before), name
+            assert all(deps.same_shape(before[page.path].context, page.context) for page in after), name

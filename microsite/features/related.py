@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import Counter
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from ..model import Article
 from .slugs import make_slug
@@ -38,6 +38,14 @@ def related_all(articles: Sequence[Article], limit: int = LIMIT) -> dict[str, li
     return Related(limit).of(articles)
 
 
+class Ranking(NamedTuple):
+    """What ranking reads of an article: its date, its slug and its features."""
+
+    date: dt.datetime
+    slug: str
+    features: frozenset[tuple[str, str]]
+
+
 class Related:
     """The related articles of a site, kept from one build to the next of a session.
 
@@ -48,30 +56,40 @@ class Related:
 
     def __init__(self, limit: int = LIMIT):
         self.limit = limit
-        self._seen: dict[str, tuple[Article, tuple]] = {}
-        """By source: the record last ranked and what ranking reads of it (date, slug, features)."""
+        self._seen: dict[str, Ranking] = {}
+        """By source: what ranking read of each article last time."""
+        self._records: dict[str, Article] = {}
+        """By source: the record last seen, whose ranking is known."""
         self._ranked: dict[str, list[str]] = {}
 
-    def _signature(self, article: Article) -> tuple:
-        seen = self._seen.get(article.source)
-        if seen is not None and seen[0] is article:
-            return seen[1]
-        return (article.date, article.slug, frozenset(_features(article)))
+    def _ranking(self, article: Article) -> Ranking:
+        if self._records.get(article.source) is article:
+            return self._seen[article.source]
+        return Ranking(article.date, article.slug, frozenset(_features(article)))
 
     def of(self, articles: Sequence[Article]) -> dict[str, list[Article]]:
         """Every article's related articles (by source), ranking again only what an edit can change."""
-        signatures = {a.source: self._signature(a) for a in articles}
-        moved = {source for source, signature in signatures.items()
-                 if source not in self._seen or self._seen[source][1] != signature}
-        moved |= self._seen.keys() - signatures.keys()
+        rankings = {a.source: self._ranking(a) for a in articles}
+        moved = {source for source, ranking in rankings.items()
+                 if self._seen.get(source) != ranking}
+        moved |= self._seen.keys() - rankings.keys()
+        if moved or not self._ranked:
+            self._rank(articles, rankings, moved)
+        self._seen = rankings
+        self._records = by_source = {a.source: a for a in articles}
+        return {a.source: [by_source[other] for other in self._ranked[a.source]] for a in articles}
+
+    def _rank(self, articles: Sequence[Article], rankings: dict[str, Ranking], moved: set[str]) -> None:
+        """Rank again the articles that share a feature with one that moved (all of them the first time)."""
         touched: set[tuple[str, str]] = set()
         for source in moved:
-            for known in (self._seen.get(source), (None, signatures.get(source))):
-                if known is not None and known[1] is not None:
-                    touched |= known[1][2]
+            if source in self._seen:
+                touched |= self._seen[source].features
+            if source in rankings:
+                touched |= rankings[source].features
         timeline = _Timeline(sorted(articles, key=lambda a: (a.date, a.slug)))
         order = timeline.order
-        features = [signatures[a.source][2] for a in order]
+        features = [rankings[a.source].features for a in order]
         positions: dict[tuple[str, str], list[int]] = {}
         for index, owned in enumerate(features):
             for feature in owned:
@@ -90,9 +108,6 @@ class Related:
                 found = _ranked(index, weighted, timeline, self.limit)
             ranked[source] = [order[i].source for i in found]
         self._ranked = ranked
-        self._seen = {a.source: (a, signatures[a.source]) for a in articles}
-        by_source = {a.source: a for a in articles}
-        return {a.source: [by_source[other] for other in ranked[a.source]] for a in articles}
 
 
 def _bit_set(positions: list[int]) -> int:

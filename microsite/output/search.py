@@ -23,6 +23,7 @@ shard's pages (`Update`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -34,7 +35,8 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from ..rebuild import cache
 from ..render import parallel
@@ -70,18 +72,23 @@ def _bucket(path: str, count: int) -> int:
     return int.from_bytes(hashlib.blake2b(path.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") % count
 
 
-def layout(site: Site) -> dict[str, list[str]]:
+def layout(site: Site) -> Mapping[str, tuple[str, ...]]:
     """Each shard's folder in the output with its pages; the first non-empty one is `pagefind`."""
-    pages = indexed_pages(site)
-    count = shard_count(len(pages), site.config.search_shard_pages)
+    return _layout(tuple(indexed_pages(site)), site.config.search_shard_pages)
+
+
+@functools.lru_cache(maxsize=4)
+def _layout(pages: tuple[str, ...], per_shard: int) -> Mapping[str, tuple[str, ...]]:
+    """The layout of these pages (`layout`), worked out once for a session's builds that keep them."""
+    count = shard_count(len(pages), per_shard)
     buckets: dict[int, list[str]] = {}
     for path in pages:
         buckets.setdefault(_bucket(path, count), []).append(path)
     numbers = sorted(buckets)
-    shards = {FOLDER: sorted(buckets[numbers[0]]) if numbers else []}
+    shards = {FOLDER: tuple(sorted(buckets[numbers[0]])) if numbers else ()}
     for number in numbers[1:]:
-        shards[f"{FOLDER}/shard-{number}"] = sorted(buckets[number])
-    return shards
+        shards[f"{FOLDER}/shard-{number}"] = tuple(sorted(buckets[number]))
+    return MappingProxyType(shards)
 
 
 def merged_folders(site: Site) -> list[str]:
@@ -258,7 +265,7 @@ def _bundle_paths(folder: str, bundle: Path) -> dict[str, Path]:
 class Shards:
     """Where the index of a site's pages lives: what a rebuild of a few pages needs (delta.py)."""
 
-    layout: dict[str, list[str]]
+    layout: Mapping[str, tuple[str, ...]]
     count: int
     language: str
 
@@ -368,20 +375,27 @@ class Reindex:
 
 
 class Update:
-    """Bring the index of a finished output up to date after a rebuild that replaces some pages
-    in place (a session's rebuild): the shards whose pages changed are indexed again from a
-    mirror of their pages, while the caller writes the pages; the others are carried over.
+    """Bring the index of a finished output up to date after a session's rebuild changed some of
+    its pages: the shards whose pages changed are indexed again from a mirror of their pages, the
+    others are carried over.
 
-    `pages` holds the new bytes of pages whose content changed, `renamed` those of pages whose
-    bytes changed only in the fingerprinted names of static files: Pagefind reads a page's text,
-    never the stylesheets it links, so their shards keep their index files. LookupError when the
-    record does not know a page or shard the update needs."""
+    `pages` names the pages whose content changed, `renamed` those whose bytes changed only in the
+    fingerprinted names of static files: Pagefind reads a page's text, never the stylesheets it
+    links, so their shards keep their index files. LookupError when the record does not know a
+    page or shard the update needs."""
 
-    def __init__(self, output: Path, before: Shards, after: Shards, record: Record, pages: dict[str, bytes],
-                 renamed: dict[str, bytes], mirrors: Path, scratch: Path):
+    def __init__(self, output: Path, before: Shards, after: Shards, record: Record, pages: set[str],
+                 renamed: set[str], mirrors: Path, scratch: Path):
         self.output, self.record = output, record
-        self.changed = {**renamed, **pages}
+        self.changed = {}
+        """The new digest of each page whose bytes changed."""
+        for rel in pages | renamed:
+            with open(output / rel, "rb") as f:
+                self.changed[rel] = _digest(f.read())
         self._runs: list[tuple[subprocess.Popen, Any]] = []
+        self._queued: list[tuple[tuple[Path, str, Path], Path]] = []
+        """Indexing runs not started yet: as many run at once as there are cores."""
+        self._language = after.language
         self._bundles: dict[str, tuple[Path, bytes]] = {}
         self._keys: dict[bytes, str] = {}
         """Shard key -> folder, for every shard of the new layout."""
@@ -399,10 +413,11 @@ class Update:
                         and not any(rel in pages for rel in members):
                     self._rekeyed[key] = old
                     continue
-                mirror = _mirror(mirrors / folder.replace("/", "-"), output, members, self.changed)
+                mirror = _mirror(mirrors / folder.replace("/", "-"), output, members, {})
                 bundle = scratch / f"{number}-bundle"
                 self._bundles[folder] = (bundle, key)
-                self._runs.append(_launch((mirror, "**/*.html", bundle), after.language, scratch / f"{number}-run"))
+                self._queued.append(((mirror, "**/*.html", bundle), scratch / f"{number}-run"))
+            self._start()
             kept = set(self._keys) | set(self._rekeyed.values())
             self.gone = {key: files for key, files in record.shards.items() if key not in kept}
         except BaseException:
@@ -410,23 +425,32 @@ class Update:
             raise
 
     def _key(self, shards: Shards, folder: str, changed: dict[str, bytes]) -> bytes:
+        """The key of a shard, its pages' digests from `changed` or else from the record."""
         present = []
         for rel in shards.layout[folder]:
             if rel in changed:
-                present.append((rel, _digest(changed[rel])))
+                present.append((rel, changed[rel]))
             elif rel in self.record.pages:
                 present.append((rel, self.record.pages[rel].digest))
             else:
                 raise LookupError(f"no record of {rel}")
         return _shard_key(folder, shards.count, shards.language, present)
 
+    def _start(self) -> None:
+        while self._queued and len(self._runs) < parallel.cores():
+            job, cwd = self._queued.pop(0)
+            self._runs.append(_launch(job, self._language, cwd))
+
     def stop(self) -> None:
+        self._queued = []
         _stop(self._runs)
         self._runs = []
 
     def finish(self) -> tuple[dict[str, bytes], list[str]]:
         """Wait for the indexers; return the index files to write (output path -> bytes) and those to remove."""
-        _wait(self._runs)
+        while self._runs:
+            _wait([self._runs.pop(0)])
+            self._start()
         writes: dict[str, bytes] = {}
         self._made: dict[bytes, list[str]] = {}
         for folder, (bundle, key) in self._bundles.items():
@@ -441,8 +465,8 @@ class Update:
     def commit(self, removed_pages: Iterable[str]) -> Record:
         """The record of the index once the pages and index files are in the output."""
         pages = {rel: known for rel, known in self.record.pages.items() if rel not in removed_pages}
-        for rel, data in self.changed.items():
-            pages[rel] = Indexed(_stamp(self.output / rel), _digest(data))
+        for rel, digest in self.changed.items():
+            pages[rel] = Indexed(_stamp(self.output / rel), digest)
         shards: dict[bytes, dict[str, Stamp | None]] = {}
         for key in self._keys:
             if key in self._made:

@@ -30,13 +30,14 @@ class Kind(enum.Enum):
     STATIC = "static"
     """Any other static file."""
     IMAGE = "image"
-    """A raster image, in static/ or beside an article: its copies and every <picture> of it."""
+    """A raster image, in static/ or beside an article, or a folder of static files: the images
+    are found again, and when their copies change the output is staged whole."""
     OTHER = "other"
-    """A folder, or a file of no known kind: read everything again."""
+    """A folder of content, or a file of no known kind: read everything again."""
 
 
-FULL = frozenset({Kind.SITE, Kind.IMAGE, Kind.OTHER})
-"""Kinds after which the sources are read whole again (what they change reaches every page or image)."""
+FULL = frozenset({Kind.SITE, Kind.OTHER})
+"""Kinds after which the sources are read whole again (what they change reaches every record)."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,10 @@ def kind_of(path: str, theme: Path) -> Kind:
             return Kind.OTHER
     parts = pure.parts
     suffix = pure.suffix.lower()
-    if parts[:1] == ("templates",) and len(parts) > 1:
-        return Kind.TEMPLATE
-    if parts[:1] == ("static",) and len(parts) > 1:
-        if suffix in RASTER:
+    if parts[:1] == ("templates",):
+        return Kind.TEMPLATE  # templates are analysed afresh on every build, folders and all
+    if parts[:1] == ("static",):
+        if suffix in RASTER or not suffix:  # an image, or a folder that may hold some
             return Kind.IMAGE
         return Kind.STYLESHEET if pure.suffix in FINGERPRINTED else Kind.STATIC
     if parts == ("content", "site.yaml"):

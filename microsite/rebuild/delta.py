@@ -134,7 +134,7 @@ def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, li
     ))
     for kind, records, name, dump in (
             ("articles", site.articles, lambda a: a.source, lambda a: _dump(a, top=a)),
-            ("pages", pages, lambda page: page.path, lambda page: _dump(dataclasses.replace(page, deps=frozenset())))):
+            ("pages", pages, lambda page: page.path, _dump)):
         buckets: list[list[Any]] = [[] for _ in range(BUCKETS)]
         for record in records:
             buckets[_bucket(name(record))].append(record)

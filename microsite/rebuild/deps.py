@@ -178,27 +178,6 @@ class Inputs:
             return None
         return _hash(f"{page.path}\n{shared}\nc:{self.digests.of(page.context)}")
 
-    def sources(self, page: Page) -> set[str]:
-        """Name the source files a page is made from, as messages name them (for reports and tests)."""
-        found: set[str] = set()
-        for dep in page.deps:
-            kind, _, rest = dep.partition(":")
-            if kind == "article":
-                found.add(rest)
-            elif kind in ("mission", "site"):
-                found.add(f"content/{kind}.yaml")
-        closure = self.templates.closure(page.template)
-        if closure is not None:
-            found |= {f"templates/{t}" for t in closure[0]}
-            if {"data", "mission", "film", "crew", "events"} & closure[1]:
-                found.add("content/mission.yaml")
-        return found
-
-
-def pages_fed_by(inputs: Inputs, pages: Iterable[Page], source: str) -> list[str]:
-    """List the output paths of the pages a source file feeds."""
-    return sorted(page.path for page in pages if source in inputs.sources(page))
-
 
 def same_shape(old: Any, new: Any) -> bool:
     """Tell whether two page contexts hold the same records (articles by source, crew members by
@@ -259,20 +238,53 @@ KEEP, RENDER, RENAME = "keep", "render", "rename"
 renamed static files into its bytes."""
 
 
-def stale(old: Page | None, new: Page, reads: frozenset[Read] | None, parts_same: bool,
-          changed: Mapping[str, set[str]], renamed: Mapping[str, Any]) -> str:
-    """Decide what a rebuild does with a page, from the page of the last build at its path, what
-    rendering read then (None: unknown), whether its template's part is the same, the changed
-    fields by record key, and the static files whose fingerprinted names alone changed (by key)."""
-    if old is None or reads is None or not parts_same or old.template != new.template:
-        return RENDER
-    if old.context != new.context and not same_shape(old.context, new.context):
-        return RENDER
-    rename = False
-    for key, name in reads:
-        fields = changed.get(key)
-        if fields and (name in fields or name == ANY or ANY in fields):
-            if key not in renamed:
-                return RENDER
-            rename = True
-    return RENAME if rename else KEEP
+class Stale:
+    """Decides what a rebuild does with each page, from the changed fields by record key and the
+    static files whose fingerprinted names alone changed (by key)."""
+
+    def __init__(self, changed: Mapping[str, set[str]], renamed: Iterable[str]):
+        renamed = set(renamed)
+        self._render: list[Read] = []
+        self._rename: list[Read] = []
+        for key, fields in changed.items():
+            names = set(fields) | {ANY}
+            if ANY in fields:
+                names |= _every_name(key)
+            (self._rename if key in renamed else self._render).extend((key, name) for name in names)
+
+    def __call__(self, old: Page | None, new: Page, reads: frozenset[Read] | None, parts_same: bool) -> str:
+        """What to do with `new`, given the page at its path in the last build, what rendering read
+        then (None: unknown) and whether its template's part is the same."""
+        if old is None or reads is None or not parts_same or old.template != new.template:
+            return RENDER
+        if old is not new and old.context != new.context and not same_shape(old.context, new.context):
+            return RENDER
+        if any(read in reads for read in self._render):
+            return RENDER
+        return RENAME if any(read in reads for read in self._rename) else KEEP
+
+
+def _every_name(key: str) -> set[str]:
+    """Every field a page can have read of the record with this key."""
+    if key.startswith("asset:"):
+        return {"output"}
+    return set(_READABLE[CrewMember if key.startswith("crew:") else Article])
+
+
+def repoint(value: Any, current: Mapping[str, Any]) -> Any:
+    """A page context with each record replaced by the current one with its key (render.record_key),
+    for a page rendered again from the last build's plan."""
+    kind = type(value)
+    if kind is Article or kind is CrewMember:
+        return current.get(record_key(value), value)
+    if kind is list:
+        return [repoint(item, current) for item in value]
+    if kind is tuple:
+        return tuple(repoint(item, current) for item in value)
+    if kind is dict:
+        return {key: repoint(item, current) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: repoint(getattr(value, f.name), current) for f in dataclasses.fields(value)}
+        if any(fields[name] is not getattr(value, name) for name in fields):
+            return dataclasses.replace(value, **fields)
+    return value

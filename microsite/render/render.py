@@ -155,65 +155,53 @@ def _add_output_helpers(env: Environment, site: Site, library: images.Library,
     env.filters.update(describe=describe, langmark=lambda value: lang.mark_text(value, language))
 
 
+PLAN_FIELDS = frozenset({"source", "slug", "url", "date", "updated", "modified", "title", "tags", "crew", "mentions",
+                         "people", "events", "aliases", "draft"})
+"""The fields of an article `plan` reads (its order, related articles, tags, crew, timeline,
+redirects, feed and sitemap): an edit that changes none of them leaves every page's context as
+it was but for the article itself."""
+
+
 def plan(site: Site, similar: related.Related | None = None) -> list[Page]:
-    """List every page of the site with its template, context and the inputs it depends on.
+    """List every page of the site with its template and context.
 
     `similar` ranks related articles; a session keeps one, so that a rebuild ranks again only
     what an edit can change."""
     crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
-    every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
     similar_to = (similar or related.Related()).of(articles)
-    pages = [Page("index.html", "home.html", {"articles": articles[:HOME_ARTICLES], "page_url": ""},
-                  frozenset(f"article:{a.source}" for a in articles[:HOME_ARTICLES]) | {"articles", "mission", "site"})]
+    pages = [Page("index.html", "home.html", {"articles": articles[:HOME_ARTICLES], "page_url": ""})]
     for index, article in enumerate(articles):
-        newer = articles[index - 1] if index > 0 else None
-        older = articles[index + 1] if index + 1 < len(articles) else None
-        members = [crew_by_id[c] for c in article.crew]
-        similar = similar_to[article.source]
-        deps = {f"article:{article.source}", "articles", "mission", "site"}
-        deps |= {f"article:{a.source}" for a in (newer, older, *similar) if a}
         pages.append(Page(f"{article.url}index.html", "article.html",
-                          {"article": article, "newer": newer, "older": older, "members": members, "related": similar,
-                           "page_url": article.url},
-                          frozenset(deps)))
-    pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}, frozenset({"mission", "site"})))
+                          {"article": article, "newer": articles[index - 1] if index > 0 else None,
+                           "older": articles[index + 1] if index + 1 < len(articles) else None,
+                           "members": [crew_by_id[c] for c in article.crew], "related": similar_to[article.source],
+                           "page_url": article.url}))
+    pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}))
     featuring: dict[str, list] = {}
     for article in articles:
         for person in article.people:
             featuring.setdefault(person, []).append(article)
     for member in site.crew:
-        own = featuring.get(member.id, [])
         pages.append(Page(f"{member.url}index.html", "crew.html",
-                          {"member": member, "articles": own, "page_url": member.url},
-                          frozenset({f"article:{a.source}" for a in own} | {"articles", "mission", "site"})))
-    covering = frozenset(f"article:{a.source}" for a in articles if a.events)
-    pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles), "page_url": "mission/"},
-                      covering | {"articles", "mission", "site"}))
+                          {"member": member, "articles": featuring.get(member.id, []), "page_url": member.url}))
+    pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles), "page_url": "mission/"}))
     calendar = ics.calendar(site.events, site.data.get("mission", {}).get("name") or site.config.title, site.config.base_url + "mission/")
-    pages.append(Page("mission/events.ics", "events.ics", {"calendar": calendar, "page_url": "mission/events.ics"},
-                      frozenset({"mission", "site"})))
+    pages.append(Page("mission/events.ics", "events.ics", {"calendar": calendar, "page_url": "mission/events.ics"}))
     for redirect in redirects.redirects(articles):
-        pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target},
-                          frozenset({"articles", "site"})))
+        pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target}))
     pages.append(Page("search/index.html", "search.html", {"articles": articles, "shards": search.merged_folders(site),
-                                                       "indexed": bool(search.indexed_pages(site)), "page_url": "search/"},
-                      every | {"mission", "site"}))
+                                                       "indexed": bool(search.indexed_pages(site)), "page_url": "search/"}))
     tagged_by = _tagged(site)
     pages.append(Page("tags/index.html", "tags.html",
-                      {"counts": {slug: len(tagged) for slug, tagged in tagged_by.items()}, "page_url": "tags/"},
-                      frozenset({"articles", "site"})))
+                      {"counts": {slug: len(tagged) for slug, tagged in tagged_by.items()}, "page_url": "tags/"}))
     for tag in site.tags:
-        tagged = tagged_by[tag.slug]
-        pages.append(Page(f"{tag.url}index.html", "tag.html", {"tag": tag, "articles": tagged, "page_url": tag.url},
-                          frozenset({f"article:{a.source}" for a in tagged} | {"articles", "site"})))
+        pages.append(Page(f"{tag.url}index.html", "tag.html", {"tag": tag, "articles": tagged_by[tag.slug], "page_url": tag.url}))
     updated = max((a.modified for a in articles), default=EPOCH)
-    latest = articles[:FEED_ARTICLES]
-    pages.append(Page("feed.xml", "feed.xml", {"articles": latest, "updated": updated, "page_url": "feed.xml"},
-                      frozenset(f"article:{a.source}" for a in latest) | {"articles", "site"}))
-    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": _sitemap_entries(site), "page_url": "sitemap.xml"}, every | {"mission", "site"}))
-    pages.append(Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, frozenset({"site"})))
-    pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, frozenset({"site"})))
+    pages.append(Page("feed.xml", "feed.xml", {"articles": articles[:FEED_ARTICLES], "updated": updated, "page_url": "feed.xml"}))
+    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": _sitemap_entries(site, tagged_by), "page_url": "sitemap.xml"}))
+    pages.append(Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}))
+    pages.append(Page("404.html", "404.html", {"page_url": "404.html"}))
     return pages
 
 
@@ -232,13 +220,12 @@ def _tagged(site: Site) -> dict[str, list]:
     return tagged
 
 
-def _sitemap_entries(site: Site) -> list[tuple[str, dt.datetime | None]]:
+def _sitemap_entries(site: Site, tagged_by: dict[str, list]) -> list[tuple[str, dt.datetime | None]]:
     newest = site.articles[0].modified if site.articles else None
     entries: list[tuple[str, dt.datetime | None]] = [("", newest)]
     entries += [(a.url, a.modified) for a in site.articles]
     entries += [("crew/", newest)] + [(m.url, newest) for m in site.crew]
     entries += [("mission/", newest), ("tags/", newest), ("search/", newest)]
-    tagged_by = _tagged(site)
     for tag in site.tags:
         tagged = [a.modified for a in tagged_by[tag.slug]]
         entries.append((tag.url, max(tagged) if tagged else newest))
