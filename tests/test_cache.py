@@ -385,7 +385,7 @@ def _cli(source: Path, output: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_forked_workers_return_every_result_in_order():
-    script = ("import os, sys; from microsite import parallel; "
+    script = ("import os, sys; from microsite.render import parallel; "
               "results = list(parallel.forked(lambda i: (i, os.getpid()), 1000, 2)); "
               "print(len(results), [i for i, _ in results] == list(range(1000)), len({p for _, p in results} - {os.getpid()}))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
