@@ -10,10 +10,22 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, settings
 
 from microsite import cli
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Properties, not timings: a busy machine must fail no test, so no example has a deadline. `make test`
+# runs the full profile; `make test-fast` passes --hypothesis-profile=fast, a tenth of the examples.
+settings.register_profile("full", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fast", settings.get_profile("full"), max_examples=10)
+settings.load_profile("full")
+
+
+def examples(full: int) -> int:
+    """Scale a test's number of examples in the full profile to the profile in use (100 is Hypothesis's own default)."""
+    return max(1, full * settings.default.max_examples // 100)
 
 SITE_YAML = """\
 title: Test Orbit

@@ -74,6 +74,7 @@ def big_site(tmp_path: Path, capsys):
     return s
 
 
+@pytest.mark.slow
 def test_parallel_build_matches_single_process_build(big_site, tmp_path):
     big_site.build("--jobs", "2")
     index = cache.Index(cache.Store(big_site.source / cache.FOLDER), "articles", b"parsed articles")
@@ -392,6 +393,7 @@ def test_forked_workers_return_every_result_in_order():
     assert done.stdout.split() == ["1000", "True", "2"], done.stderr
 
 
+@pytest.mark.slow
 def test_pages_rendered_in_worker_processes_match_a_single_process_build(tmp_path):
     source = tmp_path / "many"
     corpus.generate(source, 150, seed=3)
@@ -411,6 +413,7 @@ def test_pages_rendered_in_worker_processes_match_a_single_process_build(tmp_pat
     assert tree(source / "output") == before
 
 
+@pytest.mark.slow
 def test_a_problem_found_after_early_conversion_fails_cleanly(big_site):
     """Articles start converting as they are read, before the site is checked; a problem the check
     then finds fails the build as ever: the output and the cache stay as they were."""

@@ -60,6 +60,7 @@ def _search(page, base: str, query: str) -> list[str]:
     return page.eval_on_selector_all(".search-results a", "links => links.map(a => a.getAttribute('href'))")
 
 
+@pytest.mark.browser
 def test_search_finds_both_spellings_in_a_real_browser(served, browser):
     page = browser.new_page()
     cyrillic = _search(page, served, "Пересильд")
@@ -79,6 +80,7 @@ def text_of(page, selector: str) -> str:
     return " ".join(page.inner_text(selector).split())
 
 
+@pytest.mark.browser
 def test_search_box_works_from_any_page(served, browser):
     page = browser.new_page()
     page.goto(f"{served}/crew/")
@@ -88,6 +90,7 @@ def test_search_box_works_from_any_page(served, browser):
     assert "/crew/shkaplerov/" in page.eval_on_selector_all(".search-results a", "links => links.map(a => a.getAttribute('href'))")
 
 
+@pytest.mark.browser
 def test_without_javascript_the_search_page_lists_everything(served, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
@@ -127,6 +130,7 @@ def test_default_articles_each_have_up_to_three_related(default_site):
         assert f"/articles/{source.stem}/" not in [a["href"] for a in items]
 
 
+@pytest.mark.browser
 def test_hover_cards_show_on_hover_and_focus_without_script(served, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
@@ -146,6 +150,7 @@ def test_hover_cards_show_on_hover_and_focus_without_script(served, browser):
     context.close()
 
 
+@pytest.mark.slow
 def test_a_large_index_is_written_completely(tmp_path):
     """Indexes over a few MiB must not stall the build (the in-memory API path does, so it is not used)."""
     import subprocess

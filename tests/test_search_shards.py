@@ -169,6 +169,7 @@ def served_shards(site):
     server.server_close()
 
 
+@pytest.mark.browser
 def test_the_browser_finds_pages_in_every_shard(served_shards, browser):  # noqa: F811
     site, base = served_shards
     found = shards(site.output)

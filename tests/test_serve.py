@@ -258,6 +258,7 @@ def test_a_page_loaded_before_a_rebuild_reloads_when_it_connects_late(served):
     stream.close()
 
 
+@pytest.mark.slow
 def test_requests_during_rebuilds_get_complete_pages(served):
     base = (ROOT / "microsite/theme/templates/base.html").read_text(encoding="utf-8")
     (served.settings.source / "templates").mkdir()
@@ -317,6 +318,7 @@ def test_two_hundred_concurrent_clients(served):
     assert results == [(200, True)] * 200
 
 
+@pytest.mark.slow
 def test_large_files_are_streamed(site, tmp_path):
     proc, url = start_cli(site, "--port", "0")
     try:
