@@ -1,7 +1,8 @@
-"""The build cache and parallel conversion never change what is published.
+"""The build cache: a build with nothing changed writes nothing, damage to the cache or to the
+output is found and made good, and parallel conversion changes nothing that is published.
 
-Every build here is compared, file by file and byte by byte, with a clean build of the same source
-made in one process into a fresh folder with no cache.
+Builds here are compared, file by file and byte by byte, with a clean build of the same source made
+in one process into a fresh folder with no cache; test_identity.py does so after every kind of edit.
 """
 
 from __future__ import annotations
@@ -106,88 +107,9 @@ def _edit_title(site):
     path.write_text(path.read_text().replace("title: The launch", "title: The launch from Baikonur"))
 
 
-def _add_article(site):
-    site.write("content/articles/docking.md", article("The docking", "2021-10-05T12:22:00Z", "Docked by hand.", tags="[soyuz, iss]", crew="[novitsky]"))
-
-
-def _delete_article(site):
-    (site.source / "content/articles/launch.md").unlink()
-
-
-def _rename_article(site):
-    (site.source / "content/articles/launch.md").rename(site.source / "content/articles/lift-off.md")
-
-
-def _make_draft(site):
-    path = site.source / "content/articles/the-film.md"
-    path.write_text(path.read_text().replace("---\n\n", "draft: true\n---\n\n", 1))
-
-
-def _edit_site_yaml(site):
-    path = site.source / "content/site.yaml"
-    path.write_text(path.read_text().replace("title: Test Orbit", "title: Test Orbit Renamed"))
-
-
-def _edit_mission(site):
-    path = site.source / "content/mission.yaml"
-    path.write_text(path.read_text().replace("name: Oleg Novitsky", "name: Oleg V. Novitsky"))
-
-
 def _override_template(site):
     text = (ROOT / "microsite/theme/templates" / "article.html").read_text()
     site.write("templates/article.html", text.replace('<div class="prose">', '<div class="prose" data-edited="yes">'))
-
-
-def _override_base_template(site):
-    text = (ROOT / "microsite/theme/templates" / "base.html").read_text()
-    site.write("templates/base.html", text.replace("<body>", '<body data-theme="night">'))
-
-
-def _override_static(site):
-    site.write("static/style.css", "body { color: navy; }\n")
-
-
-def _disallow_html(site):
-    site.write("content/articles/raw.md", article("Raw HTML", "2021-10-06", "<b>bold</b> words"))
-    site.build()
-    path = site.source / "content/site.yaml"
-    path.write_text(path.read_text() + "unsafe_html: false\n")
-
-
-EDITS = [_edit_body, _edit_title, _add_article, _delete_article, _rename_article, _make_draft,
-         _edit_site_yaml, _edit_mission, _override_template, _override_base_template, _override_static, _disallow_html]
-
-
-@pytest.mark.parametrize("edit", EDITS, ids=[e.__name__.strip("_") for e in EDITS])
-def test_rebuild_after_each_kind_of_edit_matches_a_clean_build(site, tmp_path, edit):
-    site.build()
-    edit(site)
-    site.build()
-    assert_same_as_clean(site, tmp_path)
-    site.build()
-    assert_same_as_clean(site, tmp_path)
-
-
-@pytest.mark.parametrize("args", [("--drafts",), ("--base-url", "https://example.org/challenge/")], ids=["drafts", "base-url"])
-def test_rebuild_with_other_settings_matches_a_clean_build(site, tmp_path, args):
-    _make_draft(site)
-    site.build()
-    site.build(*args)
-    assert_same_as_clean(site, tmp_path, *args)
-    site.build()
-    assert_same_as_clean(site, tmp_path)
-
-
-def test_drafts_flag_alone_changes_the_site(site, tmp_path):
-    # The draft shares its only tag with published articles: the site-wide values stay the same.
-    site.write("content/articles/secret.md", article("A secret", "2021-10-10", "Not yet.", tags="[soyuz]", draft="true"))
-    site.build()
-    site.build("--drafts")
-    assert (site.output / "articles/secret/index.html").is_file()
-    assert_same_as_clean(site, tmp_path, "--drafts")
-    site.build()
-    assert not (site.output / "articles/secret").exists()
-    assert_same_as_clean(site, tmp_path)
 
 
 def test_article_edit_rewrites_only_pages_that_show_it(site):

@@ -1,17 +1,13 @@
-"""Incremental rebuilds: after any sequence of edits the output equals a clean build, byte for byte."""
+"""Rebuilds in a watch session's memory: an edit rewrites the pages made from what changed and no
+others, nothing changed renders nothing (byte identity after any sequence of edits is test_identity.py's)."""
 
 from __future__ import annotations
 
-import random
-import shutil
 from pathlib import Path
 
-import pytest
-
-from conftest import ROOT, article
+from conftest import ROOT
 from microsite import engine
 from microsite.rebuild.deps import Inputs, pages_fed_by
-from microsite.errors import BuildFailed
 from microsite.rebuild.incremental import ASSETS, CONTENT, Memo
 from microsite.model import Settings
 from microsite.render import render
@@ -21,164 +17,6 @@ from microsite.output.write import MARKER, Transaction, discard_spare, spare_fol
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file of a folder by relative path, with its bytes."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def clean_build(source: Path, into: Path) -> dict[str, bytes] | None:
-    """Build from scratch into a fresh folder; None when the sources do not build."""
-    shutil.rmtree(into, ignore_errors=True)
-    try:
-        engine.build(Settings(source=source, output=into))
-    except BuildFailed:
-        return None
-    return tree(into)
-
-
-class Editor:
-    """Random edits of the kinds authors make, applied to a site folder on disk."""
-
-    def __init__(self, source: Path, rnd: random.Random):
-        self.source, self.rnd, self.count = source, rnd, 0
-        self.articles = source / "content" / "articles"
-
-    def existing(self) -> list[Path]:
-        return sorted(self.articles.glob("*.md"))
-
-    def pick(self) -> Path:
-        return self.rnd.choice(self.existing())
-
-    def edit_body(self) -> str:
-        path = self.pick()
-        path.write_text(path.read_text(encoding="utf-8") + f"\nA new paragraph {self.rnd.random()}.\n", encoding="utf-8")
-        return f"body of {path.name}"
-
-    def edit_front(self) -> str:
-        path = self.pick()
-        text = path.read_text(encoding="utf-8")
-        head, _, body = text.partition("\n---\n")
-        lines = [l for l in head.split("\n") if not l.startswith(("title:", "date:", "tags:", "crew:", "draft:"))]
-        year = self.rnd.choice(["2019", "2021", "2022", "2024"])
-        tags = self.rnd.sample(["soyuz", "film", "landing", "orbit", "crew life"], self.rnd.randint(0, 3))
-        crew = self.rnd.sample(["peresild", "shipenko", "novitsky"], self.rnd.randint(0, 2))
-        lines += [f"title: Title {self.rnd.randint(0, 999)}", f"date: {year}-0{self.rnd.randint(1, 9)}-1{self.rnd.randint(0, 9)}",
-                  f"tags: [{', '.join(tags)}]", f"crew: [{', '.join(crew)}]"]
-        if self.rnd.random() < 0.2:
-            lines.append("draft: true")
-        path.write_text("\n".join(lines) + "\n---\n" + body, encoding="utf-8")
-        return f"front matter of {path.name}"
-
-    def add(self) -> str:
-        self.count += 1
-        name = f"added-{self.count}-{self.rnd.randint(0, 99)}.md"
-        (self.articles / name).write_text(article(f"Added {self.count}", f"2021-10-{self.rnd.randint(10, 28)}",
-                                                  "New text.", tags="[soyuz, new]", crew="[shipenko]"), encoding="utf-8")
-        return f"add {name}"
-
-    def rename(self) -> str:
-        path = self.pick()
-        self.count += 1
-        target = path.with_name(f"renamed-{self.count}.md")
-        path.rename(target)
-        return f"rename {path.name} -> {target.name}"
-
-    def delete(self) -> str:
-        if len(self.existing()) < 2:
-            return self.add()
-        path = self.pick()
-        path.unlink()
-        return f"delete {path.name}"
-
-    def mission(self) -> str:
-        path = self.source / "content" / "mission.yaml"
-        text = path.read_text(encoding="utf-8")
-        choice = self.rnd.randrange(3)
-        if choice == 0:
-            text = text.replace("bio: Lead actress.", f"bio: Lead actress, take {self.rnd.randint(0, 99)}.")
-            text = text.replace("bio: Lead actress, take", "bio: Lead actress, take", 1)
-        elif choice == 1:
-            text = text.replace("    value: 5 October 2021", f"    value: 5 October 2021 ({self.rnd.randint(0, 99)})", 1)
-        else:
-            text = text.replace("  title: The Challenge", f"  title: The Challenge {self.rnd.randint(0, 9)}")
-        path.write_text(text, encoding="utf-8")
-        return "mission.yaml"
-
-    def template(self) -> str:
-        folder = self.source / "templates"
-        folder.mkdir(exist_ok=True)
-        name = self.rnd.choice(["base.html", "_macros.html", "article.html", "tag.html"])
-        target = folder / name
-        if target.exists() and self.rnd.random() < 0.4:
-            target.unlink()
-            return f"remove template override {name}"
-        text = (ROOT / "microsite/theme/templates" / name).read_text(encoding="utf-8")
-        marker = f"<!-- variant {self.rnd.randint(0, 999)} -->"
-        text = text.replace("{% endblock %}", "{% endblock %}" + marker, 1) if "endblock" in text and name != "base.html" else text + marker
-        if name == "_macros.html":
-            text = text.replace("{% endmacro %}", marker + "{% endmacro %}", 1)
-        target.write_text(text, encoding="utf-8")
-        return f"template {name}"
-
-    def static(self) -> str:
-        folder = self.source / "static"
-        folder.mkdir(exist_ok=True)
-        if self.rnd.random() < 0.5:
-            css = (ROOT / "microsite/theme/static" / "style.css").read_text(encoding="utf-8")
-            (folder / "style.css").write_text(css + f"\n/* {self.rnd.randint(0, 999)} */\n", encoding="utf-8")
-            return "static style.css"
-        notes = sorted(folder.glob("note-*.txt"))
-        if notes and self.rnd.random() < 0.3:
-            notes[0].unlink()
-            return f"delete static {notes[0].name}"
-        (folder / f"note-{self.rnd.randint(0, 3)}.txt").write_text(str(self.rnd.random()), encoding="utf-8")
-        return "static file"
-
-    def site(self) -> str:
-        path = self.source / "content" / "site.yaml"
-        path.write_text(path.read_text(encoding="utf-8").replace("Test Orbit", f"Test Orbit {self.rnd.randint(0, 9)}"), encoding="utf-8")
-        return "site.yaml"
-
-    def break_article(self) -> str:
-        path = self.pick()
-        path.write_text(path.read_text(encoding="utf-8").replace("---\n", "", 1).replace("title:", "title: [unclosed", 1), encoding="utf-8")
-        return f"break {path.name}"
-
-    def fix(self) -> str:
-        for path in self.existing():
-            if not path.read_text(encoding="utf-8").startswith("---\n"):
-                path.write_text(article(f"Fixed {path.stem}", "2021-10-12", "Fixed."), encoding="utf-8")
-        return "fix broken articles"
-
-    EDITS = ["edit_body", "edit_body", "edit_front", "add", "rename", "delete", "mission", "template", "static", "site", "break_article"]
-
-    def random_edit(self) -> str:
-        done = getattr(self, self.rnd.choice(self.EDITS))()
-        if not done.startswith("break") and self.rnd.random() < 0.7:
-            done += "; " + self.fix()
-        return done
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_random_edit_sequences_match_a_clean_build(site, tmp_path, seed):
-    rnd = random.Random(seed)
-    editor = Editor(site.source, rnd)
-    settings = Settings(source=site.source, output=site.output)
-    memo = Memo()
-    engine.build(settings, memo)
-    history = []
-    for step in range(14):
-        history.append(editor.random_edit())
-        expected = clean_build(site.source, tmp_path / "clean")
-        before = tree(site.output)
-        try:
-            engine.build(settings, memo)
-        except BuildFailed:
-            assert expected is None, f"incremental build failed, clean build did not; edits: {history}"
-            assert tree(site.output) == before, "a failed rebuild leaves the output as it was"
-            continue
-        assert expected is not None, f"clean build failed, incremental did not; edits: {history}"
-        got = tree(site.output)
-        assert sorted(got) == sorted(expected), f"file lists differ after {history}"
-        differing = [rel for rel in got if got[rel] != expected[rel]]
-        assert differing == [], f"bytes differ after {history}"
 
 
 def test_one_article_body_edit_rewrites_only_the_pages_showing_it(site):
