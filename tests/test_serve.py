@@ -21,7 +21,7 @@ from microsite.rebuild import cache
 from bs4 import BeautifulSoup
 from hypothesis import given, settings as hsettings, strategies as st
 
-from conftest import MISSION_YAML, ROOT, SITE_YAML, article, text
+from conftest import MISSION_YAML, ROOT, SITE_YAML, article, examples, text
 from live import EventStream, Running, settle, wait_for
 from microsite import cli
 from microsite.live.serve import CLIENT, locate
@@ -431,7 +431,7 @@ def resolver_root(tmp_path_factory) -> Path:
     return root
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=examples(300))
 @given(parts=st.lists(st.sampled_from(["..", ".", "%2e%2e", "%2e", "%252e", "%5c", "\\", "%00", "", "a", "articles", "static",
                                        "secret.txt", "%2f", "//", "index.html", "evil.example", "%c0%ae"]), max_size=8))
 def test_locate_never_resolves_outside_the_root(resolver_root, parts):
