@@ -101,11 +101,10 @@ def test_without_javascript_the_search_page_lists_everything(served, browser):
     context.close()
 
 
-def test_index_covers_articles_and_crew_only(default_site):
-    default_site.build()
-    entry = (default_site.output / "pagefind/pagefind-entry.json").read_text()
-    articles = len(list((default_site.source / "content/articles").glob("*.md")))
-    crew = len(list((default_site.output / "crew").glob("*/index.html")))
+def test_index_covers_articles_and_crew_only(built_default_site):
+    entry = (built_default_site.output / "pagefind/pagefind-entry.json").read_text()
+    articles = len(list((built_default_site.source / "content/articles").glob("*.md")))
+    crew = len(list((built_default_site.output / "crew").glob("*/index.html")))
     assert f'"page_count":{articles + crew}' in entry
 
 
@@ -122,10 +121,9 @@ def test_related_articles_share_events_crew_and_tags(site):
     assert len(site.page("articles/landing/index.html").select(".related li")) <= 3
 
 
-def test_default_articles_each_have_up_to_three_related(default_site):
-    default_site.build()
-    for source in sorted((default_site.source / "content/articles").glob("*.md")):
-        items = default_site.page(f"articles/{source.stem}/index.html").select(".related li a")
+def test_default_articles_each_have_up_to_three_related(built_default_site):
+    for source in sorted((built_default_site.source / "content/articles").glob("*.md")):
+        items = built_default_site.page(f"articles/{source.stem}/index.html").select(".related li a")
         assert 1 <= len(items) <= 3
         assert f"/articles/{source.stem}/" not in [a["href"] for a in items]
 

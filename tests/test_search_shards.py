@@ -86,10 +86,9 @@ def test_pages_are_split_into_shards_the_search_page_merges(site):
         assert (folder == "pagefind") == (site.output / folder / "pagefind.js").is_file()
 
 
-def test_a_small_site_has_one_shard(default_site):
-    default_site.build()
-    assert list(shards(default_site.output)) == ["pagefind"]
-    assert default_site.page("search/index.html").select_one("form.search-form")["data-shards"] == ""
+def test_a_small_site_has_one_shard(built_default_site):
+    assert list(shards(built_default_site.output)) == ["pagefind"]
+    assert built_default_site.page("search/index.html").select_one("form.search-form")["data-shards"] == ""
 
 
 def test_shard_size_must_be_a_positive_number(site):
