@@ -172,7 +172,8 @@ def test_damaged_spare_output_never_reaches_the_site(site, tmp_path):
     assert_same_as_clean(site, tmp_path)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "garbage"])
+@pytest.mark.parametrize("damage", [pytest.param("truncate", marks=pytest.mark.slow), "flip",
+                                    pytest.param("empty", marks=pytest.mark.slow), pytest.param("garbage", marks=pytest.mark.slow)])
 def test_damaged_cache_entries_are_detected_and_rebuilt(site, tmp_path, damage):
     site.build()
     assert {kind for kind, _ in entries(site)} == {"articles", "bodies", "delta", "outlines", "pages", "search"}
@@ -199,7 +200,7 @@ def test_damaged_cache_entries_are_detected_and_rebuilt(site, tmp_path, damage):
     assert all(store.get("bodies", key) is not None for key in body_keys(site))
 
 
-@pytest.mark.parametrize("loss", ["deleted", "damaged"])
+@pytest.mark.parametrize("loss", ["deleted", pytest.param("damaged", marks=pytest.mark.slow)])
 def test_lost_bodies_are_converted_again_when_a_page_prints_them(site, tmp_path, loss):
     """Outlines intact, bodies gone: the build knows every article without its HTML, and fetches it
     only for the pages that print it, so the loss shows only then, and is made good."""
@@ -280,7 +281,7 @@ def _add_stray(output: Path) -> None:
     (output / "articles/stray.html").write_text("not from this site")
 
 
-@pytest.mark.parametrize("damage", [_deface, _delete, _add_stray])
+@pytest.mark.parametrize("damage", [_deface, pytest.param(_delete, marks=pytest.mark.slow), pytest.param(_add_stray, marks=pytest.mark.slow)])
 def test_output_changed_by_hand_is_rebuilt(site, tmp_path, damage):
     """Nothing the build reads changed, but the output is not as the last build left it: not skipped."""
     site.build()

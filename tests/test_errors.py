@@ -272,6 +272,7 @@ def test_a_huge_file_is_reported_without_being_read(site, name, message):
     assert any(line.startswith(message) for line in result.err.splitlines()), result.err
 
 
+@pytest.mark.slow
 def test_a_200_mb_file_elsewhere_in_content_is_not_read(site):
     with open(site.source / "content/video.mp4", "wb") as handle:
         handle.truncate(200 * 1024 * 1024)

@@ -169,6 +169,7 @@ def test_sitemap_lists_every_page_with_lastmod(built_default_site):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", listed[url] or ""), rel
 
 
+@pytest.mark.slow
 def test_two_builds_are_byte_identical(default_site, tmp_path):
     make_image(default_site.source / "static/photo.jpg", (1700, 900))
     default_site.build("--output", str(tmp_path / "one"))

@@ -99,6 +99,7 @@ def test_shard_size_must_be_a_positive_number(site):
     assert "'search_shard_pages' must be a whole number of pages" in site.build(expect=1).err
 
 
+@pytest.mark.slow
 def test_rebuilds_reuse_shards_and_equal_a_clean_build(site, tmp_path):
     sharded(site)
     site.build()
@@ -118,6 +119,7 @@ def test_rebuilds_reuse_shards_and_equal_a_clean_build(site, tmp_path):
     assert_same_as_clean(site, tmp_path, "clean-2")
 
 
+@pytest.mark.slow
 def test_a_damaged_cache_entry_or_index_file_is_rebuilt_never_served(site, tmp_path):
     sharded(site)
     site.build()

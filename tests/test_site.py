@@ -177,6 +177,7 @@ def test_usage_error_exits_2(site, tmp_path):
     assert "refusing" in result.err
 
 
+@pytest.mark.slow
 def test_console_script_runs_the_same_command(site):
     script = Path(sys.executable).parent / "microsite"
     if not script.exists():
