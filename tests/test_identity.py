@@ -10,6 +10,7 @@ step compares the output of the way of building under test with a build into a n
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import shutil
 from dataclasses import dataclass, field, replace
@@ -574,7 +575,8 @@ WALK = [
     lambda m: m.edit_crew_and_events_of_an_article(at(m.docs, "the-film"), [0, 2], [0]),
     lambda m: m.edit_crew_member(at(m.mission.crew, "shipenko"), "name", "Klim A. Shipenko", "", ""),
     lambda m: m.edit_crew_member(at(m.mission.crew, "peresild"), "role", "", "Flight engineer", ""),
-    lambda m: m.add_or_remove_a_crew_member(),
+    lambda m: m.edit_body(at(m.docs, "landing"), "Oleg Kononenko met them at the hatch.", "append"),
+    lambda m: m.add_or_remove_a_crew_member(),  # joins: the body above now names someone on the crew
     lambda m: m.edit_crew_and_events_of_an_article(at(m.docs, "landing"), [at(m.mission.crew, "kononenko")], []),
     lambda m: m.add_or_remove_a_crew_member(),  # leaves, and the article that named them
     lambda m: m.edit_event(at(m.mission.events, "launch"), "time", "2021-10-16T20:41:00Z", ""),
@@ -622,9 +624,13 @@ def test_every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build(way, tmp_path
     machine = EditSequence(way, tmp_path)
     try:
         machine.start(drafts=False, base_url=None)
-        for step in WALK + (CLI_WALK if way == "cli" else []):
-            step(machine)
-            machine.output_is_a_clean_builds()
+        for number, step in enumerate(WALK + (CLI_WALK if way == "cli" else [])):
+            try:
+                step(machine)
+                machine.output_is_a_clean_builds()
+            except AssertionError as exc:
+                exc.add_note(f"at step {number} of the walk: {inspect.getsource(step).strip()}")
+                raise
     finally:
         machine.teardown()
 
