@@ -562,13 +562,13 @@ WALK = [
                                   ["orbit", "Орбита"], False, True),
     lambda m: m.edit_site_yaml("Test Orbit", None, 2),  # the search index in shards of two pages
     lambda m: m.add_article(m.free_index("docking"), "The docking", "2021-10-05", ["soyuz"], "Docked by hand."),
-    lambda m: m.add_article(m.free_index("premiere"), "The premiere", "2023-04-12", ["film"], "In Moscow."),
     lambda m: m.edit_body(at(m.docs, "the-film"), "Klim Shipenko directed it; Yulia Peresild starred.", "append"),
     lambda m: m.edit_body(at(m.docs, "launch"), "See [[article:the-film#release|the release]].", "append"),
     lambda m: m.edit_body(at(m.docs, "the-film"), "## Reviews\n\nMixed.", "append"),  # a new heading, while one is linked
-    lambda m: m.hold(1),
+    lambda m: m.hold(2),  # two bodies and a new article, one build
     lambda m: m.edit_body(at(m.docs, "landing"), "Also this.", "append"),
     lambda m: m.edit_body(at(m.docs, "the-film"), "And this.", "replace last"),
+    lambda m: m.add_article(m.free_index("premiere"), "The premiere", "2023-04-12", ["film"], "In Moscow."),
     lambda m: m.revert(at(m.docs, "launch"), 0),
     lambda m: m.edit_front_matter(at(m.docs, "the-film"), {"draft"}, "", "", [], True, False),
     lambda m: m.edit_body(at(m.docs, "the-film"), "Not yet.", "append"),  # a draft's body
