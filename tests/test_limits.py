@@ -57,6 +57,7 @@ FIRST_FOUND = settings(max_examples=2000, phases=[Phase.generate], database=None
 """Look for one body of a kind; the first will do, unshrunk."""
 
 
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @pytest.mark.parametrize("limit", ["headings", "blockquotes", "indented", "'['", "inline marks"])
 def test_the_generated_bodies_reach_every_limit(limit):
     """The agreement above means something only if both sides of each limit were met."""
