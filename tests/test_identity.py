@@ -307,7 +307,7 @@ class EditSequence(RuleBasedStateMachine):
         self.edited = False
 
     @invariant()
-    def output_is_a_clean_builds(self) -> None:
+    def output_is_what_a_clean_build_makes(self) -> None:
         if self.held:
             self.held -= 1
             return
@@ -326,7 +326,7 @@ class EditSequence(RuleBasedStateMachine):
         got = tree(self.source / "output")
         if expected is None:
             assert not built, "the rebuild succeeded where a clean build fails"
-            assert got == self.last_good, "a failed build left the output as it was"
+            assert got == self.last_good, "the failed build changed the output"
             return
         assert built, "the rebuild failed where a clean build succeeds"
         assert sorted(got) == sorted(expected)
@@ -627,7 +627,7 @@ def test_every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build(way, tmp_path
         for number, step in enumerate(WALK + (CLI_WALK if way == "cli" else [])):
             try:
                 step(machine)
-                machine.output_is_a_clean_builds()
+                machine.output_is_what_a_clean_build_makes()
             except AssertionError as exc:
                 exc.add_note(f"at step {number} of the walk: {inspect.getsource(step).strip()}")
                 raise
