@@ -349,13 +349,15 @@ def _mentioning(settings: Settings, old: Records, how: cache.Conversion, bodies:
     after = {person.id: person for person in how.crew.people}
     moved = {pid for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid)}
     named = [after[pid] for pid in moved if pid in after and (pid not in before or before[pid].names != after[pid].names)]
-    pattern = mentions.names_pattern(named)
+    words = [[word.encode() for word in name.split()] for person in named for name in person.names]
     again = set()
     for source, body in bodies.items():
         if moved.intersection(body.mentions):
             again.add(source)
-        elif pattern is not None and pattern.search(content.body_text(settings.source, old.raws[source])):
-            again.add(source)
+        elif words:  # a file holding every word of a new name may mention it; the others cannot
+            data = (settings.source / source).read_bytes()
+            if any(all(word in data for word in name) for name in words):
+                again.add(source)
     return again
 
 
@@ -385,6 +387,7 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
     if early and not _one_body(changed, records):
         return None
     env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
+    env.interned = state.interned
     inputs = deps.Inputs(env, static, state.analyses, library, static_in_parts=False)
     state.compiled.scope = inputs.scope()
     env.bytecode_cache = state.compiled
@@ -402,16 +405,16 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
             todo.append(page)
         elif decision == deps.RENAME:
             rename.append(page)
-    if stands and (todo or rename):
+    if stands and todo:
         current = {render.record_key(r): r for r in (*site.articles, *site.crew)}
-        again = {page.path: Page(page.path, page.template, deps.repoint(page.context, current)) for page in todo + rename}
-        todo = [again[page.path] for page in todo]
+        again = {page.path: Page(page.path, page.template, deps.repoint(page.context, current)) for page in todo}
+        todo = list(again.values())
         pages = [again.get(page.path, page) for page in pages]
     planned = {page.path: page for page in pages}
     gone = [path for path in state.pages if path not in planned]
     names = {before: after for before, after in renamed.values()}
     fresh = whole or not state.output_is_ours(settings.output)
-    staged = fresh or len(todo) > MAX_IN_PLACE or any(c.kind is changes.Kind.IMAGE for c in kinds) \
+    staged = fresh or len(todo) > max(MAX_IN_PLACE, len(pages) // 5) or any(c.kind is changes.Kind.IMAGE for c in kinds) \
         or (library is not state.library and library.outputs() != state.library.outputs())
     reads: dict[str, frozenset[render.Read]] = {}
     if staged:
@@ -440,8 +443,9 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
 
 
 MAX_IN_PLACE = 64
-"""A rebuild that renders more pages than this stages the whole output and swaps it in, so that
-readers see the site before or after it; a smaller one replaces each file in place."""
+"""A rebuild that renders more pages than this, and more than a fifth of the site, stages the
+whole output and swaps it in, so that readers see the site before or after it; a smaller one
+replaces each file in place, which is quicker than staging thousands of unchanged files."""
 _PLAIN = re.compile(r"[A-Za-z0-9._/-]+")
 """Static paths that appear in pages as written (url() quotes nothing in them, HTML escapes nothing)."""
 

@@ -120,12 +120,6 @@ def _name_pattern(crew: Crew) -> tuple[re.Pattern[str] | None, dict[str, Person]
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)"), lookup
 
 
-def names_pattern(people: Iterable[Person]) -> re.Pattern[str] | None:
-    """A pattern that finds, in a Markdown text, any name of these people as the linker would
-    (None for no names): a text it finds none in converts the same whether they exist or not."""
-    return _name_pattern(Crew(tuple(people)))[0]
-
-
 def _mention(state: _State, person: Person, text: str) -> etree.Element:
     """A crew link followed by its card, wrapped so CSS can show the card on hover and focus."""
     state.cards += 1

@@ -97,6 +97,8 @@ class State:
         """Every page of the last build, by output path, in plan order."""
         self.reads: dict[str, frozenset[Read]] = {}
         """What rendering read of each page's records (render.Reads), by output path."""
+        self.interned: dict[Read, Read] = {}
+        """Each distinct read once, shared by the pages' reads of every build (render.Reads)."""
         self.parts: dict[str, str | None] = {}
         """Each template's part (deps.Inputs.part) in the last build."""
         self.search = search.Record()

@@ -343,18 +343,23 @@ class Reads:
     Templates reach a field through the environment's attribute and item lookups (`Environment`),
     and the helpers that print or describe a record say what they read (`note`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, interned: dict[Read, Read] | None = None) -> None:
         self.fields: set[Read] = set()
+        self.interned = {} if interned is None else interned
+        """One tuple for each read, shared by every page that makes it: a site's pages make
+        hundreds of thousands of reads of far fewer distinct fields."""
 
     def note(self, record: Any, name: str = ANY) -> None:
         """Note that the page read field `name` of `record` (ANY: all of it)."""
         key = record_key(record)
         if key is not None:
-            self.fields.add((key, name))
+            read = (key, name)
+            self.fields.add(self.interned.setdefault(read, read))
 
     def asset(self, name: str) -> None:
         """Note that the page named the static file `name` (its fingerprinted path)."""
-        self.fields.add((f"asset:{name}", "output"))
+        read = (f"asset:{name}", "output")
+        self.fields.add(self.interned.setdefault(read, read))
 
 
 def bodies_read(reads: frozenset[Read]) -> frozenset[str]:
@@ -367,6 +372,8 @@ class Environment(jinja2.Environment):
     through here, so the recorder of the page being rendered (`reads`) sees what it reads."""
 
     reads: Reads | None = None
+    interned: dict[Read, Read] | None = None
+    """Reads shared across pages (Reads.interned); a session keeps one table for all its builds."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if self.reads is not None:
@@ -412,7 +419,7 @@ class Rendered:
 
 def _attempt(env: Environment, page: Page) -> Rendered:
     """Render one page, recording what it reads; a template problem becomes part of the outcome."""
-    with env.recording(Reads()) as reads:
+    with env.recording(Reads(env.interned)) as reads:
         try:
             return Rendered(_render(env, page), frozenset(reads.fields))
         except _PageProblem as exc:
