@@ -537,18 +537,20 @@ def _write_in_place(settings: Settings, state: State, static: dict, env: render.
     """Replace the few files that change in the finished output, each atomically (write.patch); in
     pages that only name renamed static files, put the new names in place."""
     output = settings.output.absolute()
-    texts: dict[str, bytes] = {}
-    render.render_all(env, todo, lambda page, text: texts.__setitem__(page.path, text.encode("utf-8")), 1, reads)
-    writes: dict[str, bytes] = {}
     removes = list(gone)
     if any(c.kind in (changes.Kind.STATIC, changes.Kind.STYLESHEET) for c in kinds):
-        for asset in static.values():
-            writes[asset.output] = asset.source.read_bytes()
         published = {asset.output for asset in static.values()}
         removes += [asset.output for asset in state.static.values() if asset.output not in published]
     renamed: set[str] = set()
     with write.BuildLock.held(output):
-        written = write.patch(output, {**writes, **texts}, removes)
+        with write.Patch(output) as batch:
+            if any(c.kind in (changes.Kind.STATIC, changes.Kind.STYLESHEET) for c in kinds):
+                for asset in static.values():
+                    batch.write(asset.output, asset.source.read_bytes())
+            render.render_all(env, todo, lambda page, text: batch.write(page.path, text.encode("utf-8")), 1, reads)
+            for rel in removes:
+                batch.remove(rel)
+            written = batch.commit()
         if names:  # the new static files are in place: put their names into the pages
             swap = {before.encode(): after.encode() for before, after in names.items()}
             for page in rename:

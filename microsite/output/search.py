@@ -318,62 +318,6 @@ def _place(output: Path, rel: str, target: str, pages: dict[str, bytes]) -> None
         shutil.copyfile(os.path.join(output, rel), target)
 
 
-class Reindex:
-    """Index again the shards holding some pages (output path -> new bytes), whose other pages are
-    in the finished `output` as the last build left them (its record says so), for a rebuild
-    after body edits (delta.py). The indexers run while the caller goes on; `finish` waits for
-    them. LookupError when the record does not know a shard."""
-
-    def __init__(self, output: Path, store: cache.Store, shards: Shards, pages: dict[str, bytes], scratch: Path):
-        self.output, self.store, self.pages = output, store, pages
-        self.previous = recall(store, output)
-        self._plans: list[tuple[str, bytes, bytes, list[tuple[str, bytes]], Path]] = []
-        self._running: list[tuple[subprocess.Popen, Any]] = []
-        self._made: list[tuple[bytes, bytes, list[tuple[str, bytes]], dict[str, bytes]]] = []
-        try:
-            for number, folder in enumerate(sorted({shards.folder(rel) for rel in pages} - {None})):
-                members = shards.layout[folder]
-                old = [(rel, self.previous.pages[rel].digest) for rel in members if rel in self.previous.pages]
-                old_key = _shard_key(folder, shards.count, shards.language, old)
-                if len(old) != len(members) or old_key not in self.previous.shards:
-                    raise LookupError(f"no record of {folder}")
-                present = [(rel, _digest(pages[rel]) if rel in pages else digest) for rel, digest in old]
-                mirror = _mirror(store.folder / MIRRORS / folder.replace("/", "-"), output, members, pages)
-                bundle = scratch / f"{number}-bundle"
-                self._plans.append((folder, old_key, _shard_key(folder, shards.count, shards.language, present), present, bundle))
-                self._running.append(_launch((mirror, "**/*.html", bundle), shards.language, scratch / f"{number}-run"))
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        _stop(self._running)
-        self._running = []
-
-    def finish(self) -> tuple[dict[str, bytes], list[str]]:
-        """Wait for the indexers; return the index files to write (output path -> bytes, all of
-        each shard's) and the shards' old files to remove."""
-        _wait(self._running)
-        writes: dict[str, bytes] = {}
-        removes: list[str] = []
-        for folder, old_key, key, present, bundle in self._plans:
-            files = {rel: path.read_bytes() for rel, path in _bundle_paths(folder, bundle).items()}
-            writes.update(files)
-            removes += [rel for rel in self.previous.shards[old_key] if rel not in files]
-            self._made.append((old_key, key, present, files))
-        return writes, removes
-
-    def remember(self) -> None:
-        """Record the new shards once their files are in the output."""
-        for old_key, key, present, files in self._made:
-            for rel, digest in present:
-                if rel in self.pages:
-                    self.previous.pages[rel] = Indexed(_stamp(self.output / rel), digest)
-            del self.previous.shards[old_key]
-            self.previous.shards[key] = {rel: _stamp(self.output / rel) for rel in files}
-        remember(self.store, self.output, self.previous)
-
-
 class Update:
     """Bring the index of a finished output up to date after a session's rebuild changed some of
     its pages: the shards whose pages changed are indexed again from a mirror of their pages, the
@@ -446,15 +390,16 @@ class Update:
         _stop(self._runs)
         self._runs = []
 
-    def finish(self) -> tuple[dict[str, bytes], list[str]]:
-        """Wait for the indexers; return the index files to write (output path -> bytes) and those to remove."""
+    def finish(self) -> tuple[dict[str, Path], list[str]]:
+        """Wait for the indexers; return the index files to put in place (output path -> the file
+        in the scratch folder) and those to remove."""
         while self._runs:
             _wait([self._runs.pop(0)])
             self._start()
-        writes: dict[str, bytes] = {}
+        writes: dict[str, Path] = {}
         self._made: dict[bytes, list[str]] = {}
         for folder, (bundle, key) in self._bundles.items():
-            files = {rel: path.read_bytes() for rel, path in _bundle_paths(folder, bundle).items()}
+            files = _bundle_paths(folder, bundle)
             writes.update(files)
             self._made[key] = sorted(files)
         old_files = {rel for files in self.gone.values() for rel in files}

@@ -226,68 +226,118 @@ def replace_file(output: Path, rel: str, data: bytes) -> bool:
         return bool(patch(output, {rel: data}, ()))
 
 
-def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> list[str]:
-    """Replace and remove a few files of a finished output in place, with the build lock held
-    (a rebuild after a few edits); return the paths whose bytes changed. Folders left empty by
-    the removals go too.
+class Patch:
+    """Replace and remove a few files of a finished output in place, with the build lock held (a
+    session's rebuild of a few pages, a command-line rebuild after body edits).
 
-    Every new file is written beside its target first, then all are renamed over their targets:
-    readers see each file whole, old or new. A build stopped half-way leaves whole files only,
-    which the next build finds differing from its record and builds again. A file that already
-    holds its bytes is left alone and keeps its time."""
-    output = output.absolute()
-    staged: list[tuple[str, str, str]] = []
-    """(temporary file, target, output path) of each file to replace."""
-    placed = 0
-    made: list[str] = []
-    """Folders made for new files, removed again if the patch fails."""
-    try:
-        for rel, data in sorted(writes.items()):
-            folder, _, name = _checked(rel).rpartition("/")
-            parent = str(output)
-            for part in folder.split("/") if folder else ():
-                parent = os.path.join(parent, part)
-                try:
-                    found = os.lstat(parent).st_mode
-                except FileNotFoundError:
-                    os.mkdir(parent)
-                    made.append(parent)
-                    continue
-                if not stat.S_ISDIR(found):
-                    raise ValueError(f"output path {rel!r} does not lie in a folder of the output")
-            target = os.path.join(parent, name)
+    Each new file is written beside its target as it comes (`write`), and on `commit` all are
+    renamed over their targets, then the removals are made: readers see each file whole, old or
+    new. A build stopped half-way leaves whole files only, which the next build finds differing
+    from its record and builds again. A file that already holds its bytes is left alone and keeps
+    its time. Folders are made for new files, and those left empty by removals go."""
+
+    def __init__(self, output: Path):
+        self.output = output.absolute()
+        self.staged: list[tuple[str, str, str]] = []
+        """(temporary file, target, output path) of each file to replace."""
+        self.placed = 0
+        self.made: list[str] = []
+        """Folders made for new files, removed again if the patch fails."""
+        self.removes: list[str] = []
+
+    def __enter__(self) -> "Patch":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is not None:
+            self.abort()
+
+    def _target(self, rel: str) -> str:
+        """The path of an output file, its folders made where missing and checked to be folders."""
+        folder, _, name = _checked(rel).rpartition("/")
+        parent = str(self.output)
+        for part in folder.split("/") if folder else ():
+            parent = os.path.join(parent, part)
             try:
-                if os.lstat(target).st_size == len(data) and _read(target) == data:
-                    continue
+                found = os.lstat(parent).st_mode
             except FileNotFoundError:
-                pass
-            temp = os.path.join(parent, f".{name}.{os.getpid()}.tmp")
-            with open(temp, "wb") as f:
-                f.write(data)
-            staged.append((temp, target, rel))
-        for temp, target, _ in staged:
+                os.mkdir(parent)
+                self.made.append(parent)
+                continue
+            if not stat.S_ISDIR(found):
+                raise ValueError(f"output path {rel!r} does not lie in a folder of the output")
+        return os.path.join(parent, name)
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Stage one file's new bytes."""
+        target = self._target(rel)
+        try:
+            if os.lstat(target).st_size == len(data) and _read(target) == data:
+                return
+        except FileNotFoundError:
+            pass
+        folder, name = os.path.split(target)
+        temp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+        with open(temp, "wb") as f:
+            f.write(data)
+        self.staged.append((temp, target, rel))
+
+    def place(self, rel: str, path: Path) -> None:
+        """Stage a file made elsewhere on the same file system, moved into place on `commit`
+        unless the output already holds its bytes (each file is read in turn, never all at once)."""
+        target = self._target(rel)
+        size = os.stat(path).st_size
+        try:
+            if os.lstat(target).st_size == size and _read(target) == _read(str(path)):
+                return
+        except FileNotFoundError:
+            pass
+        self.staged.append((str(path), target, rel))
+
+    def remove(self, rel: str) -> None:
+        """Remove one file on `commit`."""
+        self.removes.append(_checked(rel))
+
+    def commit(self) -> list[str]:
+        """Put every staged file in place and make the removals; return the paths whose bytes changed."""
+        for temp, target, _ in self.staged:
             os.replace(temp, target)
-            placed += 1
+            self.placed += 1
         emptied: set[str] = set()
-        for rel in removes:
+        for rel in self.removes:
             try:
-                os.unlink(os.path.join(output, _checked(rel)))
+                os.unlink(os.path.join(self.output, rel))
             except FileNotFoundError:
                 pass
             parts = rel.split("/")
             emptied.update("/".join(parts[:end]) for end in range(1, len(parts)))
         for folder in sorted(emptied, key=lambda f: f.count("/"), reverse=True):
             with contextlib.suppress(OSError):  # not empty: something else lives there
-                os.rmdir(os.path.join(output, folder))
-    except BaseException:
-        for temp, _, _ in staged[placed:]:
+                os.rmdir(os.path.join(self.output, folder))
+        return [rel for _, _, rel in self.staged]
+
+    def abort(self) -> None:
+        """Drop what is staged and not in place yet."""
+        for temp, _, _ in self.staged[self.placed:]:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-        for folder in reversed(made):
+        for folder in reversed(self.made):
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
-        raise
-    return [rel for _, _, rel in staged]
+
+
+def patch(output: Path, writes: dict[str, bytes | Path], removes: Iterable[str]) -> list[str]:
+    """Replace and remove files of a finished output in place (`Patch`), each given as its bytes
+    or as a file to move into place; return the paths whose bytes changed."""
+    with Patch(output) as batch:
+        for rel, data in sorted(writes.items()):
+            if isinstance(data, Path):
+                batch.place(rel, data)
+            else:
+                batch.write(rel, data)
+        for rel in removes:
+            batch.remove(rel)
+        return batch.commit()
 
 
 def rename_in_place(output: Path, rel: str, names: dict[bytes, bytes]) -> bytes | None:

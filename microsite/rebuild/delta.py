@@ -342,20 +342,19 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     render.render_all(env, pages, lambda page, text: texts.__setitem__(page.path, text.encode("utf-8")), 1, rendered)
 
     output = settings.output.absolute()
-    differing = {rel: data for rel, data in texts.items() if _differs(output / rel, data)}
-    indexed = {rel: data for rel, data in differing.items() if state.shards.folder(rel) is not None}
     if not rebuild.output_intact():  # walked meanwhile by another process
         raise Fallback("the output changed since the last build")
-    index = search.Reindex(output, store, state.shards, indexed, scratch) if indexed else None
+    record = search.recall(store, output)
+    written = write.patch(output, texts, [])
+    # the pages are in place: index again the shards that hold the changed ones
+    update = search.Update(output, state.shards, state.shards, record, {rel for rel in written if state.shards.folder(rel)},
+                           set(), store.folder / search.MIRRORS, scratch)
     try:
-        writes, removes = index.finish() if index else ({}, [])
+        writes, removes = update.finish()
     finally:
-        if index:
-            index.stop()
-    writes.update(differing)
-    written = write.patch(output, writes, removes)
-    if index:
-        index.remember()
+        update.stop()
+    written += write.patch(output, writes, removes)
+    search.remember(store, output, update.commit(()))
     files = dict(rebuild.previous_files)
     for rel in written:
         st = os.lstat(output / rel)
@@ -372,8 +371,3 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     return BuildReport(counts[0], counts[1], len(written), len(removes), time.perf_counter() - started, len(new))
 
 
-def _differs(path: Path, data: bytes) -> bool:
-    try:
-        return path.stat().st_size != len(data) or path.read_bytes() != data
-    except OSError:
-        return True
