@@ -17,7 +17,7 @@ from conftest import SITE_YAML, article, parse, run_build
 from microsite.rebuild import cache
 from microsite import engine
 from microsite.output import search
-from microsite.rebuild.incremental import Memo
+from microsite.rebuild.state import State
 from microsite.model import Settings
 from microsite.output.write import MARKER
 from test_search_related import _Quiet, _search, browser  # noqa: F401 (a fixture)
@@ -146,12 +146,12 @@ def test_a_damaged_cache_entry_or_index_file_is_rebuilt_never_served(site, tmp_p
 def test_watch_rebuilds_index_only_the_edited_shard(site, tmp_path):
     sharded(site)
     settings = Settings(source=site.source, output=site.output)
-    memo = Memo()
-    engine.build(settings, memo)
+    memo = State()
+    engine.rebuild(settings, memo)
     first = index_files(site.output)
     found = shards(site.output)
     site.write("content/articles/log-5.md", article("Log 5", "2021-10-11", f"Telemetry check, then {WORDS[5]} in orbit. Again."))
-    engine.build(settings, memo)
+    engine.rebuild(settings, memo)
     after = index_files(site.output)
     changed = {folder_of(rel) for rel in set(first) | set(after) if first.get(rel) != after.get(rel)}
     assert changed == {shard_of(found, "/articles/log-5/")}

@@ -156,7 +156,8 @@ def test_a_save_during_a_rebuild_triggers_one_more(site, running):
     before = settle(running.session)
     # a template edit re-renders every page, so the build lasts long enough to save into
     (site.source / "templates").mkdir()
-    shutil.copy(Path(__file__).parent.parent / "microsite/theme/templates/base.html", site.source / "templates/base.html")
+    base = (Path(__file__).parent.parent / "microsite/theme/templates/base.html").read_text(encoding="utf-8")
+    (site.source / "templates/base.html").write_text(base + "<!-- edited -->\n", encoding="utf-8")
     staging = site.source / f".output.staging-{os.getpid()}"
     wait_for(staging.exists, timeout=30, what="the rebuild to start")
     path = site.source / "content/articles/launch.md"
