@@ -293,6 +293,7 @@ def rebuild(settings: Settings, state: State, changed: Iterable[str] | None = No
         done = _rebuild(settings, state, records, kinds, whole, early, started, written)
     except BaseException:
         store.discard()  # the cache entries of a failed build never reach the disk
+        state.hashes = cache.Hashes(state.hashes.previous)  # nor its digests: the files may change before the next
         if not early:
             state.unsettled = None if changed is None else set(changed)
         raise
