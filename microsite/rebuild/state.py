@@ -89,7 +89,7 @@ class State:
 
     def __init__(self) -> None:
         self.store: cache.Store | None = None
-        """The disk layer: converted bodies, parsed articles and outlines, shard mirrors."""
+        """The disk layer: converted bodies, parsed articles and outlines, cards."""
         self.hashes = cache.Hashes({})
         self.records: Records | None = None
         self.static: dict[str, Any] = {}
