@@ -1,4 +1,6 @@
-"""Incremental rebuilds: after any sequence of edits the output equals a clean build, byte for byte."""
+"""Rebuilds in a watch session's memory: an edit rewrites the pages made from what changed and no
+others, nothing changed renders nothing, and random edits of lists longer than a page leave the
+output a clean build makes (the walk through every kind of edit is test_identity.py's)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,12 @@ from microsite.output.write import MARKER, Transaction, discard_spare, spare_fol
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file of a folder by relative path, with its bytes."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def sources(source: Path, output: Path) -> dict[str, bytes]:
+    """Every file of a site's sources by path relative to the source folder, its output left out."""
+    return {p.relative_to(source).as_posix(): p.read_bytes() for p in sorted(source.rglob("*"))
+            if p.is_file() and output not in p.parents}
 
 
 def clean_build(source: Path, into: Path) -> dict[str, bytes] | None:
@@ -172,18 +180,21 @@ def test_random_edits_to_lists_longer_than_a_page_match_a_clean_build(site, tmp_
 
 
 def random_edits(site, tmp_path: Path, editor: Editor) -> None:
-    """Build in one session after each of a series of random edits; each time, the output must
-    equal a clean build's, or both must fail."""
+    """Build in one session after each of a series of random edits, from the paths each changed;
+    each time, the output must equal a clean build's, or both must fail."""
     settings = Settings(source=site.source, output=site.output)
     memo = State()
     engine.rebuild(settings, memo)
     history = []
     for step in range(14):
+        was = sources(site.source, site.output)
         history.append(editor.random_edit())
+        now = sources(site.source, site.output)
+        changed = sorted(rel for rel in was.keys() | now.keys() if was.get(rel) != now.get(rel))  # as watch names them
         expected = clean_build(site.source, tmp_path / "clean")
         before = tree(site.output)
         try:
-            engine.rebuild(settings, memo)
+            engine.rebuild(settings, memo, changed)
         except BuildFailed:
             assert expected is None, f"incremental build failed, clean build did not; edits: {history}"
             assert tree(site.output) == before, "a failed rebuild leaves the output as it was"

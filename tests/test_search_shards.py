@@ -88,10 +88,9 @@ def test_pages_are_split_into_shards_the_search_page_merges(site):
         assert (folder == "pagefind") == (site.output / folder / "pagefind.js").is_file()
 
 
-def test_a_small_site_has_one_shard(default_site):
-    default_site.build()
-    assert list(shards(default_site.output)) == ["pagefind"]
-    assert default_site.page("search/index.html").select_one("form.search-form")["data-shards"] == ""
+def test_a_small_site_has_one_shard(built_default_site):
+    assert list(shards(built_default_site.output)) == ["pagefind"]
+    assert built_default_site.page("search/index.html").select_one("form.search-form")["data-shards"] == ""
 
 
 def test_shard_size_must_be_a_positive_number(site):
@@ -102,6 +101,7 @@ def test_shard_size_must_be_a_positive_number(site):
     assert "'search_shard_pages' must be a whole number of pages" in site.build(expect=1).err
 
 
+@pytest.mark.slow
 def test_rebuilds_reuse_shards_and_equal_a_clean_build(site, tmp_path):
     sharded(site)
     site.build()
@@ -121,6 +121,7 @@ def test_rebuilds_reuse_shards_and_equal_a_clean_build(site, tmp_path):
     assert_same_as_clean(site, tmp_path, "clean-2")
 
 
+@pytest.mark.slow
 def test_a_damaged_cache_entry_or_index_file_is_rebuilt_never_served(site, tmp_path):
     sharded(site)
     site.build()
@@ -171,6 +172,7 @@ def served_shards(site):
     server.server_close()
 
 
+@pytest.mark.browser
 def test_the_browser_finds_pages_in_every_shard(served_shards, browser):  # noqa: F811
     site, base = served_shards
     found = shards(site.output)
