@@ -33,7 +33,7 @@ from ..output import write
 from ..errors import UsageError
 from ..rebuild.state import ASSETS, CONTENT
 from ..model import Settings
-from .watch import Result, Session, sigterm_stops
+from .watch import Result, Session, signals_stop
 
 LIVE = "/.microsite/"
 """Prefix of the server's own URLs; no page or static file can live there (hidden names are never published)."""
@@ -429,7 +429,7 @@ def run(settings: Settings, host: str, port: int, out=None) -> int:
     session = Session(settings, out)
     session.listeners.append(server.hub.publish)
     thread = None
-    with sigterm_stops():
+    with signals_stop(session):
         try:
             thread = server.start()
             print(f"microsite: serving {settings.output} at {server.url()} (Ctrl-C to stop)", file=out, flush=True)

@@ -330,20 +330,28 @@ def _settle_memory() -> None:
 
 
 @contextlib.contextmanager
-def sigterm_stops() -> Iterator[None]:
-    """Let `kill` stop a session as cleanly as Ctrl-C does."""
+def signals_stop(session: "Session") -> Iterator[None]:
+    """Let Ctrl-C and `kill` stop a session cleanly.
+
+    A signal sets `session.stop`, which the idle loop checks four times a second. Only a running
+    build is interrupted with KeyboardInterrupt: raised at an arbitrary point of an idle session it
+    can land in a weak reference's callback or a finalizer, where the interpreter ignores it, and the
+    session would go on serving."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum, frame):
-        raise KeyboardInterrupt
+        session.stop.set()
+        if session.building:
+            raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run(settings: Settings, out: TextIO | None = None) -> int:
@@ -351,7 +359,7 @@ def run(settings: Settings, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     write.check_output_folder(settings.output, settings.source)
     session = Session(settings, out)
-    with sigterm_stops():
+    with signals_stop(session):
         try:
             print(f"microsite: watching {settings.source} for changes to content/, templates/ and static/ (Ctrl-C to stop)",
                   file=out, flush=True)
