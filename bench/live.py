@@ -174,7 +174,7 @@ def measure(source: Path, edits: int) -> list[str]:
         report("article tag edit", *once(other, text, shows(out / "tags/bench-tag/index.html", other.stem)))
         new = source / "content/articles/bench-added.md"
         added = out / "articles/bench-added/index.html"
-        report("article added", *once(new, "---\ntitle: Added by the bench\ndate: 2030-01-01\ntags: [orbit]\n---\n\nNew.\n",
+        report("article added", *once(new, "---\ntitle: Added by the bench\ndate: 2024-01-01\ntags: [orbit]\n---\n\nNew.\n",
                                       shows(added, "Added by the bench")))
         report("article deleted", *once(new, None, lambda: not added.exists()))
         mission = source / "content/mission.yaml"
