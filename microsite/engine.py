@@ -13,7 +13,8 @@ from typing import Iterator
 
 from .output import assets as assets_mod
 from .rebuild import cache, delta, deps, preview
-from .source import content, schema
+from .features import i18n
+from .source import content, schema, yaml12
 from .output import cards, claims, hosts, images, search, write
 from .markdown import markup, mentions
 from .render import render
@@ -130,7 +131,17 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
         raise BuildFailed(errors)
     linked = frozenset(ref.target for body in converted.values() for ref in body.refs if ref.kind in ("article", "file"))
     converted = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw), warnings)
-    return dataclasses.replace(schema.assemble(checked, converted), linked=linked)
+    site = dataclasses.replace(schema.assemble(checked, converted), linked=linked)
+    return dataclasses.replace(site, strings=interface_strings(settings.source, site.config))
+
+
+def interface_strings(source: Path, config) -> i18n.Strings:
+    """Read each language's interface strings, the site's `i18n/<code>.yaml` over the theme's."""
+    try:
+        return i18n.load_strings(theme_dirs(source, "i18n"), [lang.code for lang in config.languages] or ["en"],
+                                 content.read_yaml_file)
+    except yaml12.LocatedProblem as exc:
+        raise BuildFailed([exc.error]) from None
 
 
 def _start_early(converter: cache.Converter, site_yaml, mission_yaml, settings: Settings) -> None:
@@ -176,7 +187,8 @@ def build(settings: Settings, memo: Memo | None = None, progress: Progress = NON
     # the cache on disk, beside the output: every single build uses it, a session its first build
     store = cache.Store.beside(settings.output) if not memo or memo.built is None else None
     if not memo:
-        folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static")]
+        folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static"),
+                   *theme_dirs(settings.source, "i18n")]
         with write.BuildLock.held(settings.output), _collector_paused(True):
             rebuild = cache.Rebuild(store, settings, folders)
             try:

@@ -1,0 +1,172 @@
+"""A site in two languages: translations, pages under /ru/, hreflang, switcher, strings and plurals."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import feedparser
+import pytest
+
+from conftest import MISSION_YAML, SITE_YAML, Site, article, parse, broken_links
+
+LANGUAGES = """\
+languages:
+  - code: en
+    name: English
+    title: Test Orbit
+    description: A small site used by the tests.
+  - code: ru
+    name: Русский
+    title: Тестовая орбита
+    description: Небольшой сайт для тестов.
+tags:
+  soyuz: {en: Soyuz, ru: Союз}
+"""
+
+
+@pytest.fixture
+def bilingual(site: Site) -> Site:
+    """The test site in English and Russian, with one article translated."""
+    site.write("content/site.yaml", SITE_YAML + LANGUAGES)
+    mission = MISSION_YAML.replace("    role: Actress", "    role: {en: Actress, ru: Актриса}")
+    site.write("content/mission.yaml", mission.replace("      title: Landing", "      title: {en: Landing, ru: Посадка}"))
+    site.write("content/articles/landing.ru.md", article("Посадка", body="Снова дома. Юлия Пересильд вернулась."))
+    return site
+
+
+def hreflang(page) -> dict[str, str]:
+    return {link["hreflang"]: link["href"] for link in page.find_all("link", rel="alternate", hreflang=True)}
+
+
+def test_translation_published_under_language_folder(bilingual: Site):
+    bilingual.build()
+    page = bilingual.page("ru/articles/landing/index.html")
+    assert page.html["lang"] == "ru"
+    assert page.h1.get_text() == "Посадка"
+    original = bilingual.page("articles/landing/index.html")
+    assert original.html["lang"] == "en"
+    assert not broken_links(bilingual.output)
+
+
+def test_translation_inherits_fields_of_original(bilingual: Site):
+    bilingual.build()
+    page = bilingual.page("ru/articles/landing/index.html")
+    published = page.find("meta", property="article:published_time")["content"]
+    assert published == "2021-10-17T09:00:00Z"
+    assert [a.get_text() for a in page.select("ul.tags a")] == ["landing", "Союз"]
+    crew_links = [a["href"] for a in page.select(".crew-line a")]
+    assert "/ru/crew/peresild/" in crew_links
+
+
+def test_hreflang_reciprocal_with_x_default(bilingual: Site):
+    bilingual.build()
+    en, ru = bilingual.page("articles/landing/index.html"), bilingual.page("ru/articles/landing/index.html")
+    expected = {"en": "https://example.org/articles/landing/", "ru": "https://example.org/ru/articles/landing/",
+                "x-default": "https://example.org/articles/landing/"}
+    assert hreflang(en) == expected == hreflang(ru)
+    assert hreflang(bilingual.page("ru/crew/peresild/index.html"))["en"] == "https://example.org/crew/peresild/"
+
+
+def test_switcher_goes_to_translation_or_home_saying_so(bilingual: Site):
+    bilingual.build()
+    switch = bilingual.page("articles/landing/index.html").select_one("nav.languages a[hreflang=ru]")
+    assert switch["href"] == "/ru/articles/landing/"
+    untranslated = bilingual.page("articles/launch/index.html").select_one("nav.languages a[hreflang=ru]")
+    assert untranslated["href"] == "/ru/"
+    assert "перевода нет" in untranslated.get_text()
+    assert not bilingual.output.joinpath("ru/articles/launch").exists()
+
+
+def test_listings_per_language_hide_untranslated(bilingual: Site):
+    bilingual.build()
+    ru_home = bilingual.page("ru/index.html")
+    titles = [a.get_text() for a in ru_home.select(".card-title a")]
+    assert titles == ["Посадка"]
+    en_home = bilingual.page("index.html")
+    assert "Посадка" not in [a.get_text() for a in en_home.select(".card-title a")]
+
+
+def test_untranslated_show_marks_english_items(bilingual: Site):
+    bilingual.write("content/site.yaml", SITE_YAML + LANGUAGES.replace("    description: Небольшой сайт для тестов.\n",
+                                                                       "    description: Небольшой сайт для тестов.\n    untranslated: show\n"))
+    bilingual.build()
+    cards = bilingual.page("ru/index.html").select("article.card")
+    english = [c for c in cards if c.get("lang") == "en"]
+    assert {c.select_one(".card-title a")["href"] for c in english} == {"/articles/launch/", "/articles/the-film/"}
+    assert not any(c.get("lang") for c in cards if c not in english)
+    assert not broken_links(bilingual.output)
+
+
+def test_data_by_language(bilingual: Site):
+    bilingual.build()
+    ru_crew = bilingual.page("ru/crew/peresild/index.html")
+    assert ru_crew.h1.get_text() == "Юлия Пересильд"
+    assert ru_crew.select_one(".role").get_text() == "Актриса"
+    assert bilingual.page("crew/peresild/index.html").select_one(".role").get_text() == "Actress"
+    titles = [h.get_text() for h in bilingual.page("ru/mission/index.html").select(".event-title")]
+    assert "Посадка" in titles
+
+
+def test_interface_strings_and_dates_in_russian(bilingual: Site):
+    bilingual.build()
+    page = bilingual.page("ru/articles/landing/index.html")
+    assert page.select_one("a.skip-link").get_text() == "Перейти к содержанию"
+    assert page.select_one("p.meta time").get_text() == "17 октября 2021\u202fг."
+    assert bilingual.page("articles/landing/index.html").select_one("p.meta time").get_text() == "17 October 2021"
+
+
+@pytest.mark.parametrize("count, expected", [(1, "1 статья"), (2, "2 статьи"), (5, "5 статей"), (11, "11 статей"),
+                                             (21, "21 статья"), (22, "22 статьи"), (25, "25 статей")])
+def test_russian_plurals(count, expected):
+    from microsite.features import i18n
+
+    strings = i18n.load_strings([i18n.THEME_STRINGS], ["en", "ru"], lambda path, rel: __import__("yaml").safe_load(path.read_text()))
+    assert strings.text("ru", "articles_count", count) == expected
+    assert strings.text("en", "articles_count", count) == f"{count} article{'s' if count != 1 else ''}"
+
+
+def test_feed_per_language(bilingual: Site):
+    bilingual.build()
+    ru = feedparser.parse((bilingual.output / "ru/feed.xml").read_bytes())
+    assert not ru.bozo
+    assert ru.feed.language == "ru"
+    assert [e.title for e in ru.entries] == ["Посадка"]
+    assert [e.link for e in ru.entries] == ["https://example.org/ru/articles/landing/"]
+    en = feedparser.parse((bilingual.output / "feed.xml").read_bytes())
+    assert {e.id for e in en.entries}.isdisjoint(e.id for e in ru.entries)
+
+
+def test_per_language_404_and_calendar(bilingual: Site):
+    bilingual.build()
+    assert bilingual.page("ru/404.html").h1.get_text() == "Страница не найдена"
+    assert "Посадка" in (bilingual.output / "ru/mission/events.ics").read_text(encoding="utf-8")
+
+
+def test_sitemap_alternates(bilingual: Site):
+    bilingual.build()
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+    root = ElementTree.parse(bilingual.output / "sitemap.xml").getroot()
+    urls = {u.find("s:loc", ns).text: {l.get("hreflang"): l.get("href") for l in u.findall("x:link", ns)} for u in root.findall("s:url", ns)}
+    assert urls["https://example.org/ru/articles/landing/"]["en"] == "https://example.org/articles/landing/"
+    assert urls["https://example.org/articles/landing/"]["ru"] == "https://example.org/ru/articles/landing/"
+    assert "ru" not in urls["https://example.org/articles/launch/"]
+
+
+def test_translation_without_original_is_an_error(bilingual: Site):
+    bilingual.write("content/articles/nothing.ru.md", article("Ничего"))
+    result = bilingual.build(expect=1)
+    assert "content/articles/nothing.ru.md:1:1" in result.err and "does not exist" in result.err
+
+
+def test_unknown_language_code_is_an_error(bilingual: Site):
+    bilingual.write("content/articles/landing.de.md", article("Landung"))
+    result = bilingual.build(expect=1)
+    assert "content/articles/landing.de.md:1:1" in result.err and "unknown language 'de'" in result.err
+
+
+def test_unknown_language_in_mission_data_names_its_line(bilingual: Site):
+    text = (bilingual.source / "content/mission.yaml").read_text(encoding="utf-8")
+    bilingual.write("content/mission.yaml", text.replace("{en: Actress, ru: Актриса}", "{en: Actress, de: Schauspielerin}"))
+    result = bilingual.build(expect=1)
+    line = next(n for n, l in enumerate(text.splitlines(), 1) if "Актриса" in l)
+    assert f"content/mission.yaml:{line}:" in result.err and "unknown language 'de'" in result.err
