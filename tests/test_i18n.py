@@ -170,3 +170,82 @@ def test_unknown_language_in_mission_data_names_its_line(bilingual: Site):
     result = bilingual.build(expect=1)
     line = next(n for n, l in enumerate(text.splitlines(), 1) if "Актриса" in l)
     assert f"content/mission.yaml:{line}:" in result.err and "unknown language 'de'" in result.err
+
+
+def test_search_index_per_language(bilingual: Site):
+    import json
+
+    bilingual.build()
+    form = bilingual.page("ru/search/index.html").select_one("form.search-form")
+    assert form["data-pagefind"] == "/ru/pagefind/pagefind.js"
+    assert (bilingual.output / "ru/pagefind/pagefind.js").is_file()
+    ru_entry = json.loads((bilingual.output / "ru/pagefind/pagefind-entry.json").read_text())
+    en_entry = json.loads((bilingual.output / "pagefind/pagefind-entry.json").read_text())
+    assert list(ru_entry["languages"]) == ["ru"] and list(en_entry["languages"]) == ["en"]
+    ru_crew = bilingual.page("ru/crew/peresild/index.html").select_one("[data-pagefind-body]").get_text()
+    assert "Юлия Пересильд" in ru_crew and "Yulia Peresild" in ru_crew
+
+
+def test_mentions_in_a_translation_lead_to_its_language(bilingual: Site):
+    bilingual.build()
+    mention = bilingual.page("ru/articles/landing/index.html").select_one("a.mention")
+    assert mention.get_text() == "Юлия Пересильд"
+    assert mention["href"] == "/ru/crew/peresild/"
+    assert mention["data-native"] == "Yulia Peresild"
+    card = bilingual.page("ru/articles/landing/index.html").select_one(".mention-card strong")
+    assert card.get_text() == "Актриса"
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def served_bilingual(bilingual: Site):
+    """The bilingual test site built and served over HTTP on the loopback interface."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    bilingual.write("content/articles/launch.ru.md", article("Старт", body="Юлия Пересильд и Клим Шипенко улетели на станцию."))
+    bilingual.build()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(bilingual.output)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_russian_search_finds_both_spellings_in_a_real_browser(served_bilingual):
+    from pathlib import Path
+    from urllib.parse import quote
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is installed by `make test` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    def search(page, query: str) -> list[str]:
+        page.goto(f"{served_bilingual}/ru/search/?q={quote(query)}")
+        page.wait_for_selector(".search-status:not(:empty)", timeout=15000)
+        return page.eval_on_selector_all(".search-results a", "links => links.map(a => a.getAttribute('href'))")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            cyrillic, latin = search(page, "Пересильд"), search(page, "Peresild")
+            assert errors == []
+            assert "/ru/crew/peresild/" in cyrillic and "/ru/crew/peresild/" in latin
+            assert {"/ru/articles/launch/", "/ru/articles/landing/"} <= set(latin)
+            assert all(href.startswith("/ru/") for href in cyrillic + latin), "the Russian page searches the Russian index only"
+            assert "/ru/articles/launch/" in search(page, "улетели"), "Russian stemming"
+            english = search(page, "Up they go")
+            assert not any(href.startswith("/articles/") for href in english)
+        finally:
+            browser.close()

@@ -107,6 +107,9 @@ def localize(value: Any, code: str, default: str, codes: set[str]) -> Any:
         out = YamlMap((k, localize(v, code, default, codes)) for k, v in value.items())
         out.line, out.column, out.key_marks = value.line, value.column, value.key_marks
         if code == NATIVE and code != default and out.get("name_native") and "id" in out and not is_by_language(value.get("name"), codes):
+            # the name as the default language writes it stays findable, under "also written"
+            aliases = list(out.get("aliases") or []) if isinstance(out.get("aliases"), list) else [out["aliases"]] if out.get("aliases") else []
+            out["aliases"] = YamlList([out["name"], *(a for a in aliases if a != out["name"])])
             out["name"] = out["name_native"]
         return out
     if isinstance(value, YamlList):
@@ -210,3 +213,36 @@ def format_date(value: dt.date, code: str) -> str:
     if code.split("-")[0] == "en":
         return f"{value.day} {value:%B %Y}"
     return babel.dates.format_date(value, "long", locale=code.replace("-", "_"))
+
+
+_MENTION = re.compile(r'<a aria-describedby="(?P<card>card-[^"]*)" class="mention" data-crew="(?P<id>[^"]*)"'
+                      r'(?: data-native="[^"]*")?(?: data-pagefind-index-attrs="data-native")? href="[^"]*">')
+_CARD = re.compile(r'(?P<open><span class="mention-card" data-pagefind-ignore="all" hidden id="card-(?P<id>[a-z0-9-]+)-\d+" role="tooltip">)'
+                   r'<strong>[^<]*</strong>[^<]*</span>')
+
+
+def localize_mentions(html: str, people: Mapping[str, tuple[str, str, str, str]]) -> str:
+    """Crew mentions of a translation as its language reads them: the link to the member's page
+    in that language, the card's role and bio in it, and the name as the default language writes
+    it in `data-native`, which the search index reads, so a Latin spelling finds a Cyrillic page.
+    `people`: by crew id, (href, other name, role, bio)."""
+    from markupsafe import escape
+
+    def link(found: re.Match) -> str:
+        person = people.get(found["id"])
+        if person is None:
+            return found[0]
+        href, other, _, _ = person
+        native = f' data-native="{escape(other)}" data-pagefind-index-attrs="data-native"' if other else ""
+        return f'<a aria-describedby="{found["card"]}" class="mention" data-crew="{found["id"]}"{native} href="{escape(href)}">'
+
+    def card(found: re.Match) -> str:
+        person = people.get(found["id"])
+        if person is None:
+            return found[0]
+        _, _, role, bio = person
+        return f'{found["open"]}<strong>{escape(role)}</strong>{" " + str(escape(bio)) if bio else ""}</span>'
+
+    if 'class="mention"' not in html:
+        return html
+    return _CARD.sub(card, _MENTION.sub(link, html))

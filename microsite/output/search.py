@@ -66,23 +66,55 @@ def _bucket(path: str, count: int) -> int:
     return int.from_bytes(hashlib.blake2b(path.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") % count
 
 
+def indexes(site: Site) -> list[tuple[str, str, list[str]]]:
+    """(folder prefix, language, pages) of each index: one for the site, or one per language of a
+    multilingual site (`ru/pagefind/`), so that each language is searched with its own stemming."""
+    if not site.config.languages:
+        return [("", site.config.language, indexed_pages(site))]
+    found = []
+    for lang in site.config.languages:
+        view = site.views[lang.code]
+        own = lang.code if lang.prefix else ""
+        pages = [f"{a.url}index.html" for a in view.articles if a.lang == own] + [f"{lang.prefix}{m.url}index.html" for m in view.crew]
+        found.append((lang.prefix, lang.code, pages))
+    return found
+
+
 def layout(site: Site) -> dict[str, list[str]]:
-    """Each shard's folder in the output with its pages; the first non-empty one is `pagefind`."""
-    pages = indexed_pages(site)
-    count = shard_count(len(pages), site.config.search_shard_pages)
-    buckets: dict[int, list[str]] = {}
-    for path in pages:
-        buckets.setdefault(_bucket(path, count), []).append(path)
-    numbers = sorted(buckets)
-    shards = {FOLDER: sorted(buckets[numbers[0]]) if numbers else []}
-    for number in numbers[1:]:
-        shards[f"{FOLDER}/shard-{number}"] = sorted(buckets[number])
+    """Each shard's folder in the output with its pages; each index's first is `pagefind`."""
+    shards: dict[str, list[str]] = {}
+    for prefix, _, pages in indexes(site):
+        count = shard_count(len(pages), site.config.search_shard_pages)
+        buckets: dict[int, list[str]] = {}
+        for path in pages:
+            buckets.setdefault(_bucket(path, count), []).append(path)
+        numbers = sorted(buckets)
+        if not numbers and prefix:
+            continue
+        shards[prefix + FOLDER] = sorted(buckets[numbers[0]]) if numbers else []
+        for number in numbers[1:]:
+            shards[f"{prefix}{FOLDER}/shard-{number}"] = sorted(buckets[number])
     return shards
 
 
-def merged_folders(site: Site) -> list[str]:
-    """Folders of the shards the search page merges into the first (`pagefind/shard-N/`)."""
-    return [f"{folder}/" for folder in layout(site) if folder != FOLDER]
+def folder_language(site: Site) -> dict[str, tuple[str, int]]:
+    """The language and shard count of each index folder prefix."""
+    return {prefix: (language, shard_count(len(pages), site.config.search_shard_pages)) for prefix, language, pages in indexes(site)}
+
+
+def _prefix(folder: str) -> str:
+    return folder[:folder.index(FOLDER)]
+
+
+def merged_folders(site: Site, prefix: str = "") -> list[str]:
+    """Folders of the shards the search page of a language merges into the first (`pagefind/shard-N/`),
+    inside that language's folder."""
+    return [f"{folder[len(prefix):]}/" for folder in layout(site) if _prefix(folder) == prefix and folder != prefix + FOLDER]
+
+
+def has_index(site: Site, prefix: str = "") -> bool:
+    """Whether a language's search page has an index to load (Pagefind cannot make an empty one)."""
+    return any(pages for p, _, pages in indexes(site) if p == prefix)
 
 
 def _versions() -> str:
@@ -256,13 +288,14 @@ class _Service:
         self.log.close()
 
 
-def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Progress = NONE) -> list[dict[str, bytes]]:
-    """Index each job's pages, `at_once` shards at a time; return each job's index files.
-    `progress` counts the shards indexed."""
+def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Progress = NONE,
+           languages: list[str] | None = None) -> list[dict[str, bytes]]:
+    """Index each job's pages, `at_once` shards at a time, in `language` or each job's of
+    `languages`; return each job's index files. `progress` counts the shards indexed."""
     results: list[dict[str, bytes]] = []
     running: list[_Service] = []
     try:
-        for pages in jobs:
+        for pages, language in zip(jobs, languages or [language] * len(jobs)):
             running.append(_Service(pages, language))
             if len(running) >= at_once:
                 results.append(running.pop(0).files())
@@ -278,7 +311,7 @@ def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Pr
 
 def _bundle(folder: str, files: dict[str, bytes]) -> dict[str, bytes]:
     """The files of one shard's index that the output needs, by output path."""
-    return {f"{folder}/{rel}": data for rel, data in sorted(files.items()) if folder == FOLDER or _is_data(rel)}
+    return {f"{folder}/{rel}": data for rel, data in sorted(files.items()) if folder.endswith(FOLDER) or _is_data(rel)}
 
 
 @dataclass(frozen=True)
@@ -288,10 +321,17 @@ class Shards:
     layout: dict[str, list[str]]
     count: int
     language: str
+    languages: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """The language and shard count of each index by its folder prefix, in a multilingual site."""
 
     @classmethod
     def of(cls, site: Site) -> "Shards":
-        return cls(layout(site), shard_count(len(indexed_pages(site)), site.config.search_shard_pages), site.config.language)
+        return cls(layout(site), shard_count(len(indexed_pages(site)), site.config.search_shard_pages), site.config.language,
+                   folder_language(site) if site.config.languages else {})
+
+    def reading(self, folder: str) -> tuple[str, int]:
+        """The language and shard count a shard folder is indexed with."""
+        return self.languages.get(_prefix(folder), (self.language, self.count))
 
     def folder(self, page: str) -> str | None:
         """The shard folder that indexes a page, or None for a page not indexed."""
@@ -314,13 +354,14 @@ class Reindex:
             for folder in sorted({shards.folder(rel) for rel in pages} - {None}):
                 members = shards.layout[folder]
                 old = [(rel, self.previous.pages[rel][1]) for rel in members if rel in self.previous.pages]
-                old_key = _shard_key(folder, shards.count, shards.language, old)
+                language, count = shards.reading(folder)
+                old_key = _shard_key(folder, count, language, old)
                 if len(old) != len(members) or old_key not in self.previous.shards:
                     raise LookupError(f"no record of {folder}")
                 present = [(rel, _digest(pages[rel]) if rel in pages else digest) for rel, digest in old]
-                self._plans.append((folder, old_key, _shard_key(folder, shards.count, shards.language, present), present))
+                self._plans.append((folder, old_key, _shard_key(folder, count, language, present), present))
                 sources: list[Page] = [(rel, pages[rel] if rel in pages else os.path.join(output, rel)) for rel in members]
-                self._running.append(_Service(sources, shards.language))
+                self._running.append(_Service(sources, language))
         except BaseException:
             self.stop()
             raise
@@ -364,12 +405,11 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
     Shards unchanged since the previous build are carried over; the rest are indexed, one at a
     time, counted by `progress`. Returns the output paths of every index file.
     """
-    language = site.config.language
     if not indexed_pages(site):
         return []  # nothing to index: the search page then loads no index (Pagefind cannot make an empty one)
     progress.phase("indexing")
     shards = layout(site)
-    count = shard_count(len(indexed_pages(site)), site.config.search_shard_pages)
+    reading = Shards.of(site).reading
     staging = tx.staging.resolve()
     previous = _recall(store, memory, tx.output)
     record = Record()
@@ -390,6 +430,7 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
                         digest = _digest(f.read())
                 record.pages[rel] = (stamp, digest)
                 present.append((rel, digest))
+            language, count = reading(folder)
             key = _shard_key(folder, count, language, present)
             kept = previous.shards.get(key)
             if kept is not None and _intact(tx, kept):
@@ -400,7 +441,8 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
                 continue
             todo.append((folder, key, [(rel, os.path.join(staging, rel)) for rel, _ in present]))
         progress.phase("indexing", len(todo))
-        made = _index([pages for _, _, pages in todo], language, min(len(todo), parallel.cores()), progress) if todo else []
+        made = _index([pages for _, _, pages in todo], site.config.language, min(len(todo), parallel.cores()), progress,
+                      [reading(folder)[0] for folder, _, _ in todo]) if todo else []
         for (folder, key, _), files in zip(todo, made):
             stamps: dict[str, Stamp | None] = {}
             for rel, data in _bundle(folder, files).items():

@@ -170,6 +170,11 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
     def page_language() -> str:
         return _language or default
 
+    names = {m.id: m.name for m in site.crew}
+    people = {language.code: {m.id: (f"{site.config.base_path}{language.prefix}{m.url}", names.get(m.id, ""), m.role, m.bio)
+                               for m in site.views[language.code].crew}
+              for language in site.config.languages if language.prefix}
+
     def share_image(article=None, card=None) -> images.Variant | cards.Card | None:
         """The picture a link preview shows for a page: the article's image, the page's card
         (`cards.of(page_url)`) or `static/share.*`."""
@@ -182,6 +187,8 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
     def article_html(article, feed: bool = False) -> str:
         """An article body (trusted HTML) with responsive images, or single sized ones for feeds, and language marks."""
         body = images.rewrite_body(str(article.body), article, library, url, responsive=not feed)
+        if article.lang in people:
+            body = i18n.localize_mentions(body, people[article.lang])
         return lang.mark_html(body, article.lang or default)
 
     def picture(name: str, alt: str, sizes: str = images.DEFAULT_SIZES, css_class: str = "") -> Markup:
@@ -225,7 +232,8 @@ def plan(site: Site) -> list[Page]:
     if not site.config.languages:
         pages, sitemap = _plan_language(site)
         return pages + _plan_root(sitemap, site)
-    planned = {lang.code: _plan_language(site.views[lang.code], lang) for lang in site.config.languages}
+    planned = {lang.code: _plan_language(site.views[lang.code], lang, (search.merged_folders(site, lang.prefix), search.has_index(site, lang.prefix)))
+               for lang in site.config.languages}
     found: dict[tuple[str, str], dict[str, SitePath]] = {}
     for lang in site.config.languages:
         for page in planned[lang.code][0]:
@@ -270,7 +278,8 @@ def _plan_root(sitemap: list[tuple], site: Site) -> list[Page]:
             Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, frozenset({"site"}), Origin("robots.txt", template="robots.txt"))]
 
 
-def _plan_language(site: Site, language: Language | None = None) -> tuple[list[Page], list[tuple[str, dt.datetime | None]]]:
+def _plan_language(site: Site, language: Language | None = None,
+                   searched: tuple[list[str], bool] | None = None) -> tuple[list[Page], list[tuple[str, dt.datetime | None]]]:
     """The pages of one language (of the site, when it has one) with paths inside its folder, and its sitemap entries."""
     crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
@@ -349,7 +358,8 @@ def _plan_language(site: Site, language: Language | None = None) -> tuple[list[P
     counts = {slug: len(tagged) for slug, tagged in tagged_by.items()}
     paged("tags/", "tags.html", site.tags, {"counts": counts}, site_deps, newest, Origin("the tag list", template="tags.html"),
           key="tags", size=TAGS_PER_ARTICLE * per_page)
-    paged("search/", "search.html", articles, {"shards": search.merged_folders(site), "indexed": bool(search.indexed_pages(site)),
+    shards, indexed = searched or (search.merged_folders(site), bool(search.indexed_pages(site)))
+    paged("search/", "search.html", articles, {"shards": shards, "indexed": indexed,
                                                "years": years}, every | {"mission", "site"}, newest,
           Origin("the search page", template="search.html"))
     for tag in site.tags:
