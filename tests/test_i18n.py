@@ -249,3 +249,53 @@ def test_russian_search_finds_both_spellings_in_a_real_browser(served_bilingual)
             assert not any(href.startswith("/articles/") for href in english)
         finally:
             browser.close()
+
+
+def test_timeline_durations_and_days_in_russian(bilingual: Site):
+    mission = (bilingual.source / "content/mission.yaml").read_text(encoding="utf-8")
+    bilingual.write("content/mission.yaml", mission.replace("      detail: Back on the ground.\n",
+                                                            "      detail: Back on the ground.\n      since: launch\n"))
+    bilingual.build()
+    page = bilingual.page("ru/mission/index.html")
+    since = page.select_one("#landing .event-since").get_text()
+    assert since.startswith("11 дней 20 часов") and "«Launch»" in since
+    assert page.select_one("#landing .event-gap").get_text() == "через 11 дней 20 часов"
+    assert page.select_one("#day-2021-10-17 .timeline-date").get_text() == "воскресенье, 17 октября 2021"
+    english = bilingual.page("mission/index.html")
+    assert english.select_one("#landing .event-gap").get_text() == "11 days 20 hours later"
+    assert english.select_one("#day-2021-10-17 .timeline-date").get_text() == "Sunday 17 October 2021"
+
+
+@pytest.mark.parametrize("words, expected", [(1, "1 минута чтения"), (3 * 220, "3 минуты чтения"), (5 * 220, "5 минут чтения")])
+def test_reading_time_in_russian(bilingual: Site, words, expected):
+    bilingual.write("content/articles/landing.ru.md", article("Посадка", body=" ".join(["слово"] * words)))
+    bilingual.build()
+    meta = " ".join(bilingual.page("ru/articles/landing/index.html").select_one("p.meta").get_text().split())
+    assert meta.endswith(expected)
+
+
+def test_russian_typography_in_translations(bilingual: Site):
+    bilingual.write("content/articles/landing.ru.md", article("'\"Вызов\" -- фильм'", summary="'Фильм \"Вызов\" снят на орбите'",
+                                                              body='Фильм "Вызов" -- первый такой. Код: `"x" -- y`.'))
+    bilingual.build()
+    page = bilingual.page("ru/articles/landing/index.html")
+    assert page.h1.get_text() == "«Вызов»\u00a0– фильм"
+    prose = page.select_one(".prose p")
+    assert "Фильм «Вызов»\u00a0– первый такой." in prose.get_text()
+    assert prose.code.get_text() == '"x" -- y'
+    assert page.select_one(".lede").get_text() == "Фильм «Вызов» снят на орбите"
+
+
+def test_structured_data_language_and_translation(bilingual: Site):
+    import json
+
+    bilingual.build()
+
+    def record(rel):
+        return json.loads(bilingual.page(rel).find("script", type="application/ld+json").string)
+
+    ru, en = record("ru/articles/landing/index.html"), record("articles/landing/index.html")
+    assert ru["inLanguage"] == "ru" and en["inLanguage"] == "en"
+    assert ru["translationOfWork"]["@id"] == "https://example.org/articles/landing/"
+    assert en["workTranslation"] == [{"@type": "NewsArticle", "@id": "https://example.org/ru/articles/landing/"}]
+    assert record("ru/index.html")["inLanguage"] == "ru"

@@ -14,6 +14,7 @@ import babel
 import babel.dates
 
 from ..errors import SiteError
+from .timeline import English
 from ..model import Language
 from ..source.yaml12 import YamlList, YamlMap
 
@@ -246,3 +247,33 @@ def localize_mentions(html: str, people: Mapping[str, tuple[str, str, str, str]]
     if 'class="mention"' not in html:
         return html
     return _CARD.sub(card, _MENTION.sub(link, html))
+
+
+class Spoken(English):
+    """The timeline's words in a language of the site, from its interface strings."""
+
+    def __init__(self, strings: Strings, code: str):
+        self.strings, self.code = strings, code
+
+    def __repr__(self) -> str:
+        """Name the language and its strings, so rebuilds can fingerprint the pages that use them."""
+        return f"Spoken({self.code!r}, {sorted(self.strings.tables.get(self.code, {}).items())!r})"
+
+    def unit(self, n: int, word: str) -> str:
+        return self.strings.text(self.code, f"timeline_{word}", n)
+
+    def later(self, span: str) -> str:
+        return self.strings.text(self.code, "timeline_later", span=span)
+
+    def phrase(self, key: str, **values: str) -> str:
+        return self.strings.text(self.code, f"timeline_{key}", **values)
+
+    def day_label(self, value: dt.date) -> str:
+        if self.code.split("-")[0] == "en":
+            return super().day_label(value)
+        return babel.dates.format_date(value, "EEEE, d MMMM y", locale=self.code.replace("-", "_"))
+
+    def weekday_and_day(self, value: dt.date) -> str:
+        if self.code.split("-")[0] == "en":
+            return super().weekday_and_day(value)
+        return babel.dates.format_date(value, "EEEE, d MMMM", locale=self.code.replace("-", "_"))

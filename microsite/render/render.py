@@ -22,6 +22,7 @@ from ..output.assets import Asset
 from ..errors import BuildFailed, SiteError
 from ..model import Article, Language, Origin, Page, Site, SitePath
 from ..progress import NONE, Progress
+from ..markdown import typography
 from ..markdown.mentions import strip_cards
 from ..source.schema import make_slug
 
@@ -189,6 +190,8 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
         body = images.rewrite_body(str(article.body), article, library, url, responsive=not feed)
         if article.lang in people:
             body = i18n.localize_mentions(body, people[article.lang])
+        if article.lang.split("-")[0] == "ru":
+            body = typography.russian_html(body)
         return lang.mark_html(body, article.lang or default)
 
     def picture(name: str, alt: str, sizes: str = images.DEFAULT_SIZES, css_class: str = "") -> Markup:
@@ -209,9 +212,25 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
             return Markup('<img src="{}" alt="{}">').format(src, article.image_alt or "")
         return images.picture_html(found, article.image_alt or "", url, sizes, lead=True)
 
-    env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url), share_image=share_image, cards=library.cards,
+    records = seo.StructuredData(site.config, abs_url, image_url)
+    if site.config.languages:
+        records = _ByLanguage({code: seo.StructuredData(view.config, abs_url, image_url) for code, view in site.views.items()}, page_language)
+    env.globals.update(ld=records, share_image=share_image, cards=library.cards,
                        article_html=article_html, picture=picture, article_picture=article_picture)
     env.filters.update(describe=seo.article_description, langmark=lambda value: lang.mark_text(value, page_language()))
+
+
+class _ByLanguage:
+    """One helper per language, answering as the one of the language of the page being rendered."""
+
+    def __init__(self, helpers: Mapping[str, Any], language: Callable[[], str]):
+        self.helpers, self.language = helpers, language
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.helpers[self.language()], name)
+
+    def __repr__(self) -> str:
+        return f"_ByLanguage({sorted(self.helpers.items())!r})"
 
 
 MISSION = "content/mission.yaml"
@@ -232,7 +251,8 @@ def plan(site: Site) -> list[Page]:
     if not site.config.languages:
         pages, sitemap = _plan_language(site)
         return pages + _plan_root(sitemap, site)
-    planned = {lang.code: _plan_language(site.views[lang.code], lang, (search.merged_folders(site, lang.prefix), search.has_index(site, lang.prefix)))
+    planned = {lang.code: _plan_language(site.views[lang.code], lang, (search.merged_folders(site, lang.prefix), search.has_index(site, lang.prefix)),
+                                         i18n.Spoken(site.strings, lang.code) if site.strings else timeline.ENGLISH)
                for lang in site.config.languages}
     found: dict[tuple[str, str], dict[str, SitePath]] = {}
     for lang in site.config.languages:
@@ -279,7 +299,8 @@ def _plan_root(sitemap: list[tuple], site: Site) -> list[Page]:
 
 
 def _plan_language(site: Site, language: Language | None = None,
-                   searched: tuple[list[str], bool] | None = None) -> tuple[list[Page], list[tuple[str, dt.datetime | None]]]:
+                   searched: tuple[list[str], bool] | None = None,
+                   words: timeline.English = timeline.ENGLISH) -> tuple[list[Page], list[tuple[str, dt.datetime | None]]]:
     """The pages of one language (of the site, when it has one) with paths inside its folder, and its sitemap entries."""
     crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
@@ -340,7 +361,7 @@ def _plan_language(site: Site, language: Language | None = None,
         paged(member.url, "crew.html", own, {"member": member}, site_deps | {"mission"}, newest, made)
         feeds(member.url, own, {"member": member}, site_deps | {"mission"}, made)
     covering = frozenset(f"article:{a.source}" for a in articles if a.events)
-    pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles), "page_url": "mission/"},
+    pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles, words), "page_url": "mission/"},
                       covering | {"articles", "mission", "site"}, Origin("the mission page", MISSION, template="mission.html")))
     sitemap.append(("mission/", newest))
     calendar = ics.calendar(site.events, site.data.get("mission", {}).get("name") or site.config.title, site.config.base_url + "mission/")

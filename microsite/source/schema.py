@@ -14,7 +14,7 @@ from .content import RawArticle, Sources
 from ..features import i18n, redirects, timeline
 from ..errors import BuildFailed, SiteError, located
 from ..markdown.markup import Converted
-from ..markdown.typography import smarten
+from ..markdown.typography import russian, smarten
 from ..markdown.urls import refused_value
 from ..output.write import RESERVED_NAMES, safe_relative
 from ..model import Article, CrewMember, DeployConfig, Event, Settings, Site, SiteConfig, Tag
@@ -485,6 +485,8 @@ def check(sources: Sources, settings: Settings, now: dt.datetime | None = None) 
             raw = replace(raw, front=i18n.inherit(raw.front, first.front, str(first.front.get("slug") or stem)))
             meta = check_article(raw, crew_ids, problems, event_ids, stem)
             language = dict(lang=code, original=original, prefix=f"{code}/")
+            if meta is not None and code.split("-")[0] == "ru":
+                language.update((key, russian(meta.fields[key]) if meta.fields[key] else meta.fields[key]) for key in ("title", "summary", "series"))
         else:
             meta = check_article(raw, crew_ids, problems, event_ids)
         errors += problems.errors
