@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 _OPEN_BEFORE = r"(^|(?<=[\s(\[{\u2014\u2013/-]))"
 _OPENING_DOUBLE = re.compile(_OPEN_BEFORE + '"')
@@ -24,8 +25,26 @@ _SPACED_DASH = re.compile(r"[ \t]+(?=[\u2014\u2013](?:\s|$))")
 _ENTITY_DASH = re.compile(r"[ \t]+(?=&[mn]dash;(?:\s|$))")
 """Python-Markdown's smarty writes its dashes and quotes as entities."""
 _SEGMENTS = re.compile(r"(<[^>]*>)")
-_SKIP_OPEN = re.compile(r"<(pre|code|script|style|kbd|samp)\b", re.IGNORECASE)
-_SKIP_CLOSE = re.compile(r"</(pre|code|script|style|kbd|samp)\s*>", re.IGNORECASE)
+CODE_TAGS = ("pre", "code", "script", "style", "textarea", "kbd", "samp")
+"""Elements whose text is code or input, never prose to retouch."""
+
+
+def over_text(html: str, change: Callable[[str], str], skip: tuple[str, ...] = CODE_TAGS) -> str:
+    """Apply `change` to the text of trusted HTML outside the `skip` elements, leaving tags and attributes untouched."""
+    opening = re.compile(rf"<({'|'.join(skip)})\b", re.IGNORECASE)
+    closing = re.compile(rf"</({'|'.join(skip)})\s*>", re.IGNORECASE)
+    out: list[str] = []
+    skipping = 0
+    for segment in _SEGMENTS.split(html):
+        if segment.startswith("<"):
+            if opening.match(segment):
+                skipping += 1
+            elif closing.match(segment):
+                skipping = max(0, skipping - 1)
+            out.append(segment)
+        else:
+            out.append(segment if skipping else change(segment))
+    return "".join(out)
 
 
 def russian(text: str) -> str:
@@ -39,16 +58,5 @@ def russian(text: str) -> str:
 
 
 def russian_html(html: str) -> str:
-    """`russian` over the text of trusted HTML, leaving tags, attributes and code as they are."""
-    out: list[str] = []
-    skipping = 0
-    for segment in _SEGMENTS.split(html):
-        if segment.startswith("<"):
-            if _SKIP_OPEN.match(segment):
-                skipping += 1
-            elif _SKIP_CLOSE.match(segment):
-                skipping = max(0, skipping - 1)
-            out.append(segment)
-        else:
-            out.append(segment if skipping else russian(_ENTITY_DASH.sub("\u00a0", segment).replace("&ldquo;", "\u00ab").replace("&rdquo;", "\u00bb")))
-    return "".join(out)
+    """`russian` over the text of trusted HTML (smarty's entities too), leaving tags, attributes and code as they are."""
+    return over_text(html, lambda text: russian(_ENTITY_DASH.sub("\u00a0", text).replace("&ldquo;", "\u00ab").replace("&rdquo;", "\u00bb")))
