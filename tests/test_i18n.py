@@ -299,3 +299,42 @@ def test_structured_data_language_and_translation(bilingual: Site):
     assert ru["translationOfWork"]["@id"] == "https://example.org/articles/landing/"
     assert en["workTranslation"] == [{"@type": "NewsArticle", "@id": "https://example.org/ru/articles/landing/"}]
     assert record("ru/index.html")["inLanguage"] == "ru"
+
+
+def test_new_article_writes_a_translation(bilingual: Site):
+    from conftest import run_build
+
+    (bilingual.source / "content/articles/landing.ru.md").unlink()
+    run_build(bilingual.capsys, ["new", "article", "Возвращение", "--lang", "ru", "--of", "landing", "--source", str(bilingual.source)])
+    written = bilingual.source / "content/articles/landing.ru.md"
+    assert written.is_file()
+    bilingual.build()
+    assert not (bilingual.output / "ru/articles/landing").exists(), "a new translation is a draft"
+    bilingual.build("--drafts")
+    page = bilingual.page("ru/articles/landing/index.html")
+    assert page.h1.get_text() == "Возвращение"
+    assert page.find("meta", property="article:published_time")["content"] == "2021-10-17T09:00:00Z"
+    again = run_build(bilingual.capsys, ["new", "article", "Ещё", "--lang", "ru", "--of", "landing", "--source", str(bilingual.source)], expect=None)
+    assert again.status != 0 and "already exists" in again.err
+    unknown = run_build(bilingual.capsys, ["new", "article", "Landung", "--lang", "de", "--of", "landing", "--source", str(bilingual.source)], expect=None)
+    assert unknown.status != 0 and "'de' is not one of the site's other languages" in unknown.err
+
+
+def test_check_reports_missing_strings_and_strict_fails(bilingual: Site):
+    from conftest import run_build
+
+    clean = run_build(bilingual.capsys, ["check", "--source", str(bilingual.source)])
+    assert "warning" not in clean.err, clean.err
+    theme = bilingual.source / "i18n/ru.yaml"
+    theme.parent.mkdir()
+    from microsite.features.i18n import THEME_STRINGS
+    table = (THEME_STRINGS / "ru.yaml").read_text(encoding="utf-8")
+    theme.write_text("\n".join(l for l in table.splitlines() if not l.startswith("latest:")).replace(
+        "skip: Перейти к содержанию", "skip: К содержанию") + "\n", encoding="utf-8")
+    bilingual.build()
+    page = bilingual.page("ru/index.html")
+    assert page.select_one("a.skip-link").get_text() == "К содержанию", "the site's file overrides the theme's"
+    assert page.select_one("#latest").get_text() == "Latest articles", "a missing key falls back to the default language"
+    result = run_build(bilingual.capsys, ["check", "--source", str(bilingual.source)])
+    assert "i18n/ru.yaml" in result.err and "'latest'" in result.err
+    run_build(bilingual.capsys, ["check", "--strict", "--source", str(bilingual.source)], expect=1)

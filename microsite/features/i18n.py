@@ -197,15 +197,13 @@ def plural_form(code: str, count: int) -> str:
 
 
 def load_strings(folders: list[Path], codes: list[str], read) -> Strings:
-    """Read each language's table, the site's file over the theme's, by `read(path, rel)`."""
+    """Read each language's table by `read(path, rel)` from the first of `folders` that has its
+    file: a site's `i18n/ru.yaml` replaces the theme's, as its templates do, and what it leaves
+    out is shown in the default language (and reported by `check`)."""
     tables: dict[str, Mapping[str, Any]] = {}
     for code in codes:
-        table: dict[str, Any] = {}
-        for folder in reversed(folders):
-            path = folder / f"{code}.yaml"
-            if path.is_file():
-                table.update(read(path, f"i18n/{code}.yaml"))
-        tables[code] = MappingProxyType(table)
+        found = next((folder / f"{code}.yaml" for folder in folders if (folder / f"{code}.yaml").is_file()), None)
+        tables[code] = MappingProxyType(dict(read(found, f"i18n/{code}.yaml")) if found else {})
     return Strings(MappingProxyType(tables), codes[0])
 
 
