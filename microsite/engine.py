@@ -132,7 +132,9 @@ def load_site(settings: Settings, memo: Memo | None = None, store: cache.Store |
     linked = frozenset(ref.target for body in converted.values() for ref in body.refs if ref.kind in ("article", "file"))
     converted = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw), warnings)
     site = dataclasses.replace(schema.assemble(checked, converted), linked=linked)
-    return dataclasses.replace(site, strings=interface_strings(settings.source, site.config))
+    strings = interface_strings(settings.source, site.config)
+    views = {code: dataclasses.replace(view, config=dataclasses.replace(view.config, strings=strings)) for code, view in site.views.items()}
+    return dataclasses.replace(site, config=dataclasses.replace(site.config, strings=strings), views=views)
 
 
 def interface_strings(source: Path, config) -> i18n.Strings:

@@ -76,6 +76,9 @@ class SiteConfig:
     """The languages of a multilingual site, the default first; empty for a site in one language."""
     tag_names: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: EMPTY)
     """Display names of tags by language (`tags:` in `site.yaml`), keyed by the tag as written."""
+    strings: Any = None
+    """The interface strings of each language (i18n.Strings): a site's `i18n/<code>.yaml` or the
+    theme's; part of the config so that every page's fingerprint covers them."""
 
     @property
     def base_path(self) -> str:
@@ -233,8 +236,6 @@ class Site:
     Markdown links (relative to the linking article): whose headings others link to."""
     scheduled: tuple[tuple[str, dt.datetime], ...] = ()
     """Articles held back because they are dated after the build (source path, date), soonest first."""
-    strings: Any = None
-    """A multilingual site's interface strings (i18n.Strings): the site's `i18n/` over the theme's."""
     views: Mapping[str, "Site"] = field(default_factory=lambda: EMPTY)
     """A multilingual site seen in each language, by code: its config, data, crew, events, tags
     and articles in that language (the default language's view holds its own articles only)."""

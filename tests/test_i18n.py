@@ -338,3 +338,105 @@ def test_check_reports_missing_strings_and_strict_fails(bilingual: Site):
     result = run_build(bilingual.capsys, ["check", "--source", str(bilingual.source)])
     assert "i18n/ru.yaml" in result.err and "'latest'" in result.err
     run_build(bilingual.capsys, ["check", "--strict", "--source", str(bilingual.source)], expect=1)
+
+
+class TranslationEditor:
+    """Random edits of a bilingual site: translations added, edited, re-dated, removed, and the
+    data and interface strings of the other language changed."""
+
+    def __init__(self, source, rnd):
+        self.source, self.rnd = source, rnd
+        self.articles = source / "content" / "articles"
+
+    def originals(self):
+        return sorted(p for p in self.articles.glob("*.md") if p.name.count(".") == 1)
+
+    def translations(self):
+        return sorted(self.articles.glob("*.ru.md"))
+
+    def add(self) -> str:
+        original = self.rnd.choice(self.originals())
+        target = original.with_name(f"{original.stem}.ru.md")
+        target.write_text(article(f"Перевод {self.rnd.randint(0, 99)}", body=f"Юлия Пересильд, текст {self.rnd.random()}."),
+                          encoding="utf-8")
+        return f"add {target.name}"
+
+    def edit_body(self) -> str:
+        if not self.translations():
+            return self.add()
+        path = self.rnd.choice(self.translations())
+        path.write_text(path.read_text(encoding="utf-8") + f"\nЕщё абзац {self.rnd.random()}.\n", encoding="utf-8")
+        return f"body of {path.name}"
+
+    def redate(self) -> str:
+        if not self.translations():
+            return self.add()
+        path = self.rnd.choice(self.translations())
+        text = path.read_text(encoding="utf-8").replace("---\n", f"---\ndate: 2021-10-{self.rnd.randint(10, 28)}\n", 1)
+        path.write_text(text if text.count("\ndate:") == 1 else article("Другая дата", f"2021-10-{self.rnd.randint(10, 28)}"), encoding="utf-8")
+        return f"date of {path.name}"
+
+    def delete(self) -> str:
+        if not self.translations():
+            return self.add()
+        path = self.rnd.choice(self.translations())
+        path.unlink()
+        return f"delete {path.name}"
+
+    def strings(self) -> str:
+        from microsite.features.i18n import THEME_STRINGS
+
+        folder = self.source / "i18n"
+        folder.mkdir(exist_ok=True)
+        table = (THEME_STRINGS / "ru.yaml").read_text(encoding="utf-8")
+        (folder / "ru.yaml").write_text(table.replace("Новые статьи", f"Свежее {self.rnd.randint(0, 99)}"), encoding="utf-8")
+        return "i18n/ru.yaml"
+
+    def mission(self) -> str:
+        path = self.source / "content/mission.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("ru: Актриса", f"ru: Актриса {self.rnd.randint(0, 9)}").replace("ru: Актриса 0", "ru: Актриса"),
+                        encoding="utf-8")
+        return "mission.yaml"
+
+    def show(self) -> str:
+        path = self.source / "content/site.yaml"
+        text = path.read_text(encoding="utf-8")
+        anchor, shown = "    description: Небольшой сайт для тестов.\n", "    untranslated: show\n"
+        path.write_text(text.replace(shown, "") if shown in text else text.replace(anchor, anchor + shown), encoding="utf-8")
+        return "untranslated: show/hide"
+
+    EDITS = ["add", "add", "edit_body", "edit_body", "redate", "delete", "strings", "mission", "show"]
+
+    def random_edit(self) -> str:
+        return getattr(self, self.rnd.choice(self.EDITS))()
+
+
+@pytest.mark.parametrize("session", [True, False], ids=["watch", "command-line"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_translation_edits_match_a_clean_build(bilingual: Site, tmp_path, seed, session):
+    """After each random edit, a rebuild in a session (watch, serve) or from the command line
+    (the build cache) writes the same bytes as a clean build."""
+    import random
+    import shutil
+
+    from microsite import engine
+    from microsite.model import Settings
+    from microsite.rebuild.incremental import Memo
+
+    def tree(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    settings = Settings(source=bilingual.source, output=bilingual.output)
+    memo = Memo() if session else None
+    engine.build(settings, memo)
+    editor, history = TranslationEditor(bilingual.source, random.Random(seed)), []
+    clean = tmp_path / "clean" / "output"
+    for _ in range(10):
+        history.append(editor.random_edit())
+        shutil.rmtree(clean.parent, ignore_errors=True)
+        engine.build(Settings(source=bilingual.source, output=clean))
+        engine.build(settings, memo)
+        got, expected = tree(bilingual.output), tree(clean)
+        assert sorted(got) == sorted(expected), f"file lists differ after {history}"
+        assert [rel for rel in got if got[rel] != expected[rel]] == [], f"bytes differ after {history}"

@@ -128,7 +128,7 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
 
     env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, strip_cards=strip_cards, json=_json_value, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
     _add_output_helpers(env, site, library or images.Library(), root_url, abs_url)
-    _add_language_helpers(env, site, site.strings or i18n.load_strings([i18n.THEME_STRINGS], ["en"], _theme_yaml), root_url)
+    _add_language_helpers(env, site, site.config.strings or i18n.load_strings([i18n.THEME_STRINGS], ["en"], _theme_yaml), root_url)
     return env
 
 
@@ -252,7 +252,7 @@ def plan(site: Site) -> list[Page]:
         pages, sitemap = _plan_language(site)
         return pages + _plan_root(sitemap, site)
     planned = {lang.code: _plan_language(site.views[lang.code], lang, (search.merged_folders(site, lang.prefix), search.has_index(site, lang.prefix)),
-                                         i18n.Spoken(site.strings, lang.code) if site.strings else timeline.ENGLISH)
+                                         i18n.Spoken(site.config.strings, lang.code) if site.config.strings else timeline.ENGLISH)
                for lang in site.config.languages}
     found: dict[tuple[str, str], dict[str, SitePath]] = {}
     for lang in site.config.languages:
