@@ -440,3 +440,12 @@ def test_random_translation_edits_match_a_clean_build(bilingual: Site, tmp_path,
         got, expected = tree(bilingual.output), tree(clean)
         assert sorted(got) == sorted(expected), f"file lists differ after {history}"
         assert [rel for rel in got if got[rel] != expected[rel]] == [], f"bytes differ after {history}"
+
+
+def test_theme_tables_have_the_same_keys():
+    from microsite.features import i18n
+    from microsite.source import content
+
+    strings = i18n.load_strings([i18n.THEME_STRINGS], ["en", "ru"], content.read_yaml_file)
+    assert strings.missing() == []
+    assert set(strings.tables["ru"]) == set(strings.tables["en"])
