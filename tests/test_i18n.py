@@ -449,3 +449,11 @@ def test_theme_tables_have_the_same_keys():
     strings = i18n.load_strings([i18n.THEME_STRINGS], ["en", "ru"], content.read_yaml_file)
     assert strings.missing() == []
     assert set(strings.tables["ru"]) == set(strings.tables["en"])
+
+
+def test_translation_has_its_own_link_preview_card(bilingual: Site):
+    bilingual.build()
+    ru = bilingual.page("ru/articles/landing/index.html").find("meta", property="og:image")["content"]
+    en = bilingual.page("articles/landing/index.html").find("meta", property="og:image")["content"]
+    assert ru != en and "/cards/ru/articles/landing" in ru
+    assert (bilingual.output / ru.removeprefix("https://example.org/")).is_file()

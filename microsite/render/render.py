@@ -270,7 +270,8 @@ def plan(site: Site) -> list[Page]:
         for page in own:
             alternates = found.get(_identity(page), {}) if _is_page(page) else {}
             pages.append(replace(page, path=lang.prefix + page.path,
-                                 context={**shared, **page.context, "alternates": alternates}))
+                                 context={**shared, **page.context, "alternates": alternates,
+                                          "site_path": SitePath(lang.prefix + page.context["page_url"])}))
         originals = {a.local_url: ("article", a.original or a.source) for a in view.articles if a.prefix == lang.prefix}
         sitemap += [(SitePath(lang.prefix + path), modified, found.get(originals.get(path, ("page", path)), {}))
                     for path, modified in entries]
