@@ -457,3 +457,20 @@ def test_translation_has_its_own_link_preview_card(bilingual: Site):
     en = bilingual.page("articles/landing/index.html").find("meta", property="og:image")["content"]
     assert ru != en and "/cards/ru/articles/landing" in ru
     assert (bilingual.output / ru.removeprefix("https://example.org/")).is_file()
+
+
+def test_every_hreflang_pair_is_reciprocal_and_resolves(bilingual: Site):
+    bilingual.build()
+    pages = {p.relative_to(bilingual.output).as_posix(): p for p in bilingual.output.rglob("*.html")}
+    checked = 0
+    for rel, path in pages.items():
+        links = hreflang(parse(path))
+        for code, href in links.items():
+            target = href.removeprefix("https://example.org/") + "index.html"
+            assert target in pages, f"{rel}: hreflang {code} leads to {href}, which does not exist"
+            if code != "x-default":
+                back = hreflang(parse(pages[target]))
+                own = "https://example.org/" + rel.removesuffix("index.html")
+                assert back.get(parse(path).html["lang"]) == own, f"{href} does not link back to {own}"
+                checked += 1
+    assert checked > 20

@@ -252,7 +252,8 @@ def plan(site: Site) -> list[Page]:
         pages, sitemap = _plan_language(site)
         return pages + _plan_root(sitemap, site)
     planned = {lang.code: _plan_language(site.views[lang.code], lang, (search.merged_folders(site, lang.prefix), search.has_index(site, lang.prefix)),
-                                         i18n.Spoken(site.config.strings, lang.code) if site.config.strings else timeline.ENGLISH)
+                                         i18n.Spoken(site.config.strings, lang.code) if site.config.strings else timeline.ENGLISH,
+                                         site.articles[0].modified if site.articles else None)
                for lang in site.config.languages}
     found: dict[tuple[str, str], dict[str, SitePath]] = {}
     for lang in site.config.languages:
@@ -301,7 +302,8 @@ def _plan_root(sitemap: list[tuple], site: Site) -> list[Page]:
 
 def _plan_language(site: Site, language: Language | None = None,
                    searched: tuple[list[str], bool] | None = None,
-                   words: timeline.English = timeline.ENGLISH) -> tuple[list[Page], list[tuple[str, dt.datetime | None]]]:
+                   words: timeline.English = timeline.ENGLISH,
+                   latest: dt.datetime | None = None) -> tuple[list[Page], list[tuple[str, dt.datetime | None]]]:
     """The pages of one language (of the site, when it has one) with paths inside its folder, and its sitemap entries."""
     crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
@@ -311,7 +313,7 @@ def _plan_language(site: Site, language: Language | None = None,
     every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
     similar_to = related.related_all(articles)
     parts = _series(articles)
-    newest = articles[0].modified if articles else None
+    newest = articles[0].modified if articles else latest
     pages: list[Page] = []
     sitemap: list[tuple[str, dt.datetime | None]] = []
 
