@@ -474,3 +474,22 @@ def test_every_hreflang_pair_is_reciprocal_and_resolves(bilingual: Site):
                 assert back.get(parse(path).html["lang"]) == own, f"{href} does not link back to {own}"
                 checked += 1
     assert checked > 20
+
+
+def test_without_languages_a_dotted_name_is_an_ordinary_article(site: Site):
+    site.write("content/articles/landing.ru.md", article("Посадка"))
+    site.build()
+    assert site.page("articles/landing-ru/index.html").h1.get_text() == "Посадка"
+    assert not (site.output / "ru").exists()
+    assert site.page("index.html").html["lang"] == "en"
+    assert not site.page("index.html").select("nav.languages, link[hreflang]")
+
+
+def test_a_translation_waits_for_its_draft_original(bilingual: Site):
+    bilingual.write("content/articles/landing.md", article("The landing", "2021-10-17T09:00:00Z", "Home again.",
+                                                           tags="[landing, soyuz]", crew="[peresild]", draft="true"))
+    bilingual.write("content/articles/landing.ru.md", article("Посадка", body="Снова дома.", draft="false"))
+    bilingual.build()
+    assert not (bilingual.output / "ru/articles/landing").exists()
+    bilingual.build("--drafts")
+    assert (bilingual.output / "ru/articles/landing/index.html").is_file()
