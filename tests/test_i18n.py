@@ -493,3 +493,13 @@ def test_a_translation_waits_for_its_draft_original(bilingual: Site):
     assert not (bilingual.output / "ru/articles/landing").exists()
     bilingual.build("--drafts")
     assert (bilingual.output / "ru/articles/landing/index.html").is_file()
+
+
+def test_cards_of_other_language_pages_speak_it(bilingual: Site):
+    bilingual.build()
+    for rel in ("ru/index.html", "ru/crew/peresild/index.html"):
+        ru = bilingual.page(rel).find("meta", property="og:image")
+        en = bilingual.page(rel.removeprefix("ru/")).find("meta", property="og:image")
+        assert ru["content"] != en["content"] and "/cards/ru" in ru["content"]
+    alt = bilingual.page("ru/crew/peresild/index.html").find("meta", property="og:image:alt")["content"]
+    assert "Юлия Пересильд" in alt and "Тестовая орбита" in alt

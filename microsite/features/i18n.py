@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import babel
 import babel.dates
@@ -275,3 +275,19 @@ class Spoken(English):
         if self.code.split("-")[0] == "en":
             return super().weekday_and_day(value)
         return babel.dates.format_date(value, "EEEE, d MMMM", locale=self.code.replace("-", "_"))
+
+
+def language_cards(site, deck, has_image: Callable[[Any], bool]):
+    """The link-preview cards of a multilingual site: each other language's home page, crew and
+    translations get cards in its own words (title, names, dates) beside the default language's."""
+    from ..output import cards
+
+    extra = []
+    for language in site.config.languages[1:]:
+        view = site.views[language.code]
+        own = view.config.title
+        extra.append(cards.make(language.prefix, own, view.config.description or own, "", deck.recipe))
+        extra += [cards.make(f"{language.prefix}{m.url}", own, m.name, m.role, deck.recipe) for m in view.crew]
+        extra += [cards.make(a.url, own, a.title, format_date(a.date, a.lang), deck.recipe)
+                  for a in view.articles if a.lang == language.code and not has_image(a)]
+    return cards.Deck(deck.recipe, {**deck.cards, **{card.page: card for card in extra}})

@@ -23,6 +23,7 @@ from . import cards
 from .assets import Asset
 from ..markdown.bodies import IMG_TAG, attributes
 from ..errors import BuildFailed, SiteError
+from ..features import i18n
 from ..model import Article, Site
 from ..progress import NONE, Progress
 from .write import Transaction
@@ -216,7 +217,10 @@ def collect(source: Path, static: Mapping[str, Asset], site: Site) -> Library:
                                         f"image {article.image!r} not found beside the article or under static/"))
     if errors:
         raise BuildFailed(errors)
-    library.cards = cards.plan(site, static, lambda article: bool(article.image) and library.for_article(article, article.image) is not None)
+    has_image = lambda article: bool(article.image) and library.for_article(article, article.image) is not None  # noqa: E731
+    library.cards = cards.plan(site, static, has_image)
+    if site.config.languages:
+        library.cards = i18n.language_cards(site, library.cards, has_image)
     return library
 
 
