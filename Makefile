@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build test clean serve bench bench-deploy chromium audit deploy-check nginx
+.PHONY: build test test-fast clean serve bench bench-deploy chromium audit deploy-check nginx
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,16 @@ $(STAMP): pyproject.toml
 build: $(STAMP)
 	$(BIN)/python build.py
 
+# Tests run on every core (JOBS=0 runs them in this process, one at a time).
+JOBS ?= auto
+
 test: $(STAMP) chromium nginx
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS)
+
+# The inner loop: every module's tests without Chromium, nginx or the slow ones, with a tenth of the
+# Hypothesis examples; under a minute on two cores.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser and not nginx and not slow" --hypothesis-profile=fast
 
 # Build, serve on http://127.0.0.1:8000/ and reload the browser on every change.
 serve: $(STAMP)

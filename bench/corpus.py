@@ -138,7 +138,7 @@ def article(rng: random.Random, index: int, start: dt.datetime, crew_ids: list[s
                 lines.append(f"| {rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} | {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d} | {sentence(rng, 3, 7)} |")
             lines.append("")
         else:
-            language, code = LANGUAGES[(index + section) % len(LANGUAGES)]
+            language, code = LANGUAGES[(index // 4 + section) % len(LANGUAGES)]
             lines += [f"```{language}", code, "```", ""]
         if section == 1:
             n = rng.randrange(IMAGES)

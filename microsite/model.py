@@ -186,6 +186,8 @@ class CrewMember:
     data: Mapping[str, Any]
     place: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
     """Line and column of its `id` in `mission.yaml`, for messages; no page shows them."""
+    lang: str = ""
+    """The language its texts are in, when not the default one of a multilingual site."""
 
     @property
     def url(self) -> str:
@@ -266,17 +268,41 @@ class Origin:
 
 @dataclass(frozen=True)
 class Page:
-    """One file of the finished site: where it goes, how it is made, and what it was made from."""
+    """One file of the finished site: where it goes and how it is made (its template and context)."""
 
     path: str
     """Output path relative to the output folder, e.g. `articles/landing/index.html`."""
     template: str
     context: Mapping[str, Any]
-    deps: frozenset[str]
-    """Inputs this page was made from, e.g. `article:landing`, `mission`, `template:base.html`."""
     origin: Origin | None = field(default=None, compare=False)
     """Where the page comes from, for messages (a clash of output paths); None names its template alone."""
 
     def made_from(self) -> Origin:
         """Where the page comes from, its template when nothing more is known."""
         return self.origin or Origin(f"page {self.path}", template=self.template)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a finished build did, for the summary line."""
+
+    pages: int
+    assets: int
+    changed: int
+    removed: int
+    seconds: float
+    edited: int = 0
+    """Articles whose body alone changed, when the build rendered only the pages that read them (the body-edit rebuild)."""
+    scheduled: int = 0
+    """Articles held back because they are dated after the build."""
+    due: dt.datetime | None = None
+    """When the first of them is due: the first build after then publishes it."""
+
+    def summary(self) -> str:
+        how = f", from {self.edited} edited article bod{'ies' if self.edited != 1 else 'y'}" if self.edited else ""
+        held = ""
+        if self.scheduled and self.due:
+            held = (f"; {self.scheduled} scheduled article{'s' if self.scheduled != 1 else ''} held back, "
+                    f"the next due {self.due:%Y-%m-%d %H:%M} UTC")
+        return (f"built {self.pages} pages and {self.assets} static files in {self.seconds:.2f} s{how} "
+                f"({self.changed} written, {self.pages + self.assets - self.changed} unchanged, {self.removed} removed){held}")

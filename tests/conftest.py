@@ -10,10 +10,23 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, settings
 
 from microsite import cli
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Properties, not timings: a busy machine must fail no test, so no example has a deadline. `make test`
+# runs the full profile; `make test-fast` passes --hypothesis-profile=fast: a tenth of the examples,
+# and state machines take half as many steps.
+settings.register_profile("full", deadline=None, suppress_health_check=[HealthCheck.too_slow], stateful_step_count=12)
+settings.register_profile("fast", settings.get_profile("full"), max_examples=10, stateful_step_count=6)
+settings.load_profile("full")
+
+
+def examples(full: int) -> int:
+    """Scale a test's number of examples in the full profile to the profile in use (100 is Hypothesis's own default)."""
+    return max(1, full * settings.default.max_examples // 100)
 
 SITE_YAML = """\
 title: Test Orbit
@@ -109,15 +122,55 @@ def run_build(capsys, args: list[str], expect: int | None = 0) -> Result:
     return Result(status, out, err)
 
 
-@pytest.fixture
-def site(tmp_path: Path, capsys) -> Site:
-    """A minimal valid site with three articles."""
-    s = Site(tmp_path / "site", capsys)
+def small_site(s: Site) -> Site:
+    """Write a minimal valid site with three articles."""
     s.write("content/site.yaml", SITE_YAML)
     s.write("content/mission.yaml", MISSION_YAML)
     s.write("content/articles/landing.md", article("The landing", "2021-10-17T09:00:00Z", "Home again.", tags="[landing, soyuz]", crew="[peresild, shipenko, novitsky]"))
     s.write("content/articles/launch.md", article("The launch", "2021-10-05", "Up they go.", tags="[soyuz]", crew="[peresild]"))
     s.write("content/articles/the-film.md", article("The film", "2023-04-20T10:00:00+03:00", "## Release\n\nIn cinemas.", tags="[film]"))
+    return s
+
+
+@pytest.fixture
+def site(tmp_path: Path, capsys) -> Site:
+    """A minimal valid site with three articles."""
+    return small_site(Site(tmp_path / "site", capsys))
+
+
+@pytest.fixture(scope="session")
+def small_site_built(tmp_path_factory) -> Path:
+    """The `site` fixture's folder after one good build, made once for every test that starts there."""
+    source = small_site(Site(tmp_path_factory.mktemp("built") / "site", None)).source
+    assert cli.main(["--source", str(source), "-q"]) == 0
+    return source
+
+
+@pytest.fixture
+def built_site(site: Site, small_site_built: Path) -> Site:
+    """The `site` fixture after one good build: a copy of its sources, output and build cache."""
+    return copy_of(small_site_built, site)
+
+
+@pytest.fixture(scope="session")
+def default_site_built(tmp_path_factory) -> Path:
+    """The `default_site` fixture's folder after one good build, made once for every test that starts there."""
+    source = tmp_path_factory.mktemp("built") / "default"
+    shutil.copytree(ROOT / "content", source / "content")
+    assert cli.main(["--source", str(source), "-q"]) == 0
+    return source
+
+
+@pytest.fixture
+def built_default_site(default_site: Site, default_site_built: Path) -> Site:
+    """The `default_site` fixture after one good build: a copy of its sources, output and build cache."""
+    return copy_of(default_site_built, default_site)
+
+
+def copy_of(built: Path, s: Site) -> Site:
+    """Put a copy of a built site's folder in place of a test's own."""
+    shutil.rmtree(s.source)
+    shutil.copytree(built, s.source, symlinks=True)
     return s
 
 

@@ -40,8 +40,8 @@ def settle(session: Session, quiet: float = 0.8) -> int:
 class Running:
     """A watch session (and optionally a dev server) running on a real source folder."""
 
-    def __init__(self, source: Path, serve: bool = False, quiet: float | None = None):
-        self.settings = Settings(source=source, output=source / "output")
+    def __init__(self, source: Path, serve: bool = False, quiet: float | None = None, **options):
+        self.settings = Settings(source=source, output=source / "output", **options)
         self.out = io.StringIO()
         self.session = Session(self.settings, self.out) if quiet is None else Session(self.settings, self.out, quiet)
         self.server: DevServer | None = None

@@ -60,6 +60,7 @@ def big(tmp_path):
     return source
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["kill", "term", "ctrl-c"])
 def test_killed_build_leaves_the_old_output_byte_identical(big, sig):
     output = big / "output"
@@ -86,6 +87,7 @@ def test_killed_build_leaves_the_old_output_byte_identical(big, sig):
     assert "A new title on every page" in (output / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_second_build_at_once_gets_a_clear_message(big, tmp_path, capsys):
     from conftest import run_build
 

@@ -1,7 +1,8 @@
-"""The build cache and parallel conversion never change what is published.
+"""The build cache: a build with nothing changed writes nothing, damage to the cache or to the
+output is found and made good, and parallel conversion changes nothing that is published.
 
-Every build here is compared, file by file and byte by byte, with a clean build of the same source
-made in one process into a fresh folder with no cache.
+Builds here are compared, file by file and byte by byte, with a clean build of the same source made
+in one process into a fresh folder with no cache; test_identity.py does so after every kind of edit.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def big_site(tmp_path: Path, capsys):
     return s
 
 
+@pytest.mark.slow
 def test_parallel_build_matches_single_process_build(big_site, tmp_path):
     big_site.build("--jobs", "2")
     index = cache.Index(cache.Store(big_site.source / cache.FOLDER), "articles", b"parsed articles")
@@ -105,88 +107,9 @@ def _edit_title(site):
     path.write_text(path.read_text().replace("title: The launch", "title: The launch from Baikonur"))
 
 
-def _add_article(site):
-    site.write("content/articles/docking.md", article("The docking", "2021-10-05T12:22:00Z", "Docked by hand.", tags="[soyuz, iss]", crew="[novitsky]"))
-
-
-def _delete_article(site):
-    (site.source / "content/articles/launch.md").unlink()
-
-
-def _rename_article(site):
-    (site.source / "content/articles/launch.md").rename(site.source / "content/articles/lift-off.md")
-
-
-def _make_draft(site):
-    path = site.source / "content/articles/the-film.md"
-    path.write_text(path.read_text().replace("---\n\n", "draft: true\n---\n\n", 1))
-
-
-def _edit_site_yaml(site):
-    path = site.source / "content/site.yaml"
-    path.write_text(path.read_text().replace("title: Test Orbit", "title: Test Orbit Renamed"))
-
-
-def _edit_mission(site):
-    path = site.source / "content/mission.yaml"
-    path.write_text(path.read_text().replace("name: Oleg Novitsky", "name: Oleg V. Novitsky"))
-
-
 def _override_template(site):
     text = (ROOT / "microsite/theme/templates" / "article.html").read_text()
     site.write("templates/article.html", text.replace('<div class="prose">', '<div class="prose" data-edited="yes">'))
-
-
-def _override_base_template(site):
-    text = (ROOT / "microsite/theme/templates" / "base.html").read_text()
-    site.write("templates/base.html", text.replace("<body>", '<body data-theme="night">'))
-
-
-def _override_static(site):
-    site.write("static/style.css", "body { color: navy; }\n")
-
-
-def _disallow_html(site):
-    site.write("content/articles/raw.md", article("Raw HTML", "2021-10-06", "<b>bold</b> words"))
-    site.build()
-    path = site.source / "content/site.yaml"
-    path.write_text(path.read_text() + "unsafe_html: false\n")
-
-
-EDITS = [_edit_body, _edit_title, _add_article, _delete_article, _rename_article, _make_draft,
-         _edit_site_yaml, _edit_mission, _override_template, _override_base_template, _override_static, _disallow_html]
-
-
-@pytest.mark.parametrize("edit", EDITS, ids=[e.__name__.strip("_") for e in EDITS])
-def test_rebuild_after_each_kind_of_edit_matches_a_clean_build(site, tmp_path, edit):
-    site.build()
-    edit(site)
-    site.build()
-    assert_same_as_clean(site, tmp_path)
-    site.build()
-    assert_same_as_clean(site, tmp_path)
-
-
-@pytest.mark.parametrize("args", [("--drafts",), ("--base-url", "https://example.org/challenge/")], ids=["drafts", "base-url"])
-def test_rebuild_with_other_settings_matches_a_clean_build(site, tmp_path, args):
-    _make_draft(site)
-    site.build()
-    site.build(*args)
-    assert_same_as_clean(site, tmp_path, *args)
-    site.build()
-    assert_same_as_clean(site, tmp_path)
-
-
-def test_drafts_flag_alone_changes_the_site(site, tmp_path):
-    # The draft shares its only tag with published articles: the site-wide values stay the same.
-    site.write("content/articles/secret.md", article("A secret", "2021-10-10", "Not yet.", tags="[soyuz]", draft="true"))
-    site.build()
-    site.build("--drafts")
-    assert (site.output / "articles/secret/index.html").is_file()
-    assert_same_as_clean(site, tmp_path, "--drafts")
-    site.build()
-    assert not (site.output / "articles/secret").exists()
-    assert_same_as_clean(site, tmp_path)
 
 
 def test_article_edit_rewrites_only_pages_that_show_it(site):
@@ -249,7 +172,8 @@ def test_damaged_spare_output_never_reaches_the_site(site, tmp_path):
     assert_same_as_clean(site, tmp_path)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "garbage"])
+@pytest.mark.parametrize("damage", [pytest.param("truncate", marks=pytest.mark.slow), "flip",
+                                    pytest.param("empty", marks=pytest.mark.slow), pytest.param("garbage", marks=pytest.mark.slow)])
 def test_damaged_cache_entries_are_detected_and_rebuilt(site, tmp_path, damage):
     site.build()
     assert {kind for kind, _ in entries(site)} == {"articles", "bodies", "cards", "delta", "outlines", "pages", "search"}
@@ -276,7 +200,7 @@ def test_damaged_cache_entries_are_detected_and_rebuilt(site, tmp_path, damage):
     assert all(store.get("bodies", key) is not None for key in body_keys(site))
 
 
-@pytest.mark.parametrize("loss", ["deleted", "damaged"])
+@pytest.mark.parametrize("loss", ["deleted", pytest.param("damaged", marks=pytest.mark.slow)])
 def test_lost_bodies_are_converted_again_when_a_page_prints_them(site, tmp_path, loss):
     """Outlines intact, bodies gone: the build knows every article without its HTML, and fetches it
     only for the pages that print it, so the loss shows only then, and is made good."""
@@ -357,7 +281,7 @@ def _add_stray(output: Path) -> None:
     (output / "articles/stray.html").write_text("not from this site")
 
 
-@pytest.mark.parametrize("damage", [_deface, _delete, _add_stray])
+@pytest.mark.parametrize("damage", [_deface, pytest.param(_delete, marks=pytest.mark.slow), pytest.param(_add_stray, marks=pytest.mark.slow)])
 def test_output_changed_by_hand_is_rebuilt(site, tmp_path, damage):
     """Nothing the build reads changed, but the output is not as the last build left it: not skipped."""
     site.build()
@@ -394,6 +318,7 @@ def test_forked_workers_return_every_result_in_order():
     assert done.stdout.split() == ["1000", "True", "2"], done.stderr
 
 
+@pytest.mark.slow
 def test_pages_rendered_in_worker_processes_match_a_single_process_build(tmp_path):
     source = tmp_path / "many"
     corpus.generate(source, 150, seed=3)
@@ -413,6 +338,7 @@ def test_pages_rendered_in_worker_processes_match_a_single_process_build(tmp_pat
     assert tree(source / "output") == before
 
 
+@pytest.mark.slow
 def test_a_problem_found_after_early_conversion_fails_cleanly(big_site):
     """Articles start converting as they are read, before the site is checked; a problem the check
     then finds fails the build as ever: the output and the cache stay as they were."""

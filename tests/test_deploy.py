@@ -27,7 +27,7 @@ from microsite.deploy import MANIFEST
 from microsite.model import Settings
 from microsite.output import hosts
 from microsite.output.write import MARKER
-from microsite.rebuild.incremental import Memo
+from microsite.rebuild.state import State
 
 boto3 = pytest.importorskip("boto3")
 
@@ -453,12 +453,12 @@ def test_every_way_of_building_writes_the_same_host_files(rich, tmp_path):
     """A session's rebuild (watch, serve) and a cached command-line build write what a clean build does."""
     rich.build()
     settings = Settings(source=rich.source, output=tmp_path / "session" / "output", jobs=1)
-    memo = Memo()
-    engine.build(settings, memo)
+    state = State()
+    engine.rebuild(settings, state)
     rich.write("content/articles/the-film.md", article("The film", "2023-04-20T10:00:00+03:00", "## Release\n\n![Orbit](/static/images/orbit.png)",
                                                        tags="[film]", aliases="[film-old]"))
     png(rich.source / "static/images/second.png", 700, 400)
-    engine.build(settings, memo)
+    engine.rebuild(settings, state)
     rich.build()
     clean = tmp_path / "clean" / "output"
     rich.build("--output", str(clean))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import article, run_build
+
+pytestmark = pytest.mark.nginx
 
 
 def test_default_site_passes_behind_nginx_under_a_subpath(default_site):

@@ -163,8 +163,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("files, args, status, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_reported_and_loses_nothing(site, files, args, status, message):
-    site.build()
+def test_bad_input_is_reported_and_loses_nothing(built_site, files, args, status, message):
+    site = built_site
     before, around = snapshot(site.output), listing(site.source.parent)
     for rel, data in files.items():
         if isinstance(data, bytes):
@@ -312,8 +312,8 @@ def test_a_template_mistake_shared_by_every_page_is_reported_once(site):
     (lambda s: os.symlink(s.source.parent / "elsewhere", s.source / "static") if (s.source.parent / "elsewhere").mkdir() is None else None,
      "static:1:1: symlink points outside the source folder"),
 ], ids=["file-out", "folder-out", "static-out", "template-out", "loop", "dangling", "fifo", "static-folder-out"])
-def test_links_out_of_the_source_are_refused(site, make, message):
-    site.build()
+def test_links_out_of_the_source_are_refused(built_site, make, message):
+    site = built_site
     before, around = snapshot(site.output), listing(site.source.parent)
     make(site)
     result = site.build(expect=1)
@@ -354,6 +354,7 @@ def test_a_huge_file_is_reported_without_being_read(site, name, message):
     assert any(line.startswith(message) for line in result.err.splitlines()), result.err
 
 
+@pytest.mark.slow
 def test_a_200_mb_file_elsewhere_in_content_is_not_read(site):
     with open(site.source / "content/video.mp4", "wb") as handle:
         handle.truncate(200 * 1024 * 1024)

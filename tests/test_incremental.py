@@ -1,4 +1,6 @@
-"""Incremental rebuilds: after any sequence of edits the output equals a clean build, byte for byte."""
+"""Rebuilds in a watch session's memory: an edit rewrites the pages made from what changed and no
+others, nothing changed renders nothing, and random edits of lists longer than a page leave the
+output a clean build makes (the walk through every kind of edit is test_identity.py's)."""
 
 from __future__ import annotations
 
@@ -10,17 +12,21 @@ import pytest
 
 from conftest import ROOT, article
 from microsite import engine
-from microsite.rebuild.deps import Inputs, pages_fed_by
 from microsite.errors import BuildFailed
-from microsite.rebuild.incremental import ASSETS, CONTENT, Memo
+from microsite.rebuild.state import ASSETS, CONTENT, State
 from microsite.model import Settings
-from microsite.render import render
 from microsite.output.write import MARKER, Transaction, discard_spare, spare_folder
 
 
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file of a folder by relative path, with its bytes."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def sources(source: Path, output: Path) -> dict[str, bytes]:
+    """Every file of a site's sources by path relative to the source folder, its output left out."""
+    return {p.relative_to(source).as_posix(): p.read_bytes() for p in sorted(source.rglob("*"))
+            if p.is_file() and output not in p.parents}
 
 
 def clean_build(source: Path, into: Path) -> dict[str, bytes] | None:
@@ -174,18 +180,21 @@ def test_random_edits_to_lists_longer_than_a_page_match_a_clean_build(site, tmp_
 
 
 def random_edits(site, tmp_path: Path, editor: Editor) -> None:
-    """Build in one session after each of a series of random edits; each time, the output must
-    equal a clean build's, or both must fail."""
+    """Build in one session after each of a series of random edits, from the paths each changed;
+    each time, the output must equal a clean build's, or both must fail."""
     settings = Settings(source=site.source, output=site.output)
-    memo = Memo()
-    engine.build(settings, memo)
+    memo = State()
+    engine.rebuild(settings, memo)
     history = []
     for step in range(14):
+        was = sources(site.source, site.output)
         history.append(editor.random_edit())
+        now = sources(site.source, site.output)
+        changed = sorted(rel for rel in was.keys() | now.keys() if was.get(rel) != now.get(rel))  # as watch names them
         expected = clean_build(site.source, tmp_path / "clean")
         before = tree(site.output)
         try:
-            engine.build(settings, memo)
+            engine.rebuild(settings, memo, changed)
         except BuildFailed:
             assert expected is None, f"incremental build failed, clean build did not; edits: {history}"
             assert tree(site.output) == before, "a failed rebuild leaves the output as it was"
@@ -199,11 +208,11 @@ def random_edits(site, tmp_path: Path, editor: Editor) -> None:
 
 def test_one_article_body_edit_rewrites_only_the_pages_showing_it(site):
     settings = Settings(source=site.source, output=site.output)
-    memo = Memo()
-    engine.build(settings, memo)
+    memo = State()
+    engine.rebuild(settings, memo)
     path = site.source / "content/articles/launch.md"
     path.write_text(path.read_text(encoding="utf-8").replace("Up they go.", "Up they go, at last."), encoding="utf-8")
-    engine.build(settings, memo)
+    engine.rebuild(settings, memo)
     rewritten = set(memo.last.rewritten)
     assert "articles/launch/index.html" in rewritten
     assert "Up they go, at last." in (site.output / "articles/launch/index.html").read_text(encoding="utf-8")
@@ -218,21 +227,21 @@ def test_one_article_body_edit_rewrites_only_the_pages_showing_it(site):
 
 def test_nothing_changed_renders_nothing_and_keeps_every_file(site):
     settings = Settings(source=site.source, output=site.output)
-    memo = Memo()
-    engine.build(settings, memo)
+    memo = State()
+    engine.rebuild(settings, memo)
     inodes = {rel: (site.output / rel).stat().st_ino for rel in tree(site.output) if rel != MARKER}
-    engine.build(settings, memo)
+    engine.rebuild(settings, memo)
     assert memo.last.rendered == 0 and memo.last.rewritten == {}
     assert {rel: (site.output / rel).stat().st_ino for rel in tree(site.output) if rel != MARKER} == inodes
 
 
 def test_crew_edit_rewrites_the_member_pages_not_unrelated_ones(site):
     settings = Settings(source=site.source, output=site.output)
-    memo = Memo()
-    engine.build(settings, memo)
+    memo = State()
+    engine.rebuild(settings, memo)
     path = site.source / "content/mission.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("bio: Director and camera.", "bio: Director, camera and editor."), encoding="utf-8")
-    engine.build(settings, memo)
+    engine.rebuild(settings, memo)
     rewritten = set(memo.last.rewritten)
     assert "crew/index.html" in rewritten
     assert "articles/the-film/index.html" not in rewritten, "an article without that crew member is untouched"
@@ -241,36 +250,20 @@ def test_crew_edit_rewrites_the_member_pages_not_unrelated_ones(site):
 
 def test_template_edit_rewrites_pages_using_it_and_stylesheet_edit_is_an_asset_change(site):
     settings = Settings(source=site.source, output=site.output)
-    memo = Memo()
-    engine.build(settings, memo)
+    memo = State()
+    engine.rebuild(settings, memo)
     (site.source / "templates").mkdir()
     tag = (ROOT / "microsite/theme/templates/tag.html").read_text(encoding="utf-8")
     (site.source / "templates/tag.html").write_text(tag.replace("{% endblock %}", "<p class=probe>probe</p>{% endblock %}", 1), encoding="utf-8")
-    engine.build(settings, memo)
+    engine.rebuild(settings, memo)
     assert set(memo.last.rewritten) == {f"tags/{t}/index.html" for t in ("film", "landing", "soyuz")}
     (site.source / "static").mkdir()
     css = (ROOT / "microsite/theme/static/style.css").read_text(encoding="utf-8")
     (site.source / "static/style.css").write_text(css + "\nbody { outline: 0 }\n", encoding="utf-8")
-    engine.build(settings, memo)
+    engine.rebuild(settings, memo)
     assert len(memo.last.stylesheets) == 1
     pages = {rel: kind for rel, kind in memo.last.rewritten.items() if rel.endswith(".html")}
     assert pages and set(pages.values()) == {ASSETS}
-
-
-def test_dependency_graph_names_the_pages_each_source_feeds(site):
-    settings = Settings(source=site.source, output=site.output)
-    built = engine.load_site(settings)
-    from microsite.output import assets as assets_mod
-    static = assets_mod.collect(engine.theme_dirs(site.source, "static"))
-    env = render.environment(engine.theme_dirs(site.source, "templates"), built, static)
-    pages = render.plan(built)
-    inputs = Inputs(env, static)
-    fed = pages_fed_by(inputs, pages, "content/articles/the-film.md")
-    assert "articles/the-film/index.html" in fed and "tags/film/index.html" in fed
-    assert "mission/index.html" not in fed
-    assert "crew/index.html" in pages_fed_by(inputs, pages, "content/mission.yaml")
-    assert pages_fed_by(inputs, pages, "templates/tag.html") == [f"tags/{t}/index.html" for t in ("film", "landing", "soyuz")]
-    assert len(pages_fed_by(inputs, pages, "templates/base.html")) == len([p for p in pages if p.path.endswith(".html")])
 
 
 def test_a_reused_staging_folder_never_touches_the_live_output(tmp_path):
@@ -309,9 +302,9 @@ def test_a_killed_sessions_spare_folder_is_cleared_by_the_next_build(site):
     (stale / "articles").mkdir(parents=True)
     (stale / "articles/old.html").write_text("old", encoding="utf-8")
     settings = Settings(source=site.source, output=site.output)
-    memo = Memo()
-    engine.build(settings, memo)
+    memo = State()
+    engine.rebuild(settings, memo)
     assert not stale.exists()
-    engine.build(settings, memo)
+    engine.rebuild(settings, memo)
     assert spare_folder(site.output).is_dir(), "this session's own spare folder stays between its builds"
     discard_spare(site.output)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from markdown import inlinepatterns
 from markdown.treeprocessors import InlineProcessor
 
-from conftest import ROOT
+from conftest import ROOT, examples
 
 from microsite.markdown import inline, markup
 
@@ -53,6 +53,7 @@ def test_the_converter_uses_the_skipping_pass_for_inline_text_and_smart_quotes()
     assert md.treeprocessors["smarty"].inlinePatterns is not md.inlinePatterns
 
 
+@pytest.mark.slow
 def test_generated_articles_convert_to_the_same_html(tmp_path: Path):
     rng = random.Random(7)
     start = corpus.dt.datetime(2021, 1, 1)
@@ -77,14 +78,14 @@ PIECES = [*"*_[]()!<>&\\`'\"-. \n#|:^~{}0é", "  \n", "\n\n", "[^1]", "[^1]: not
           "[x]: http://z", "`code`", "**", "__", "    ", "- ", "1. ", "> ", "```\n", "[[crew:a]]", "'90s", "word", "\x02", "\x03"]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(st.lists(st.sampled_from(PIECES), max_size=60), st.booleans())
 def test_any_mix_of_markup_characters_converts_to_the_same_html(pieces, allow_html):
     stock, skipping = both("".join(pieces), allow_html)
     assert skipping == stock
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.text(max_size=200))
 def test_any_text_converts_to_the_same_html(text):
     stock, skipping = both(text)

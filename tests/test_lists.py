@@ -19,7 +19,7 @@ from live import Running, settle, wait_for
 from microsite import engine
 from microsite.features.paging import Pager
 from microsite.model import Settings
-from microsite.rebuild.incremental import Memo
+from microsite.rebuild.state import State
 from microsite.render.render import FEED_ARTICLES
 from test_cache import assert_same_as_clean
 from test_delta import QUICK
@@ -412,11 +412,11 @@ def test_cached_rebuilds_match_a_clean_build_as_articles_move_across_pages(paged
 
 def test_session_rebuilds_match_a_clean_build_as_articles_move_across_pages(paged, tmp_path):
     settings = Settings(source=paged.source, output=paged.output)
-    memo = Memo()
-    engine.build(settings, memo)
+    state = State()
+    engine.rebuild(settings, state)
     for what, edit in EDITS:
         edit(paged)
-        engine.build(settings, memo)
+        engine.rebuild(settings, state)
         assert_same_as_clean(paged, tmp_path), what
 
 

@@ -140,13 +140,12 @@ def _names(member) -> set[str]:
     return names
 
 
-def test_default_site_links_every_crew_name_where_it_should(default_site):
-    default_site.build()
-    crew = yaml.safe_load((default_site.source / "content/mission.yaml").read_text(encoding="utf-8"))["crew"]
-    sources = sorted((default_site.source / "content/articles").glob("*.md"))
+def test_default_site_links_every_crew_name_where_it_should(built_default_site):
+    crew = yaml.safe_load((built_default_site.source / "content/mission.yaml").read_text(encoding="utf-8"))["crew"]
+    sources = sorted((built_default_site.source / "content/articles").glob("*.md"))
     assert sources
     for source in sources:
-        page = default_site.output / "articles" / source.stem / "index.html"
+        page = built_default_site.output / "articles" / source.stem / "index.html"
         prose = parse(page).select_one(".prose")
         linked = [a["data-crew"] for a in prose.select("a.mention")]
         assert len(linked) == len(set(linked)), f"{page}: someone is linked twice"

@@ -30,9 +30,8 @@ def meta(soup, key: str) -> str | None:
     return tag["content"] if tag else None
 
 
-def test_json_ld_describes_articles_people_and_events(site):
-    site.build()
-    [news] = json_ld(site.page("articles/landing/index.html"))
+def test_json_ld_describes_articles_people_and_events(built_site):
+    [news] = json_ld(built_site.page("articles/landing/index.html"))
     assert news["@context"] == "https://schema.org" and news["@type"] == "NewsArticle"
     assert news["headline"] == "The landing"
     assert news["datePublished"] == "2021-10-17T09:00:00Z"
@@ -40,19 +39,19 @@ def test_json_ld_describes_articles_people_and_events(site):
     assert {p["name"] for p in news["about"]} == {"Yulia Peresild", "Klim Shipenko", "Oleg Novitsky"}
     assert news["keywords"] == ["landing", "soyuz"]
 
-    [person] = json_ld(site.page("crew/peresild/index.html"))
+    [person] = json_ld(built_site.page("crew/peresild/index.html"))
     assert person["@type"] == "Person" and person["name"] == "Yulia Peresild"
     assert person["alternateName"] == ["Юлия Пересильд"]
     assert person["jobTitle"] == "Actress"
     assert person["url"] == "https://example.org/crew/peresild/"
 
-    [graph] = json_ld(site.page("mission/index.html"))
+    [graph] = json_ld(built_site.page("mission/index.html"))
     events = graph["@graph"]
     assert [e["@type"] for e in events] == ["Event", "Event"]
     assert [(e["name"], e["startDate"]) for e in events] == [("Launch", "2021-10-05T08:55:02Z"), ("Landing", "2021-10-17T04:35:00Z")]
     assert events[0]["url"] == "https://example.org/mission/#launch"
 
-    [website] = json_ld(site.page("index.html"))
+    [website] = json_ld(built_site.page("index.html"))
     assert website["@type"] == "WebSite" and website["url"] == "https://example.org/"
 
 
@@ -98,12 +97,11 @@ def test_share_tags_and_canonical_are_absolute_under_a_subpath(site):
     assert f"Sitemap: {base}sitemap.xml" in robots
 
 
-def test_titles_and_descriptions_are_unique(default_site):
-    default_site.build()
+def test_titles_and_descriptions_are_unique(built_default_site):
     titles, descriptions = {}, {}
-    for page in html_pages(default_site.output):
+    for page in html_pages(built_default_site.output):
         soup = parse(page)
-        rel = page.relative_to(default_site.output).as_posix()
+        rel = page.relative_to(built_default_site.output).as_posix()
         title, description = text(soup.title), meta(soup, "description")
         assert title and description and len(description) <= 200, rel
         assert title not in titles, f"{rel} repeats the title of {titles.get(title)}"
@@ -118,11 +116,10 @@ def test_article_without_summary_is_described_by_its_opening(site):
     assert description.startswith("First words of the text.") and description.endswith("…") and len(description) <= 160
 
 
-def test_every_page_has_one_h1_landmarks_and_a_skip_link(default_site):
-    default_site.build()
-    for page in html_pages(default_site.output):
+def test_every_page_has_one_h1_landmarks_and_a_skip_link(built_default_site):
+    for page in html_pages(built_default_site.output):
         soup = parse(page)
-        rel = page.relative_to(default_site.output).as_posix()
+        rel = page.relative_to(built_default_site.output).as_posix()
         assert len(soup.find_all("h1")) == 1, rel
         skip = soup.body.find("a")
         assert skip["href"] == "#main" and soup.find(id="main").name == "main", rel
@@ -130,12 +127,11 @@ def test_every_page_has_one_h1_landmarks_and_a_skip_link(default_site):
         assert soup.find("link", rel="alternate", type="application/atom+xml"), rel
 
 
-def test_lang_marks_every_cyrillic_text(default_site):
-    default_site.build()
+def test_lang_marks_every_cyrillic_text(built_default_site):
     checked = 0
-    for page in html_pages(default_site.output):
+    for page in html_pages(built_default_site.output):
         soup = parse(page)
-        in_russian = page.relative_to(default_site.output).parts[0] == "ru"  # the Russian pages, if the site has them
+        in_russian = page.relative_to(built_default_site.output).parts[0] == "ru"  # the Russian pages, if the site has them
         assert soup.html["lang"] == ("ru" if in_russian else "en")
         if in_russian:
             continue
@@ -145,7 +141,7 @@ def test_lang_marks_every_cyrillic_text(default_site):
             assert node.find_parent(attrs={"lang": "ru"}) is not None, f"{page}: {node!r} lacks lang=ru"
             checked += 1
     assert checked > 10
-    peresild = default_site.page("crew/peresild/index.html")
+    peresild = built_default_site.page("crew/peresild/index.html")
     assert peresild.find("span", lang="ru").get_text() == "Юлия Пересильд"
 
 
@@ -162,13 +158,12 @@ def test_feed_ids_never_change_when_the_site_moves(site, tmp_path):
     assert all(e.updated and e.content[0].value for e in a.entries)
 
 
-def test_sitemap_lists_every_page_with_lastmod(default_site):
-    default_site.build()
+def test_sitemap_lists_every_page_with_lastmod(built_default_site):
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    sitemap = ElementTree.parse(default_site.output / "sitemap.xml")
+    sitemap = ElementTree.parse(built_default_site.output / "sitemap.xml")
     listed = {url.findtext("s:loc", namespaces=ns): url.findtext("s:lastmod", namespaces=ns) for url in sitemap.findall("s:url", ns)}
-    for page in html_pages(default_site.output):
-        rel = page.relative_to(default_site.output).as_posix()
+    for page in html_pages(built_default_site.output):
+        rel = page.relative_to(built_default_site.output).as_posix()
         if rel in ("404.html", "ru/404.html"):
             continue
         url = "https://example.org/" + rel.removesuffix("index.html")
@@ -179,6 +174,7 @@ def test_sitemap_lists_every_page_with_lastmod(default_site):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", listed[url] or ""), rel
 
 
+@pytest.mark.slow
 def test_two_builds_are_byte_identical(default_site, tmp_path):
     make_image(default_site.source / "static/photo.jpg", (1700, 900))
     default_site.build("--output", str(tmp_path / "one"))

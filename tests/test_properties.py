@@ -8,9 +8,10 @@ from urllib.parse import unquote
 from pathlib import Path, PurePosixPath
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from microsite.output import write
 from microsite.source import yaml12
 from microsite.source.content import split_front_matter
@@ -84,7 +85,7 @@ def test_accepted_output_paths_stay_inside_the_folder(rel):
         assert unquote(unquote(part)) not in (".", ".."), "no encoded parent step, for servers that decode twice"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60))
 @given(st.lists(st.one_of(hostile_path, st.text(max_size=30)), min_size=1, max_size=6))
 def test_a_transaction_writes_only_inside_its_output(names):
     with tempfile.TemporaryDirectory() as tmp:

@@ -60,6 +60,7 @@ def _search(page, base: str, query: str) -> list[str]:
     return page.eval_on_selector_all(".search-results a", "links => links.map(a => a.getAttribute('href'))")
 
 
+@pytest.mark.browser
 def test_search_finds_both_spellings_in_a_real_browser(served, browser):
     page = browser.new_page()
     cyrillic = _search(page, served, "Пересильд")
@@ -79,6 +80,7 @@ def text_of(page, selector: str) -> str:
     return " ".join(page.inner_text(selector).split())
 
 
+@pytest.mark.browser
 def test_search_box_works_from_any_page(served, browser):
     page = browser.new_page()
     page.goto(f"{served}/crew/")
@@ -88,6 +90,7 @@ def test_search_box_works_from_any_page(served, browser):
     assert "/crew/shkaplerov/" in page.eval_on_selector_all(".search-results a", "links => links.map(a => a.getAttribute('href'))")
 
 
+@pytest.mark.browser
 def test_without_javascript_the_search_page_lists_everything(served, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
@@ -98,11 +101,10 @@ def test_without_javascript_the_search_page_lists_everything(served, browser):
     context.close()
 
 
-def test_index_covers_articles_and_crew_only(default_site):
-    default_site.build()
-    entry = (default_site.output / "pagefind/pagefind-entry.json").read_text()
-    articles = len(list((default_site.source / "content/articles").glob("*.md")))
-    crew = len(list((default_site.output / "crew").glob("*/index.html")))
+def test_index_covers_articles_and_crew_only(built_default_site):
+    entry = (built_default_site.output / "pagefind/pagefind-entry.json").read_text()
+    articles = len(list((built_default_site.source / "content/articles").glob("*.md")))
+    crew = len(list((built_default_site.output / "crew").glob("*/index.html")))
     assert f'"page_count":{articles + crew}' in entry
 
 
@@ -119,14 +121,14 @@ def test_related_articles_share_events_crew_and_tags(site):
     assert len(site.page("articles/landing/index.html").select(".related li")) <= 3
 
 
-def test_default_articles_each_have_up_to_three_related(default_site):
-    default_site.build()
-    for source in sorted((default_site.source / "content/articles").glob("*.md")):
-        items = default_site.page(f"articles/{source.stem}/index.html").select(".related li a")
+def test_default_articles_each_have_up_to_three_related(built_default_site):
+    for source in sorted((built_default_site.source / "content/articles").glob("*.md")):
+        items = built_default_site.page(f"articles/{source.stem}/index.html").select(".related li a")
         assert 1 <= len(items) <= 3
         assert f"/articles/{source.stem}/" not in [a["href"] for a in items]
 
 
+@pytest.mark.browser
 def test_hover_cards_show_on_hover_and_focus_without_script(served, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
@@ -146,6 +148,7 @@ def test_hover_cards_show_on_hover_and_focus_without_script(served, browser):
     context.close()
 
 
+@pytest.mark.slow
 def test_a_large_index_is_written_completely(tmp_path):
     """Indexes over a few MiB must not stall the build (the in-memory API path does, so it is not used)."""
     import subprocess

@@ -17,7 +17,7 @@ from conftest import SITE_YAML, article, parse, run_build
 from microsite.rebuild import cache
 from microsite import engine
 from microsite.output import search
-from microsite.rebuild.incremental import Memo
+from microsite.rebuild.state import State
 from microsite.model import Settings
 from microsite.output.write import MARKER
 from test_search_related import _Quiet, _search, browser  # noqa: F401 (a fixture)
@@ -88,10 +88,9 @@ def test_pages_are_split_into_shards_the_search_page_merges(site):
         assert (folder == "pagefind") == (site.output / folder / "pagefind.js").is_file()
 
 
-def test_a_small_site_has_one_shard(default_site):
-    default_site.build()
-    assert list(shards(default_site.output)) == ["pagefind"]
-    assert default_site.page("search/index.html").select_one("form.search-form")["data-shards"] == ""
+def test_a_small_site_has_one_shard(built_default_site):
+    assert list(shards(built_default_site.output)) == ["pagefind"]
+    assert built_default_site.page("search/index.html").select_one("form.search-form")["data-shards"] == ""
 
 
 def test_shard_size_must_be_a_positive_number(site):
@@ -102,6 +101,7 @@ def test_shard_size_must_be_a_positive_number(site):
     assert "'search_shard_pages' must be a whole number of pages" in site.build(expect=1).err
 
 
+@pytest.mark.slow
 def test_rebuilds_reuse_shards_and_equal_a_clean_build(site, tmp_path):
     sharded(site)
     site.build()
@@ -121,6 +121,7 @@ def test_rebuilds_reuse_shards_and_equal_a_clean_build(site, tmp_path):
     assert_same_as_clean(site, tmp_path, "clean-2")
 
 
+@pytest.mark.slow
 def test_a_damaged_cache_entry_or_index_file_is_rebuilt_never_served(site, tmp_path):
     sharded(site)
     site.build()
@@ -146,12 +147,12 @@ def test_a_damaged_cache_entry_or_index_file_is_rebuilt_never_served(site, tmp_p
 def test_watch_rebuilds_index_only_the_edited_shard(site, tmp_path):
     sharded(site)
     settings = Settings(source=site.source, output=site.output)
-    memo = Memo()
-    engine.build(settings, memo)
+    memo = State()
+    engine.rebuild(settings, memo)
     first = index_files(site.output)
     found = shards(site.output)
     site.write("content/articles/log-5.md", article("Log 5", "2021-10-11", f"Telemetry check, then {WORDS[5]} in orbit. Again."))
-    engine.build(settings, memo)
+    engine.rebuild(settings, memo)
     after = index_files(site.output)
     changed = {folder_of(rel) for rel in set(first) | set(after) if first.get(rel) != after.get(rel)}
     assert changed == {shard_of(found, "/articles/log-5/")}
@@ -171,6 +172,7 @@ def served_shards(site):
     server.server_close()
 
 
+@pytest.mark.browser
 def test_the_browser_finds_pages_in_every_shard(served_shards, browser):  # noqa: F811
     site, base = served_shards
     found = shards(site.output)

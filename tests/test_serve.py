@@ -21,7 +21,7 @@ from microsite.rebuild import cache
 from bs4 import BeautifulSoup
 from hypothesis import given, settings as hsettings, strategies as st
 
-from conftest import MISSION_YAML, ROOT, SITE_YAML, article, text
+from conftest import MISSION_YAML, ROOT, SITE_YAML, article, examples, text
 from live import EventStream, Running, settle, wait_for
 from microsite import cli
 from microsite.live.serve import CLIENT, locate
@@ -258,6 +258,7 @@ def test_a_page_loaded_before_a_rebuild_reloads_when_it_connects_late(served):
     stream.close()
 
 
+@pytest.mark.slow
 def test_requests_during_rebuilds_get_complete_pages(served):
     base = (ROOT / "microsite/theme/templates/base.html").read_text(encoding="utf-8")
     (served.settings.source / "templates").mkdir()
@@ -317,6 +318,7 @@ def test_two_hundred_concurrent_clients(served):
     assert results == [(200, True)] * 200
 
 
+@pytest.mark.slow
 def test_large_files_are_streamed(site, tmp_path):
     proc, url = start_cli(site, "--port", "0")
     try:
@@ -429,7 +431,7 @@ def resolver_root(tmp_path_factory) -> Path:
     return root
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=examples(300))
 @given(parts=st.lists(st.sampled_from(["..", ".", "%2e%2e", "%2e", "%252e", "%5c", "\\", "%00", "", "a", "articles", "static",
                                        "secret.txt", "%2f", "//", "index.html", "evil.example", "%c0%ae"]), max_size=8))
 def test_locate_never_resolves_outside_the_root(resolver_root, parts):

@@ -30,22 +30,20 @@ def test_default_site_has_every_page_and_no_broken_link(default_site):
     assert "pages" in result.out and " s " in result.out
 
 
-def test_default_site_content(default_site):
-    default_site.build()
-    home = default_site.page("index.html")
+def test_default_site_content(built_default_site):
+    home = built_default_site.page("index.html")
     assert len(home.find_all("h1")) == 1
     dates = [card.select_one(".meta time")["datetime"] for card in home.select(".cards .card")]  # each one's publication date
     assert dates == sorted(dates, reverse=True) and len(dates) >= 3
     assert home.select(".factbox dt"), "the home page shows a mission fact box"
-    mission = default_site.page("mission/index.html")
+    mission = built_default_site.page("mission/index.html")
     times = [t["datetime"] for t in mission.select(".timeline time")]
     assert len(times) >= 6 and times == sorted(times)
     assert any("UTC" in text(t) for t in mission.select(".timeline time"))
 
 
-def test_article_page_shows_what_a_reader_needs(site):
-    site.build()
-    page = site.page("articles/landing/index.html")
+def test_article_page_shows_what_a_reader_needs(built_site):
+    page = built_site.page("articles/landing/index.html")
     assert text(page.find("h1")) == "The landing"
     assert page.find("time")["datetime"] == "2021-10-17T09:00:00Z"
     crew_links = [a["href"] for a in page.select(".crew-line a")]
@@ -57,22 +55,20 @@ def test_article_page_shows_what_a_reader_needs(site):
     assert page.find("link", rel="canonical")["href"] == "https://example.org/articles/landing/"
 
 
-def test_crew_pages_list_exactly_their_articles(site):
-    site.build()
+def test_crew_pages_list_exactly_their_articles(built_site):
     def listed(member):
-        return sorted(a["href"] for a in site.page(f"crew/{member}/index.html").select(".card-title a"))
+        return sorted(a["href"] for a in built_site.page(f"crew/{member}/index.html").select(".card-title a"))
     assert listed("peresild") == ["/articles/landing/", "/articles/launch/"]
     assert listed("shipenko") == ["/articles/landing/"]
     assert listed("novitsky") == ["/articles/landing/"]
-    profile = site.page("crew/peresild/index.html")
+    profile = built_site.page("crew/peresild/index.html")
     assert profile.find(lang="ru").get_text() == "Юлия Пересильд"
 
 
-def test_tag_pages(site):
-    site.build()
-    soyuz = site.page("tags/soyuz/index.html")
+def test_tag_pages(built_site):
+    soyuz = built_site.page("tags/soyuz/index.html")
     assert sorted(a["href"] for a in soyuz.select(".card-title a")) == ["/articles/landing/", "/articles/launch/"]
-    assert (site.output / "tags/film/index.html").is_file()
+    assert (built_site.output / "tags/film/index.html").is_file()
 
 
 def test_drafts_only_with_flag(site):
@@ -84,9 +80,8 @@ def test_drafts_only_with_flag(site):
     assert (site.output / "articles/secret/index.html").is_file()
 
 
-def test_feed_parses_with_a_feed_reader(site):
-    site.build()
-    feed = feedparser.parse(str(site.output / "feed.xml"))
+def test_feed_parses_with_a_feed_reader(built_site):
+    feed = feedparser.parse(str(built_site.output / "feed.xml"))
     assert not feed.bozo, feed.bozo_exception
     assert [e.title for e in feed.entries] == ["The film", "The landing", "The launch"]
     assert feed.entries[0].link == "https://example.org/articles/the-film/"
@@ -182,6 +177,7 @@ def test_usage_error_exits_2(site, tmp_path):
     assert "refusing" in result.err
 
 
+@pytest.mark.slow
 def test_console_script_runs_the_same_command(site):
     script = Path(sys.executable).parent / "microsite"
     if not script.exists():

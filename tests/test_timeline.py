@@ -118,9 +118,8 @@ def test_durations_read_naturally(minutes, said):
     assert duration(dt.timedelta(minutes=minutes)) == said
 
 
-def test_default_timeline_runs_from_launch_to_landing(default_site):
-    default_site.build()
-    page = default_site.page("mission/index.html")
+def test_default_timeline_runs_from_launch_to_landing(built_default_site):
+    page = built_default_site.page("mission/index.html")
     launch, landing = page.find(id="ms19-launch"), page.find(id="ms18-landing")
     assert text(launch.select_one(".event-utc")) == "08:55 UTC"
     assert text(launch.select_one(".event-local")) == "13:55 local time (UTC+5)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import Counter
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from ..model import Article
 from .slugs import make_slug
@@ -35,23 +35,84 @@ def related_all(articles: Sequence[Article], limit: int = LIMIT) -> dict[str, li
     set bits nearest its own position. The work grows with the articles and the size of their
     feature sets, not with how many articles share a popular tag.
     """
-    timeline = _Timeline(sorted(articles, key=lambda a: (a.date, a.slug)))
-    order = timeline.order
-    features = [_features(a) for a in order]
-    positions: dict[tuple[str, str], list[int]] = {}
-    for index, owned in enumerate(features):
-        for feature in owned:
-            positions.setdefault(feature, []).append(index)
-    holders = {feature: _bit_set(found) for feature, found in positions.items()}
-    ranked = {}
-    for index, owned in enumerate(features):
-        weighted = sorted(((WEIGHTS[f[0]], holders[f]) for f in owned), key=lambda item: -item[0])
-        if len(weighted) > MAX_SPLIT_FEATURES:
-            found = _counted(index, weighted, timeline, limit)
-        else:
-            found = _ranked(index, weighted, timeline, limit)
-        ranked[order[index].source] = [order[i] for i in found]
-    return {a.source: ranked[a.source] for a in articles}
+    return Related(limit).of(articles)
+
+
+class Ranking(NamedTuple):
+    """What ranking reads of an article: its date, its slug and its features."""
+
+    date: dt.datetime
+    slug: str
+    features: frozenset[tuple[str, str]]
+
+
+class Related:
+    """The related articles of a site, kept from one build to the next of a session.
+
+    An article's list can change only when an article sharing one of its features changes its
+    features, date or slug, appears or goes: after an edit, only the lists of the articles that
+    share a feature with the edited ones (before or after the edit) are ranked again.
+    """
+
+    def __init__(self, limit: int = LIMIT):
+        self.limit = limit
+        self._seen: dict[str, Ranking] = {}
+        """By source: what ranking read of each article last time."""
+        self._records: dict[str, Article] = {}
+        """By source: the record last seen, whose ranking is known."""
+        self._ranked: dict[str, list[str]] = {}
+        self._parts: dict[str, Related] = {}
+
+    def part(self, name: str) -> "Related":
+        """A ranking kept apart for one part of a site: the articles of one of its languages."""
+        return self._parts.setdefault(name, Related(self.limit))
+
+    def _ranking(self, article: Article) -> Ranking:
+        if self._records.get(article.source) is article:
+            return self._seen[article.source]
+        return Ranking(article.date, article.slug, frozenset(_features(article)))
+
+    def of(self, articles: Sequence[Article]) -> dict[str, list[Article]]:
+        """Every article's related articles (by source), ranking again only what an edit can change."""
+        rankings = {a.source: self._ranking(a) for a in articles}
+        moved = {source for source, ranking in rankings.items()
+                 if self._seen.get(source) != ranking}
+        moved |= self._seen.keys() - rankings.keys()
+        if moved or not self._ranked:
+            self._rank(articles, rankings, moved)
+        self._seen = rankings
+        self._records = by_source = {a.source: a for a in articles}
+        return {a.source: [by_source[other] for other in self._ranked[a.source]] for a in articles}
+
+    def _rank(self, articles: Sequence[Article], rankings: dict[str, Ranking], moved: set[str]) -> None:
+        """Rank again the articles that share a feature with one that moved (all of them the first time)."""
+        touched: set[tuple[str, str]] = set()
+        for source in moved:
+            if source in self._seen:
+                touched |= self._seen[source].features
+            if source in rankings:
+                touched |= rankings[source].features
+        timeline = _Timeline(sorted(articles, key=lambda a: (a.date, a.slug)))
+        order = timeline.order
+        features = [rankings[a.source].features for a in order]
+        positions: dict[tuple[str, str], list[int]] = {}
+        for index, owned in enumerate(features):
+            for feature in owned:
+                positions.setdefault(feature, []).append(index)
+        holders = {feature: _bit_set(found) for feature, found in positions.items()}
+        ranked: dict[str, list[str]] = {}
+        for index, owned in enumerate(features):
+            source = order[index].source
+            if source in self._ranked and source not in moved and not (owned & touched):
+                ranked[source] = self._ranked[source]
+                continue
+            weighted = sorted(((WEIGHTS[f[0]], holders[f]) for f in owned), key=lambda item: -item[0])
+            if len(weighted) > MAX_SPLIT_FEATURES:
+                found = _counted(index, weighted, timeline, self.limit)
+            else:
+                found = _ranked(index, weighted, timeline, self.limit)
+            ranked[source] = [order[i].source for i in found]
+        self._ranked = ranked
 
 
 def _bit_set(positions: list[int]) -> int:

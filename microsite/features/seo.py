@@ -52,10 +52,14 @@ def article_description(article: Article) -> str:
 class StructuredData:
     """Builds the JSON-LD records of a site; `abs_url` makes every URL absolute."""
 
-    def __init__(self, config: SiteConfig, abs_url: Callable[[str], str], image_url: Callable[[Article], str | None]):
+    def __init__(self, config: SiteConfig, abs_url: Callable[[str], str], image_url: Callable[[Article], str | None],
+                 note: Callable[..., None] = lambda record, field="*": None):
         self.config = config
         self.abs_url = abs_url
         self.image_url = image_url
+        self.note = note
+        """Told which fields of which records a JSON-LD record reads, `note(record)` for all of
+        them (the page's recorder, render.Reads)."""
 
     def __repr__(self) -> str:
         """Name what the records depend on beyond their arguments, so rebuilds can fingerprint it."""
@@ -76,6 +80,11 @@ class StructuredData:
                      translations: Mapping[str, str] | None = None) -> dict[str, Any]:
         """A NewsArticle: headline, dates, authorship, the crew it is about, and in a multilingual
         site the work it translates or its translations (`translations`: site path by language)."""
+        self.note(article)
+        members = list(members)
+        for member in members:
+            self.note(member, "name")
+            self.note(member, "url")
         record: dict[str, Any] = {
             "@context": CONTEXT,
             "@type": "NewsArticle",
@@ -111,6 +120,7 @@ class StructuredData:
 
     def person(self, member: CrewMember) -> dict[str, Any]:
         """A Person: names in both scripts, role, birth date and place as given in mission.yaml."""
+        self.note(member)
         data: Mapping[str, Any] = member.data
         record: dict[str, Any] = {"@context": CONTEXT, "@type": "Person", "name": member.name, "url": self.abs_url(member.url)}
         alternate = [n for n in [member.name_native, *(data.get("aliases") or [])] if isinstance(n, str) and n and n != member.name]

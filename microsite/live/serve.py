@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from ..source import content, yaml12
 from ..output import write
 from ..errors import UsageError
-from ..rebuild.incremental import ASSETS, CONTENT
+from ..rebuild.state import ASSETS, CONTENT
 from ..model import Settings
 from .watch import Result, Session, sigterm_stops
 

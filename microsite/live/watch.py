@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import signal
 import sys
 import threading
@@ -21,11 +22,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .. import engine
-from ..rebuild import preview
 from ..output import write
 from ..source.content import is_ignored
 from ..errors import BuildFailed, SiteError, UsageError
-from ..rebuild.incremental import CONTENT, Memo
+from ..rebuild.state import State
 from ..model import Settings
 
 QUIET = 0.1
@@ -225,7 +225,8 @@ class Session:
 
     def __init__(self, settings: Settings, out: TextIO | None = None, quiet: float = QUIET):
         self.settings = settings
-        self.memo = Memo()
+        self.state = State()
+        """What the last successful build read and made; each rebuild starts from it and the changed paths."""
         self.out = out if out is not None else sys.stdout
         self.quiet = quiet
         self.listeners: list[Callable[[Result], None]] = []
@@ -237,20 +238,21 @@ class Session:
         self.early_pages: dict[str, str] = {}
         """Pages `early` rewrote since the last build: that build's result names them as rewritten too."""
 
-    def build(self, changes: list[str]) -> Result:
-        """Run one build; a content problem becomes part of the result, never an exception."""
+    def build(self, changes: list[str] | None) -> Result:
+        """Run one build from the changed paths (None: the first build, or changes not known);
+        a content problem becomes part of the result, never an exception."""
         started = time.perf_counter()
         self.building = True
         try:
-            engine.build(self.settings, self.memo)
+            engine.rebuild(self.settings, self.state, changes)
         except BuildFailed as exc:
-            result = Result(changes, time.perf_counter() - started, errors=list(exc.errors))
+            result = Result(changes or [], time.perf_counter() - started, errors=list(exc.errors))
         except (UsageError, OSError) as exc:
             problem = SiteError(str(self.settings.output), 0, 0, str(exc))
-            result = Result(changes, time.perf_counter() - started, errors=[problem])
+            result = Result(changes or [], time.perf_counter() - started, errors=[problem])
         else:
-            last = self.memo.last
-            result = Result(changes, time.perf_counter() - started, rewritten={**self.early_pages, **last.rewritten},
+            last = self.state.last
+            result = Result(changes or [], time.perf_counter() - started, rewritten={**self.early_pages, **last.rewritten},
                             removed=list(last.removed), stylesheets=dict(last.stylesheets), rendered=last.rendered)
         finally:
             self.building = False
@@ -263,6 +265,7 @@ class Session:
             print(f"  {error}", file=self.out, flush=True)
         for listener in self.listeners:
             listener(result)
+        _settle_memory()
         return result
 
     @property
@@ -273,7 +276,7 @@ class Session:
     def start(self) -> Result:
         """Start watching, then build once (events during that build lead to one more)."""
         self.watcher.start()
-        return self.build([])
+        return self.build(None)
 
     def run(self) -> None:
         """Rebuild on every settled burst of changes until `stop` is set."""
@@ -283,23 +286,31 @@ class Session:
                 self.build(changes)
 
     def early(self, saved: list[str], changed: set[str]) -> None:
-        """When one article alone was saved, rewrite its page now (preview.py); the rebuild follows."""
-        built = self.memo.built
-        if built is None or not self.last or not self.last.ok or len(changed) != 1 or saved[-1] not in changed:
+        """When one article alone was saved and only its body changed, rebuild at once, before the
+        burst of events settles; the build that follows then finds nothing left to do."""
+        if self.state.site is None or not self.last or not self.last.ok or len(changed) != 1 or saved[-1] not in changed:
             return
         rel = saved[-1]
         if not rel.endswith(".md"):
             return
         started = time.perf_counter()
+        own = next((page.path for page in self.state.pages.values()
+                    if page.template == "article.html" and getattr(page.context.get("article"), "source", None) == rel), None)
+
+        def written(paths: list[str]) -> None:
+            pages = [path for path in paths if path.endswith(".html")]
+            if own in pages:
+                more = len(pages) - 1
+                others = f" and {more} more page{'s' if more != 1 else ''}" if more else ""
+                print(f"{dt.datetime.now():%H:%M:%S} {rel} saved: page {own} updated{others} in "
+                      f"{(time.perf_counter() - started) * 1000:.0f} ms, before the rebuild", file=self.out, flush=True)
+
         try:
-            found = preview.page(self.settings, built, rel)
-            if found is None or not write.replace_file(self.settings.output, *found):
-                return
-        except (OSError, ValueError, UsageError):
+            done = engine.rebuild(self.settings, self.state, [rel], early=True, written=written)
+        except (BuildFailed, OSError, ValueError, UsageError):
             return  # the rebuild will report whatever is wrong
-        self.early_pages[found[0]] = CONTENT
-        print(f"{dt.datetime.now():%H:%M:%S} {rel} saved: page {found[0]} updated in "
-              f"{(time.perf_counter() - started) * 1000:.0f} ms, rebuilding the rest", file=self.out, flush=True)
+        if done is not None:
+            self.early_pages.update(self.state.last.rewritten)
 
     def close(self) -> None:
         """Stop the loop and the observer thread."""
@@ -307,6 +318,15 @@ class Session:
         self.watcher.changes.wake()
         self.watcher.stop()
         write.discard_spare(self.settings.output)
+
+
+def _settle_memory() -> None:
+    """Collect what a build left as garbage now, between builds, and keep the collector off what
+    is left, the state the next build starts from: frozen objects are not traversed, so neither
+    this collection nor any during the next build walks the records of a large site again. (The
+    records hold no reference cycles: those of them a later build replaces are freed as they go.)"""
+    gc.collect()
+    gc.freeze()
 
 
 @contextlib.contextmanager

@@ -45,6 +45,11 @@ class Html:
         self._fetch = fetch
 
     @property
+    def held(self) -> bool:
+        """Whether the text is in memory (else it is fetched when asked for)."""
+        return self._text is not None
+
+    @property
     def digest(self) -> str:
         if self._digest is None:
             self._digest = text_digest(self._text)

@@ -23,6 +23,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
 """Pages, feeds, the sitemap and every other file whose name stays when its bytes change."""
 REDIRECTS, HEADERS = "_redirects", "_headers"
+FILES = (REDIRECTS, HEADERS)
 MAX_REDIRECTS = 2000
 """Cloudflare Pages reads at most 2,000 static redirects (and 100 dynamic ones, which are not used)."""
 MAX_REDIRECT_LINE = 1000
@@ -102,10 +103,17 @@ def headers_file(files: Iterable[str], base_path: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def publish(tx, site, pages, static, library) -> int:
-    """Add `_redirects` and `_headers` to a build, from its planned pages, static files and
-    images (the search index, added later, holds no fingerprinted file); return how many files."""
+def host_files(site, pages, static, library) -> dict[str, bytes]:
+    """`_redirects` and `_headers` by output path, from a build's planned pages, static files and
+    images (the search index, added later, holds no fingerprinted file)."""
     files = [page.path for page in pages] + [asset.output for asset in static.values()] + sorted(library.outputs())
-    tx.write(REDIRECTS, redirects_file((r for _, r in redirects(site.articles)), site.config.base_path))
-    tx.write(HEADERS, headers_file(files, site.config.base_path))
-    return 2
+    return {REDIRECTS: redirects_file((r for _, r in redirects(site.articles)), site.config.base_path),
+            HEADERS: headers_file(files, site.config.base_path)}
+
+
+def publish(tx, site, pages, static, library) -> int:
+    """Add `_redirects` and `_headers` to a build (`host_files`); return how many files."""
+    made = host_files(site, pages, static, library)
+    for rel, data in made.items():
+        tx.write(rel, data)
+    return len(made)

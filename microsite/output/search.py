@@ -15,13 +15,15 @@ bytes of its pages, the language, the layout, the generator and Pagefind version
 the previous build, and whose files are still in the previous output as that build wrote them (same
 inode, size and time), is not indexed again: its files are carried over unread. The record of what
 each shard produced is kept in the build cache (`cache.Store`) for command-line builds, and in the
-Memo for watch and serve; a damaged record re-indexes all.
+session's build state for watch and serve; a damaged record re-indexes all. A rebuild that replaces
+a few pages in place indexes again only their shards, from the pages in the output (`Update`).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -31,7 +33,8 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Iterable, Mapping, NamedTuple
 
 from ..rebuild import cache
 from ..render import parallel
@@ -80,25 +83,33 @@ def indexes(site: Site) -> list[tuple[str, str, list[str]]]:
     return found
 
 
-def layout(site: Site) -> dict[str, list[str]]:
+def layout(site: Site) -> Mapping[str, tuple[str, ...]]:
     """Each shard's folder in the output with its pages; each index's first is `pagefind`."""
-    shards: dict[str, list[str]] = {}
+    if not site.config.languages:
+        return _layout(tuple(indexed_pages(site)), site.config.search_shard_pages)
+    shards: dict[str, tuple[str, ...]] = {}
     for prefix, _, pages in indexes(site):
-        count = shard_count(len(pages), site.config.search_shard_pages)
-        buckets: dict[int, list[str]] = {}
-        for path in pages:
-            buckets.setdefault(_bucket(path, count), []).append(path)
-        numbers = sorted(buckets)
-        if not numbers and prefix:
-            continue
-        shards[prefix + FOLDER] = sorted(buckets[numbers[0]]) if numbers else []
-        for number in numbers[1:]:
-            shards[f"{prefix}{FOLDER}/shard-{number}"] = sorted(buckets[number])
-    return shards
+        if pages or not prefix:
+            shards.update((prefix + folder, members) for folder, members in _layout(tuple(pages), site.config.search_shard_pages).items())
+    return MappingProxyType(shards)
+
+
+@functools.lru_cache(maxsize=4)
+def _layout(pages: tuple[str, ...], per_shard: int) -> Mapping[str, tuple[str, ...]]:
+    """The layout of these pages (`layout`), worked out once for a session's builds that keep them."""
+    count = shard_count(len(pages), per_shard)
+    buckets: dict[int, list[str]] = {}
+    for path in pages:
+        buckets.setdefault(_bucket(path, count), []).append(path)
+    numbers = sorted(buckets)
+    shards = {FOLDER: tuple(sorted(buckets[numbers[0]])) if numbers else ()}
+    for number in numbers[1:]:
+        shards[f"{FOLDER}/shard-{number}"] = tuple(sorted(buckets[number]))
+    return MappingProxyType(shards)
 
 
 def folder_language(site: Site) -> dict[str, tuple[str, int]]:
-    """The language and shard count of each index folder prefix."""
+    """The language and shard count of each index by its folder prefix."""
     return {prefix: (language, shard_count(len(pages), site.config.search_shard_pages)) for prefix, language, pages in indexes(site)}
 
 
@@ -137,30 +148,35 @@ def _stamp(path: Path | str) -> Stamp | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
 
 
+class Indexed(NamedTuple):
+    """A page as the index read it: its file's stamp and the digest of its bytes."""
+
+    stamp: Stamp | None
+    digest: bytes
+
+
 @dataclass
 class Record:
     """What the last build indexed: each page's digest by its file's stamp (a page kept from the
     previous output is that same file, so it is not read again), and each shard's files by key."""
 
-    pages: dict[str, tuple[Stamp, bytes]] = field(default_factory=dict)
+    pages: dict[str, Indexed] = field(default_factory=dict)
     shards: dict[bytes, dict[str, Stamp]] = field(default_factory=dict)
-
-
-class Memory:
-    """The record of the last build's shards, kept in a Memo across watch and serve rebuilds."""
-
-    def __init__(self) -> None:
-        self.record = Record()
 
 
 def _record_key(output: Path) -> bytes:
     return hashlib.blake2b(b"search\0" + str(output).encode("utf-8", "surrogateescape"), digest_size=cache.DIGEST).digest()
 
 
-def _recall(store: cache.Store | None, memory: Memory | None, output: Path) -> Record:
-    """The previous build's record; empty when unknown or damaged, so every shard is indexed."""
-    found: Any = memory.record if memory is not None else store.get(KIND, _record_key(output)) if store else None
+def recall(store: cache.Store, output: Path) -> Record:
+    """The record a command-line build left in the cache; empty when unknown or damaged, so every shard is indexed."""
+    found = store.get(KIND, _record_key(output))
     return found if isinstance(found, Record) else Record()
+
+
+def remember(store: cache.Store, output: Path, record: Record) -> None:
+    """Keep the record of the index in the cache for the next command-line build."""
+    store.put(KIND, _record_key(output), record)
 
 
 def _shard_key(folder: str, count: int, language: str, pages: list[tuple[str, bytes]]) -> bytes:
@@ -295,8 +311,8 @@ def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Pr
     results: list[dict[str, bytes]] = []
     running: list[_Service] = []
     try:
-        for pages, language in zip(jobs, languages or [language] * len(jobs)):
-            running.append(_Service(pages, language))
+        for pages, speaking in zip(jobs, languages or [language] * len(jobs)):
+            running.append(_Service(pages, speaking))
             if len(running) >= at_once:
                 results.append(running.pop(0).files())
                 progress.advance()
@@ -318,10 +334,10 @@ def _bundle(folder: str, files: dict[str, bytes]) -> dict[str, bytes]:
 class Shards:
     """Where the index of a site's pages lives: what a rebuild of a few pages needs (delta.py)."""
 
-    layout: dict[str, list[str]]
+    layout: Mapping[str, tuple[str, ...]]
     count: int
     language: str
-    languages: dict[str, tuple[str, int]] = field(default_factory=dict)
+    languages: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     """The language and shard count of each index by its folder prefix, in a multilingual site."""
 
     @classmethod
@@ -338,80 +354,126 @@ class Shards:
         return next((folder for folder, pages in self.layout.items() if page in pages), None)
 
 
-class Reindex:
-    """Index again the shards holding some pages (output path -> new bytes), whose other pages are
-    in the finished `output` as the last build left them (its record says so), for a rebuild
-    after body edits (delta.py). The indexers run while the caller goes on; `finish` waits for
-    them. LookupError when the record does not know a shard."""
+class Update:
+    """Bring the index of a finished output up to date after a rebuild changed some of its pages:
+    the shards whose pages changed are indexed again from the pages in the output, the others are
+    carried over. The indexers start at once and run while the caller goes on; `finish` waits.
 
-    def __init__(self, output: Path, store: cache.Store, shards: Shards, pages: dict[str, bytes]):
-        self.output, self.store, self.pages = output, store, pages
-        self.previous = _recall(store, None, output)
-        self._plans: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
-        self._running: list[_Service] = []
-        self._made: list[tuple[bytes, bytes, list[tuple[str, bytes]], dict[str, bytes]]] = []
+    `pages` names the pages whose content changed, `renamed` those whose bytes changed only in the
+    fingerprinted names of static files: Pagefind reads a page's text, never the stylesheets it
+    links, so their shards keep their index files. LookupError when the record does not know a
+    page or shard the update needs."""
+
+    def __init__(self, output: Path, before: Shards, after: Shards, record: Record, pages: set[str], renamed: set[str]):
+        self.output, self.record = output, record
+        self.changed = {}
+        """The new digest of each page whose bytes changed."""
+        for rel in pages | renamed:
+            with open(output / rel, "rb") as f:
+                self.changed[rel] = _digest(f.read())
+        self._queued: list[tuple[str, list[Page]]] = []
+        """Shards not started yet: as many are indexed at once as there are cores."""
+        self._running: list[tuple[str, _Service]] = []
+        self._after = after
+        self._bundles: dict[str, bytes] = {}
+        """Folder -> key of each shard indexed again."""
+        self._keys: dict[bytes, str] = {}
+        """Shard key -> folder, for every shard of the new layout."""
+        self._rekeyed: dict[bytes, bytes] = {}
+        self.removes: list[str] = []
         try:
-            for folder in sorted({shards.folder(rel) for rel in pages} - {None}):
-                members = shards.layout[folder]
-                old = [(rel, self.previous.pages[rel][1]) for rel in members if rel in self.previous.pages]
-                language, count = shards.reading(folder)
-                old_key = _shard_key(folder, count, language, old)
-                if len(old) != len(members) or old_key not in self.previous.shards:
-                    raise LookupError(f"no record of {folder}")
-                present = [(rel, _digest(pages[rel]) if rel in pages else digest) for rel, digest in old]
-                self._plans.append((folder, old_key, _shard_key(folder, count, language, present), present))
-                sources: list[Page] = [(rel, pages[rel] if rel in pages else os.path.join(output, rel)) for rel in members]
-                self._running.append(_Service(sources, language))
+            old_keys = {folder: self._key(before, folder, {}) for folder in before.layout}
+            for folder, members in sorted(after.layout.items()):
+                key = self._key(after, folder, self.changed)
+                self._keys[key] = folder
+                if key in record.shards:
+                    continue
+                old = old_keys.get(folder)
+                if old in record.shards and before.layout.get(folder) == members and before.reading(folder) == after.reading(folder) \
+                        and not any(rel in pages for rel in members):
+                    self._rekeyed[key] = old
+                    continue
+                self._bundles[folder] = key
+                self._queued.append((folder, [(rel, os.path.join(output, rel)) for rel in members]))
+            self._start()
+            kept = set(self._keys) | set(self._rekeyed.values())
+            self.gone = {key: files for key, files in record.shards.items() if key not in kept}
         except BaseException:
             self.stop()
             raise
 
+    def _key(self, shards: Shards, folder: str, changed: dict[str, bytes]) -> bytes:
+        """The key of a shard, its pages' digests from `changed` or else from the record."""
+        present = []
+        for rel in shards.layout[folder]:
+            if rel in changed:
+                present.append((rel, changed[rel]))
+            elif rel in self.record.pages:
+                present.append((rel, self.record.pages[rel].digest))
+            else:
+                raise LookupError(f"no record of {rel}")
+        return _shard_key(folder, *reversed(shards.reading(folder)), present)
+
+    def _start(self) -> None:
+        while self._queued and len(self._running) < parallel.cores():
+            folder, pages = self._queued.pop(0)
+            self._running.append((folder, _Service(pages, self._after.reading(folder)[0])))
+
     def stop(self) -> None:
-        for service in self._running:
+        self._queued = []
+        for _, service in self._running:
             service.stop()
         self._running = []
 
     def finish(self) -> tuple[dict[str, bytes], list[str]]:
-        """Wait for the indexers; return the index files to write (output path -> bytes, all of
-        each shard's) and the shards' old files to remove."""
+        """Wait for the indexers; return the index files to write (output path -> bytes) and
+        those to remove."""
         writes: dict[str, bytes] = {}
-        removes: list[str] = []
+        self._made: dict[bytes, list[str]] = {}
         try:
-            for folder, old_key, key, present in self._plans:
-                files = _bundle(folder, self._running.pop(0).files())
+            while self._running:
+                folder, service = self._running.pop(0)
+                files = _bundle(folder, service.files())
                 writes.update(files)
-                removes += [rel for rel in self.previous.shards[old_key] if rel not in files]
-                self._made.append((old_key, key, present, files))
+                self._made[self._bundles[folder]] = sorted(files)
+                self._start()
         except Exception as exc:
             self.stop()
             raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
-        return writes, removes
+        old_files = {rel for files in self.gone.values() for rel in files}
+        self.removes = sorted(old_files - set(writes) - {rel for key in self._rekeyed.values() for rel in self.record.shards[key]}
+                              - {rel for key in self._keys if key in self.record.shards for rel in self.record.shards[key]})
+        return writes, self.removes
 
-    def remember(self) -> None:
-        """Record the new shards once their files are in the output."""
-        for old_key, key, present, files in self._made:
-            for rel, digest in present:
-                if rel in self.pages:
-                    self.previous.pages[rel] = (_stamp(self.output / rel), digest)
-            del self.previous.shards[old_key]
-            self.previous.shards[key] = {rel: _stamp(self.output / rel) for rel in files}
-        self.store.put(KIND, _record_key(self.output), self.previous)
+    def commit(self, removed_pages: Iterable[str]) -> Record:
+        """The record of the index once the pages and index files are in the output."""
+        pages = {rel: known for rel, known in self.record.pages.items() if rel not in removed_pages}
+        for rel, digest in self.changed.items():
+            pages[rel] = Indexed(_stamp(self.output / rel), digest)
+        shards: dict[bytes, dict[str, Stamp | None]] = {}
+        for key in self._keys:
+            if key in self._made:
+                shards[key] = {rel: _stamp(self.output / rel) for rel in self._made[key]}
+            elif key in self._rekeyed:
+                shards[key] = self.record.shards[self._rekeyed[key]]
+            else:
+                shards[key] = self.record.shards[key]
+        return Record(pages, shards)
 
 
-def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | None = None,
-            progress: Progress = NONE) -> list[str]:
+def publish(tx, site: Site, previous: Record, progress: Progress = NONE) -> tuple[list[str], Record]:
     """Index the site's finished pages in the staging folder of `tx` and add the index files to it.
 
-    Shards unchanged since the previous build are carried over; the rest are indexed, one at a
-    time, counted by `progress`. Returns the output paths of every index file.
+    Shards unchanged since the build `previous` records are carried over; the rest are indexed,
+    as many at once as there are cores, counted by `progress`. Returns the output paths of every
+    index file, and the record of this index.
     """
     if not indexed_pages(site):
-        return []  # nothing to index: the search page then loads no index (Pagefind cannot make an empty one)
+        return [], Record()  # nothing to index: the search page then loads no index (Pagefind cannot make an empty one)
     progress.phase("indexing")
     shards = layout(site)
     reading = Shards.of(site).reading
     staging = tx.staging.resolve()
-    previous = _recall(store, memory, tx.output)
     record = Record()
     todo: list[tuple[str, bytes, list[Page]]] = []
     try:
@@ -423,12 +485,12 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
                 if stamp is None:
                     continue
                 known = previous.pages.get(rel)
-                if known and known[0] == stamp:
-                    digest = known[1]
+                if known and known.stamp == stamp:
+                    digest = known.digest
                 else:
                     with open(path, "rb") as f:
                         digest = _digest(f.read())
-                record.pages[rel] = (stamp, digest)
+                record.pages[rel] = Indexed(stamp, digest)
                 present.append((rel, digest))
             language, count = reading(folder)
             key = _shard_key(folder, count, language, present)
@@ -453,8 +515,4 @@ def publish(tx, site: Site, store: cache.Store | None = None, memory: Memory | N
         raise
     except Exception as exc:  # the service reports its own problems as plain exceptions
         raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
-    if memory is not None:
-        memory.record = record
-    elif store is not None and record != previous:
-        store.put(KIND, _record_key(tx.output), record)
-    return sorted(rel for files in record.shards.values() for rel in files)
+    return sorted(rel for files in record.shards.values() for rel in files), record

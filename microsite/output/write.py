@@ -271,51 +271,148 @@ def replace_file(output: Path, rel: str, data: bytes) -> bool:
         return bool(patch(output, {rel: data}, ()))
 
 
-def patch(output: Path, writes: dict[str, bytes], removes: Iterable[str]) -> list[str]:
-    """Replace and remove a few files of a finished output in place, with the build lock held
-    (a rebuild after body edits, delta.py); return the paths whose bytes changed.
+class Patch:
+    """Replace and remove a few files of a finished output in place, with the build lock held (a
+    session's rebuild of a few pages, a command-line rebuild after body edits).
 
-    Every new file is written into the staging folder inside the output first, then all are
-    renamed over their targets in the order of `_rank`: readers see each file whole, old or new.
-    A patch stopped half-way leaves whole files only, which the next build finds differing from
-    its record and builds again. A file that already holds its bytes is left alone and keeps its time."""
-    output = output.absolute()
-    staging = output / STAGING
-    staged: list[tuple[int, str, str, str]] = []
-    try:
-        for rel, data in writes.items():
-            folder, _, name = _checked(rel).rpartition("/")
-            parent = str(output)
-            for part in folder.split("/") if folder else ():
-                parent = os.path.join(parent, part)
-                if not stat.S_ISDIR(os.lstat(parent).st_mode):
-                    raise ValueError(f"output path {rel!r} does not lie in a folder of the output")
-            target = os.path.join(parent, name)
+    Each new file is written beside its target as it comes (`write`), and on `commit` all are
+    renamed over their targets in the order of `_rank`, then the removals are made: readers see
+    each file whole, old or new, and a new page is in place before the pages that link to it. A
+    build stopped half-way leaves whole files only, which the next build finds differing from its
+    record and builds again. A file that already holds its bytes is left alone and keeps its time.
+    Folders are made for new files, and those left empty by removals go."""
+
+    def __init__(self, output: Path):
+        self.output = output.absolute()
+        self.staged: list[tuple[int, str, str, str]] = []
+        """(rank, temporary file, target, output path) of each file to replace."""
+        self.placed = 0
+        self.made: list[str] = []
+        """Folders made for new files, removed again if the patch fails."""
+        self.removes: list[str] = []
+
+    def __enter__(self) -> "Patch":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is not None:
+            self.abort()
+
+    def _target(self, rel: str) -> str:
+        """The path of an output file, its folders made where missing and checked to be folders."""
+        folder, _, name = _checked(rel).rpartition("/")
+        parent = str(self.output)
+        for part in folder.split("/") if folder else ():
+            parent = os.path.join(parent, part)
             try:
-                if os.lstat(target).st_size == len(data) and _read(target) == data:
-                    continue
-                new = False
+                found = os.lstat(parent).st_mode
             except FileNotFoundError:
-                new = True
-            if not staged:
-                _clear(staging)
-                os.mkdir(staging)
-            temp = os.path.join(staging, str(len(staged)))
-            with open(temp, "wb") as f:
-                f.write(data)
-            staged.append((_rank(rel, new), rel, temp, target))
-        staged.sort()
-        for _, _, temp, target in staged:
+                os.mkdir(parent)
+                self.made.append(parent)
+                continue
+            if not stat.S_ISDIR(found):
+                raise ValueError(f"output path {rel!r} does not lie in a folder of the output")
+        return os.path.join(parent, name)
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Stage one file's new bytes."""
+        target = self._target(rel)
+        try:
+            if os.lstat(target).st_size == len(data) and _read(target) == data:
+                return
+            new = False
+        except FileNotFoundError:
+            new = True
+        folder, name = os.path.split(target)
+        temp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+        with open(temp, "wb") as f:
+            f.write(data)
+        self.staged.append((_rank(rel, new), temp, target, rel))
+
+    def place(self, rel: str, path: Path) -> None:
+        """Stage a file made elsewhere on the same file system, moved into place on `commit`
+        unless the output already holds its bytes (each file is read in turn, never all at once)."""
+        target = self._target(rel)
+        size = os.stat(path).st_size
+        try:
+            if os.lstat(target).st_size == size and _read(target) == _read(str(path)):
+                return
+            new = False
+        except FileNotFoundError:
+            new = True
+        self.staged.append((_rank(rel, new), str(path), target, rel))
+
+    def remove(self, rel: str) -> None:
+        """Remove one file on `commit`."""
+        self.removes.append(_checked(rel))
+
+    def commit(self) -> list[str]:
+        """Put every staged file in place and make the removals; return the paths whose bytes changed."""
+        self.staged.sort()
+        for _, temp, target, _ in self.staged:
             os.replace(temp, target)
-        for rel in removes:
+            self.placed += 1
+        emptied: set[str] = set()
+        for rel in self.removes:
             try:
-                os.unlink(os.path.join(output, _checked(rel)))
+                os.unlink(os.path.join(self.output, rel))
             except FileNotFoundError:
                 pass
+            parts = rel.split("/")
+            emptied.update("/".join(parts[:end]) for end in range(1, len(parts)))
+        for folder in sorted(emptied, key=lambda f: f.count("/"), reverse=True):
+            with contextlib.suppress(OSError):  # not empty: something else lives there
+                os.rmdir(os.path.join(self.output, folder))
+        return [rel for _, _, _, rel in self.staged]
+
+    def abort(self) -> None:
+        """Drop what is staged and not in place yet."""
+        for _, temp, _, _ in self.staged[self.placed:]:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        for folder in reversed(self.made):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+
+
+def patch(output: Path, writes: dict[str, bytes | Path], removes: Iterable[str]) -> list[str]:
+    """Replace and remove files of a finished output in place (`Patch`), each given as its bytes
+    or as a file to move into place; return the paths whose bytes changed."""
+    with Patch(output) as batch:
+        for rel, data in sorted(writes.items()):
+            if isinstance(data, Path):
+                batch.place(rel, data)
+            else:
+                batch.write(rel, data)
+        for rel in removes:
+            batch.remove(rel)
+        return batch.commit()
+
+
+def rename_in_place(output: Path, rel: str, names: dict[bytes, bytes]) -> bytes | None:
+    """Put new fingerprinted names of static files into a finished page, as they appear in its
+    bytes (old -> new, each pair of the same length), writing only those bytes in place: a
+    stylesheet edit touches every page, and rewriting thousands of files whole takes seconds.
+    Returns the page's new bytes, or None when it names none of them."""
+    path = os.path.join(output.absolute(), _checked(rel))
+    fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"output path {rel!r} is not a file")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read()
+        changed = data
+        for old, new in names.items():
+            if len(old) != len(new):
+                raise ValueError("a name is put in place of one of the same length only")
+            start = data.find(old)
+            while start >= 0:
+                os.pwrite(fd, new, start)
+                start = data.find(old, start + len(old))
+            changed = changed.replace(old, new)
+        return changed if changed != data else None
     finally:
-        if staged:
-            _clear(staging)
-    return [rel for _, rel, _, _ in staged]
+        os.close(fd)
 
 
 def _rank(rel: str, new: bool) -> int:

@@ -33,10 +33,10 @@ import threading
 import time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..markdown import bodies, markup
-from ..source import content, yaml12
+from ..source import content
 from ..render import parallel
 from ..output import write
 from ..model import Page, Settings
@@ -96,7 +96,8 @@ def generator_digest() -> bytes:
     return h.digest()
 
 
-def _key(*parts: bytes | str) -> bytes:
+def key(*parts: bytes | str) -> bytes:
+    """The cache key of an entry named by `parts`, under this version of the generator."""
     h = hashlib.blake2b(generator_digest(), digest_size=DIGEST)
     for part in parts:
         data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
@@ -108,9 +109,9 @@ def _read_only(mapping: dict) -> MappingProxyType:
     return MappingProxyType(mapping)
 
 
-_DISPATCH = copyreg.dispatch_table.copy()
-_DISPATCH[MappingProxyType] = lambda proxy: (_read_only, (dict(proxy),))
-"""Read-only mappings (front-matter extras) are stored as the dicts they wrap."""
+DISPATCH = copyreg.dispatch_table.copy()
+DISPATCH[MappingProxyType] = lambda proxy: (_read_only, (dict(proxy),))
+"""How entries pickle read-only mappings (front-matter extras): as the dicts they wrap."""
 
 
 PACKED = ("bodies",)
@@ -125,7 +126,7 @@ def _frame(value: Any) -> bytes:
     """A checksummed pickle: what an entry holds on disk."""
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = _DISPATCH
+    pickler.dispatch_table = DISPATCH
     pickler.dump(value)
     payload = buffer.getvalue()
     return MAGIC + hashlib.blake2b(payload, digest_size=DIGEST).digest() + payload
@@ -151,23 +152,31 @@ def _pack_name() -> str:
     return f"{time.time_ns():x}-{os.getpid()}-{os.urandom(4).hex()}.pack"
 
 
+class Place(NamedTuple):
+    """Where an entry lies: in which pack file, from which byte, how many bytes."""
+
+    pack: str
+    offset: int
+    length: int
+
+
 class _Packs:
     """The entries of one kind, appended to pack files in `root` and found through the `directory`
-    entry there (key -> pack name, offset, length). A build appends to a pack of its own in its
+    entry there (key -> Place). A build appends to a pack of its own in its
     staging folder, which `flush` moves beside the others."""
 
     def __init__(self, store: "Store", kind: str):
         self.store = store
         self.kind = kind
         self.root = os.path.join(store.folder, kind)
-        self._directory: dict[bytes, tuple[str, int, int]] | None = None
+        self._directory: dict[bytes, Place] | None = None
         self._own: Any = None
         self._own_path = os.path.join(store._staging, f"{kind}.pack")
         self._added: dict[bytes, tuple[int, int]] = {}
         self._dropped: set[bytes] = set()
         self._readers: dict[str, Any] = {}
 
-    def _load_directory(self) -> dict[bytes, tuple[str, int, int]]:
+    def _load_directory(self) -> dict[bytes, Place]:
         try:
             with open(os.path.join(self.root, "directory"), "rb") as f:
                 found = _unframe(f.read())
@@ -175,7 +184,7 @@ class _Packs:
             return {}
         return found if isinstance(found, dict) else {}
 
-    def directory(self) -> dict[bytes, tuple[str, int, int]]:
+    def directory(self) -> dict[bytes, Place]:
         if self._directory is None:
             self._directory = self._load_directory()
         return self._directory
@@ -231,7 +240,7 @@ class _Packs:
                 name = _pack_name()
                 os.makedirs(self.root, exist_ok=True)
                 os.replace(self._own_path, os.path.join(self.root, name))
-                directory.update((key, (name, offset, length)) for key, (offset, length) in self._added.items())
+                directory.update((key, Place(name, offset, length)) for key, (offset, length) in self._added.items())
             self.store._write(os.path.join(self.root, "directory"), _frame(directory))
         except OSError:
             pass  # the entries are lost: the next build converts those bodies again
@@ -255,8 +264,8 @@ class _Packs:
         known = self._load_directory()
         directory = {key: place for key, place in known.items() if key in keep}
         live: dict[str, int] = {}
-        for name, _, length in directory.values():
-            live[name] = live.get(name, 0) + length
+        for place in directory.values():
+            live[place.pack] = live.get(place.pack, 0) + place.length
         sizes = {}
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.root):
@@ -273,13 +282,13 @@ class _Packs:
                 name = _pack_name()
                 temp = os.path.join(self.root, f".{name}")
                 with open(temp, "wb") as out:
-                    for key, (old, offset, length) in sorted(directory.items(), key=lambda item: item[1]):
-                        if old in merge:
-                            data = self._read_at(old, offset, length)
-                            if data is None or len(data) != length:
+                    for key, place in sorted(directory.items(), key=lambda item: item[1]):
+                        if place.pack in merge:
+                            data = self._read_at(*place)
+                            if data is None or len(data) != place.length:
                                 del directory[key]
                                 continue
-                            directory[key] = (name, out.tell(), length)
+                            directory[key] = Place(name, out.tell(), place.length)
                             out.write(data)
                 os.replace(temp, os.path.join(self.root, name))
             self.store._write(os.path.join(self.root, "directory"), _frame(directory))
@@ -287,7 +296,7 @@ class _Packs:
             return
         self._directory = directory
         self.close()
-        used = {name for name, _, _ in directory.values()}
+        used = {place.pack for place in directory.values()}
         for name in sizes:
             if name not in used:
                 with contextlib.suppress(OSError):
@@ -438,9 +447,37 @@ class Store:
                             pass  # another build pruned it first
 
 
-def _outline(converted: markup.Converted) -> tuple:
+@dataclasses.dataclass(frozen=True)
+class Outline:
     """All of a converted body but its HTML: what pages that do not print the body read of it."""
-    return (converted.toc, converted.words, converted.mentions, converted.refs, converted.html.images)
+
+    toc: tuple
+    words: int
+    mentions: tuple[str, ...]
+    refs: tuple
+    images: tuple[str, ...]
+
+    @classmethod
+    def of(cls, converted: markup.Converted) -> "Outline":
+        return cls(converted.toc, converted.words, converted.mentions, converted.refs, converted.html.images)
+
+
+@dataclasses.dataclass(frozen=True)
+class Conversion:
+    """What a body converts with besides its text: whether raw HTML is allowed, and the crew
+    whose names become links, with a digest of that crew for cache keys."""
+
+    allow_html: bool
+    crew: Any
+    crew_key: bytes
+
+    @classmethod
+    def of(cls, allow_html: bool, crew: Any) -> "Conversion":
+        return cls(allow_html, crew, hashlib.blake2b(pickle.dumps(crew, protocol=4), digest_size=DIGEST).digest())
+
+    def body_key(self, digest: str) -> bytes:
+        """The cache key of the converted body whose Markdown text has this digest."""
+        return key("body", str(self.allow_html), self.crew_key, digest)
 
 
 def _alive(pid: int) -> bool:
@@ -463,7 +500,7 @@ class Index:
     def __init__(self, store: Store, kind: str, name: bytes):
         self.store = store
         self.kind = kind
-        self.keys = [_key(name, str(number)) for number in range(BUCKETS)]
+        self.keys = [key(name, str(number)) for number in range(BUCKETS)]
         self.old: list[dict | None] = [None] * BUCKETS
         self.new: list[dict] = [{} for _ in range(BUCKETS)]
         """What this build used, by bucket: what `save` stores."""
@@ -491,42 +528,32 @@ class Index:
 
 
 class Articles:
-    """Parses each article file once per version of its bytes (what `content.read_sources` asks of a memo).
+    """Parses each article file once per version of its bytes (the `reader` of `content.read_sources`).
 
     Parsed articles are kept without their text in an Index: a build of thousands of unchanged
-    articles reads a few files for them, not one each.
+    articles reads a few files for them, not one each. Articles are handed out with only their
+    body's digest; the Converter's workers read the text themselves.
     """
 
-    def __init__(self, store: Store, hashes: "Hashes | None" = None, bodies: bool = True,
-                 then: Callable[[content.RawArticle], None] | None = None):
+    def __init__(self, store: Store, hashes: "Hashes | None" = None, then: Callable[[content.RawArticle], None] | None = None):
         self.store = store
         self.then = then
         """Called with each article read (Converter.submit starts converting it)."""
         self.hashes = hashes or Hashes({})
-        self.bodies = bodies
-        """Hand out articles with their text, read again from the file; without, only its digest
-        (the Converter's workers read the text themselves)."""
         self.index = Index(store, "articles", b"parsed articles")
 
     def read(self, path: Path, rel: str, limit: int, reader: Callable[[Path, str, int], Any]) -> Any:
         digest, signature = self.hashes.of(str(path))
-        key = _key("article", rel, str(limit), digest)
-        raw = self.index.get(key)
-        if isinstance(raw, content.RawArticle) and self.bodies:
-            try:
-                body = content.split_front_matter(content.read_text(path, rel, limit), rel)[1]
-            except (OSError, yaml12.LocatedProblem):
-                body = None
-            raw = dataclasses.replace(raw, body=body) if body is not None and content.text_digest(body) == raw.digest else None
+        entry = key("article", rel, str(limit), digest)
+        raw = self.index.get(entry)
         if not isinstance(raw, content.RawArticle):
-            raw = reader(path, rel, limit)
+            raw = reader(path, rel, limit).without_body()
             if _signature(path) != signature:  # saved again meanwhile: not known to be that version
-                return raw if self.bodies else raw.without_body()
-        light = raw if raw.body is None else raw.without_body()
-        self.index.add(key, light)
+                return raw
+        self.index.add(entry, raw)
         if self.then:
-            self.then(light)
-        return raw if self.bodies else light
+            self.then(raw)
+        return raw
 
     def finish(self) -> None:
         """Once every article is read: stage what changed for the cache (written if the build
@@ -551,32 +578,28 @@ class Converter:
         self.done: dict[tuple[str, bool], markup.Converted | None] = {}
         self.outlines = Index(store, "outlines", b"outlines")
         self._stream: parallel.Stream | None = None
-        self._early: tuple | None = None
+        self._early: Conversion | None = None
         self._queued: list[tuple[tuple, tuple]] = []
         """Articles to convert early, held until there are enough to be worth starting workers."""
         self._submitted: set[str] = set()
         self._drafts = False
 
-    @staticmethod
-    def _how(allow_html: bool, crew: Any) -> tuple:
-        return (allow_html, crew, hashlib.blake2b(pickle.dumps(crew, protocol=4), digest_size=DIGEST).digest())
-
     def start(self, allow_html: bool, crew: Any, drafts: bool) -> None:
         """Convert articles as they are read (`submit`), before the site is checked: the workers
         convert while this process reads and parses the rest. `prepare` then finds them done."""
-        self._early = self._how(allow_html, crew)
+        self._early = Conversion.of(allow_html, crew)
         self._drafts = drafts
 
     def submit(self, raw: content.RawArticle) -> None:
         """Start converting an article just read, unless its body is known or it is a draft."""
         if self._early is None or raw.digest in self._submitted or (raw.front.get("draft") is True and not self._drafts):
             return
-        key = _key("body", str(self._early[0]), self._early[2], raw.digest)
-        if self.outlines.get(key) is not None:
+        body_key = self._early.body_key(raw.digest)
+        if self.outlines.get(body_key) is not None:
             return
         self._submitted.add(raw.digest)
         place = raw.place()
-        self._queued.append(((key, place, self._early), (str(self.source), place, self._early[0], self._early[1])))
+        self._queued.append(((body_key, place, self._early), (str(self.source), place, self._early.allow_html, self._early.crew)))
         workers = self.workers or parallel.cores()
         if self._stream is None and workers > 1 and len(self._queued) >= parallel.MIN_PER_WORKER * workers:
             self._stream = parallel.Stream(parallel.convert_file, self._take, workers)
@@ -585,16 +608,16 @@ class Converter:
                 self._stream.put(tag, job)
             self._queued = []
 
-    def _take(self, tag: tuple[bytes, content.RawArticle, tuple], result: Any) -> None:
+    def _take(self, tag: tuple[bytes, content.RawArticle, Conversion], result: Any) -> None:
         """Keep what a worker made of one article (parallel.convert_file)."""
-        key, raw, how = tag
+        body_key, raw, how = tag
         if result == parallel.CHANGED:
             raise content.changed(raw.source)
         if result is None:  # nested too deeply: `result` raises RecursionError for it
-            self.done[(raw.digest, how[0])] = None
+            self.done[(raw.digest, how.allow_html)] = None
         else:
-            self.store.put("bodies", key, result, now=True)
-            self._hand_out(key, raw, how, _outline(result))
+            self.store.put("bodies", body_key, result, now=True)
+            self._hand_out(body_key, raw, how, Outline.of(result))
 
     def close(self) -> None:
         """Stop converting early (the build failed before `prepare`)."""
@@ -605,33 +628,33 @@ class Converter:
     def prepare(self, articles: Iterable[content.RawArticle], allow_html: bool, crew: Any, progress: Progress = NONE) -> None:
         """Fetch or convert every article body before the build asks for them one by one,
         advancing `progress` for each body known and each one converted as it arrives."""
-        how = self._how(allow_html, crew)
+        how = Conversion.of(allow_html, crew)
         self._queued = []  # too few to start workers for early: converted below with the rest
         if self._stream is not None:
             stream, self._stream = self._stream, None
             progress.advance(len(self.done))  # converted early, while the articles were read
             stream.finish(progress)
-            if (how[0], how[2]) != (self._early[0], self._early[2]):  # converted for other settings
+            if (how.allow_html, how.crew_key) != (self._early.allow_html, self._early.crew_key):  # converted for other settings
                 self.done = {}
-        crew_key = how[2]
-        missing: list[tuple[bytes, content.RawArticle]] = []
+        missing: list[tuple[bytes, content.RawArticle, Conversion]] = []
         count = 0
         for raw in articles:
             count += 1
             if (raw.digest, allow_html) in self.done:
                 continue
-            key = _key("body", str(allow_html), crew_key, raw.digest)
-            outline = self.outlines.get(key)
-            if outline is None:
-                found = self.store.get("bodies", key)
+            body_key = how.body_key(raw.digest)
+            outline = self.outlines.get(body_key)
+            if not isinstance(outline, Outline):
+                outline = None
+                found = self.store.get("bodies", body_key)
                 if isinstance(found, markup.Converted):
-                    outline = _outline(found)
+                    outline = Outline.of(found)
             else:
-                self.store.keep("bodies", key)
+                self.store.keep("bodies", body_key)
             if outline is None:
-                missing.append((key, raw.place(), how))
+                missing.append((body_key, raw.place(), how))
             else:
-                self._hand_out(key, raw, how, outline)
+                self._hand_out(body_key, raw, how, outline)
         progress.phase("converting", count, count - len(missing))
         # workers get each file's place and digest, and read the text themselves
         jobs = [(str(self.source), place, allow_html, crew) for _, place, _ in missing]
@@ -640,21 +663,10 @@ class Converter:
             progress.advance()
         self.outlines.save()  # for the next build, written on success
 
-    def _hand_out(self, key: bytes, raw: content.RawArticle, how: tuple, outline: tuple) -> None:
+    def _hand_out(self, body_key: bytes, raw: content.RawArticle, how: Conversion, outline: Outline) -> None:
         """Answer for an article's body with its outline and where its HTML is: no text is kept."""
-        self.outlines.add(key, outline)
-        toc, words, mentions, refs, images = outline
-        html = bodies.Html(digest=key.hex(), images=images, fetch=functools.partial(self._fetch, key, raw.place().without_body(), how))
-        self.done[(raw.digest, how[0])] = markup.Converted(html, toc, words, mentions, refs)
-
-    def _fetch(self, key: bytes, place: content.RawArticle, how: tuple) -> str:
-        """A body's HTML from the cache; when its entry is gone or damaged, the article is read and converted again."""
-        found = self.store.get("bodies", key)
-        if not isinstance(found, markup.Converted):
-            allow_html, crew, _ = how
-            found = markup.convert(content.body_text(self.source, place), allow_html, crew)
-            self.store.put("bodies", key, found)
-        return str(found.html)
+        self.outlines.add(body_key, outline)
+        self.done[(raw.digest, how.allow_html)] = _kept(self.store, self.source, body_key, raw, how, outline)
 
     def result(self, raw: content.RawArticle, allow_html: bool = True, crew: Any = markup.NO_CREW) -> markup.Converted:
         """The converted body of an article; RecursionError when it is nested too deeply to convert."""
@@ -665,23 +677,78 @@ class Converter:
             raise RecursionError("nested too deeply to convert")
         return converted
 
-    def __call__(self, text: str, allow_html: bool = True, crew: Any = markup.NO_CREW) -> markup.Converted:
-        """As `markup.convert`, for a session's first build (incremental.Memo), whose articles hold their text."""
-        return self.result(content.RawArticle("", None, text, 1, (), content.text_digest(text)), allow_html, crew)
+
+def _kept(store: Store, source: Path, body_key: bytes, raw: content.RawArticle, how: Conversion, outline: Outline) -> markup.Converted:
+    """A converted body whose HTML is in the cache: its outline, and a way to fetch the HTML."""
+    html = bodies.Html(digest=body_key.hex(), images=outline.images,
+                       fetch=functools.partial(_fetch, store, source, body_key, raw.place().without_body(), how))
+    return markup.Converted(html, outline.toc, outline.words, outline.mentions, outline.refs)
+
+
+def _fetch(store: Store, source: Path, body_key: bytes, place: content.RawArticle, how: Conversion) -> str:
+    """A body's HTML from the cache; when its entry is gone or damaged, the article is read and converted again."""
+    found = store.get("bodies", body_key)
+    if not isinstance(found, markup.Converted):
+        found = markup.convert(content.body_text(source, place), how.allow_html, how.crew)
+        store.put("bodies", body_key, found)
+    return str(found.html)
+
+
+def convert_all(store: Store, source: Path, raws: Iterable[content.RawArticle], how: Conversion,
+                workers: int = 0) -> dict[str, markup.Converted | None]:
+    """Convert these articles' bodies (in worker processes when there are many), keep their HTML
+    in the cache, and answer by body digest with each outline and a way to fetch its HTML; None
+    for a body nested too deeply to convert."""
+    done: dict[str, markup.Converted | None] = {}
+    missing: list[tuple[bytes, content.RawArticle]] = []
+    for raw in raws:
+        body_key = how.body_key(raw.digest)
+        found = store.get("bodies", body_key)
+        if isinstance(found, markup.Converted):
+            done[raw.digest] = _kept(store, source, body_key, raw, how, Outline.of(found))
+        elif raw.digest not in done:
+            done[raw.digest] = None
+            missing.append((body_key, raw.place()))
+    jobs = [(str(source), place, how.allow_html, how.crew) for _, place in missing]
+    for (body_key, raw), result in zip(missing, parallel.run(jobs, workers, parallel.convert_file)):
+        if result == parallel.CHANGED:
+            raise content.changed(raw.source)
+        if result is not None:
+            store.put("bodies", body_key, result, now=True)
+            done[raw.digest] = _kept(store, source, body_key, raw, how, Outline.of(result))
+    return done
 
 
 RACY_NS = 2_000_000_000
 """A file changed this close to when it was hashed may change again without its time changing."""
 
 
-def _signature(path: Path | str, st: os.stat_result | None = None) -> tuple[int, ...] | None:
-    """Size, times, inode and mode of a file (from `st` when already known); None when it cannot be read."""
+class Signature(NamedTuple):
+    """What tells a file changed without reading it: its size, times, inode and mode."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+    mode: int
+
+
+def _signature(path: Path | str, st: os.stat_result | None = None) -> Signature | None:
+    """The signature of a file (from `st` when already known); None when it cannot be read."""
     if st is None:
         try:
             st = os.stat(path)
         except OSError:
             return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+    return Signature(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+
+
+class Hashed(NamedTuple):
+    """A file's digest, with its signature then and when it was read."""
+
+    signature: Signature | None
+    digest: bytes
+    hashed_at: int
 
 
 class Hashes:
@@ -689,28 +756,28 @@ class Hashes:
     inode are the same, as git does: a file is read only when it changed. A file whose times were
     within RACY_NS of being hashed is always read again."""
 
-    def __init__(self, previous: dict[str, tuple]):
+    def __init__(self, previous: dict[str, Hashed]):
         self.previous = previous
-        self.current: dict[str, tuple] = {}
+        self.current: dict[str, Hashed] = {}
 
-    def of(self, path: str, found: os.stat_result | None = None) -> tuple[bytes, tuple[int, ...] | None]:
+    def of(self, path: str, found: os.stat_result | None = None) -> tuple[bytes, Signature | None]:
         """Return (digest, signature) of a file (`found`: its stat, when known); digest of b"" with
         signature None when unreadable."""
         if path in self.current:  # read already by this build
-            return self.current[path][1], self.current[path][0]
+            return self.current[path].digest, self.current[path].signature
         signature = _signature(path, found)
         old = self.previous.get(path)
-        if old is not None and signature is not None and old[0] == signature \
-                and max(signature[1], signature[2]) < old[2] - RACY_NS:
+        if old is not None and signature is not None and old.signature == signature \
+                and max(signature.mtime_ns, signature.ctime_ns) < old.hashed_at - RACY_NS:
             self.current[path] = old
-            return old[1], signature
+            return old.digest, signature
         hashed_at = time.time_ns()
         try:
             with open(path, "rb") as f:
                 digest = hashlib.blake2b(f.read(), digest_size=DIGEST).digest()
         except OSError:
             return b"unreadable", None
-        self.current[path] = (signature, digest, hashed_at)
+        self.current[path] = Hashed(signature, digest, hashed_at)
         return digest, signature
 
 
@@ -788,19 +855,19 @@ class Rebuild:
         self.key = hashlib.blake2b(str(self.output).encode(), digest_size=DIGEST).digest()
         self.spare = store.folder / "spare" / self.key.hex()
         """The output before last, where the next build is staged (write.Transaction `spare`)."""
-        previous = store.get("pages", self.key)
-        valid = isinstance(previous, dict) and previous.get("version") == 4
-        self.previous: dict[str, tuple[str, int, int]] = previous["pages"] if valid else {}
-        self.previous_files: dict[str, tuple[int, int]] = previous["files"] if valid else {}
-        self.previous_inputs = previous["inputs"] if valid else None
-        self.previous_shape = previous["shape"] if valid else None
-        self.counts: tuple[int, int] = previous["counts"] if valid else (0, 0)
+        found = store.get("pages", self.key)
+        previous = found if isinstance(found, BuildRecord) else BuildRecord()
+        self.previous: dict[str, Written] = previous.pages
+        self.previous_files: dict[str, Stamp] = previous.files
+        self.previous_inputs = previous.inputs
+        self.previous_shape = previous.shape
+        self.counts: tuple[int, int] = previous.counts
         """Pages and other files of the last build, for the summary of a skipped one."""
-        self.delta: dict[str, Any] = previous["delta"] if valid else {}
+        self.delta: dict[str, Any] = previous.delta
         """What the last build left for a rebuild after body edits (delta.py)."""
-        self.schedule: tuple[int, dt.datetime | None] = previous.get("schedule", (0, None)) if valid else (0, None)
+        self.schedule: tuple[int, dt.datetime | None] = previous.schedule
         """How many articles the last build held back as dated after it, and when the first is due."""
-        self.hashes = Hashes(previous["hashes"] if valid else {})
+        self.hashes = Hashes(previous.hashes)
         self._intact: bool | None = None
         self._child: int | None = None
         self._walker = self._walk_meanwhile()
@@ -870,8 +937,8 @@ class Rebuild:
         None when files or folders were added, removed or moved, or the settings or generator changed."""
         if self.shape != self.previous_shape or self.previous_inputs is None:
             return None
-        return sorted(path for path, (_, digest, _) in self.hashes.current.items()
-                      if self.hashes.previous.get(path, (None, None))[1] != digest)
+        return sorted(path for path, hashed in self.hashes.current.items()
+                      if path not in self.hashes.previous or self.hashes.previous[path].digest != hashed.digest)
 
     def stale(self, inputs: Any, pages: Iterable[Page], tx, render: Callable[[str], bool] = lambda path: False) -> Iterator[Page]:
         """Yield the pages to render, and those `render` asks for; keep the others' files through `tx.keep`."""
@@ -880,7 +947,7 @@ class Rebuild:
             old = self.previous.get(page.path)
             if fingerprint is not None:
                 self.prints[page.path] = fingerprint
-                if old is not None and old[0] == fingerprint and _stamp(self.output / page.path) == old[1:] \
+                if old is not None and old.fingerprint == fingerprint and _stamp(self.output / page.path) == old.stamp \
                         and not render(page.path) and tx.keep(page.path):
                     continue
             self.rendered.append(page.path)
@@ -889,36 +956,69 @@ class Rebuild:
     def commit(self, counts: tuple[int, int], delta: dict[str, Any], schedule: tuple[int, dt.datetime | None] = (0, None)) -> None:
         """Once the output is committed: remember what it holds, drop cache entries this build did not use."""
         files = _stamps(self.output)
-        pages = {rel: (fingerprint, *files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
+        pages = {rel: Written(fingerprint, files[rel]) for rel, fingerprint in self.prints.items() if rel in files}
         self.save(pages, files, counts, delta, schedule)
         for kind in ("articles", "bodies", "outlines", "cards"):
             if kind in self.store.used:
                 self.store.prune(kind, self.store.used[kind])
 
-    def save(self, pages: dict[str, tuple[str, int, int]], files: dict[str, tuple[int, int]], counts: tuple[int, int],
-             delta: dict[str, Any], schedule: tuple[int, dt.datetime | None]) -> None:
+    def save(self, pages: dict[str, Written], files: dict[str, Stamp], counts: tuple[int, int], delta: dict[str, Any],
+             schedule: tuple[int, dt.datetime | None]) -> None:
         """Record what the output holds now, with everything the next build compares against."""
-        self.store.put("pages", self.key, {"version": 4, "inputs": self.inputs, "shape": self.shape, "pages": pages,
-                                           "files": files, "counts": counts, "hashes": self.hashes.current,
-                                           "delta": delta, "schedule": schedule})
+        self.store.put("pages", self.key, BuildRecord(self.inputs, self.shape, pages, files, counts, self.hashes.current,
+                                                      delta, schedule))
         self.store.flush()
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+class Stamp(NamedTuple):
+    """Size and modification time of a file of the output (-1 and the mode for what is not a file)."""
+
+    size: int
+    mtime_ns: int
+
+
+class Written(NamedTuple):
+    """A page as the last build left it: its fingerprint (deps.Inputs) and its file's stamp."""
+
+    fingerprint: str
+    stamp: Stamp
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildRecord:
+    """What a command-line build leaves for the next one into the same output folder."""
+
+    inputs: bytes | None = None
+    """Digest of everything the build read (inputs_digest)."""
+    shape: bytes | None = None
+    """The same without file contents: which files and folders there were."""
+    pages: dict[str, Written] = dataclasses.field(default_factory=dict)
+    files: dict[str, Stamp] = dataclasses.field(default_factory=dict)
+    """Every file of the output as that build left it."""
+    counts: tuple[int, int] = (0, 0)
+    """Pages and other files, for the summary of a build skipped whole."""
+    hashes: dict[str, Hashed] = dataclasses.field(default_factory=dict)
+    delta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """What the body-edit rebuild reads (delta.py)."""
+    schedule: tuple[int, dt.datetime | None] = (0, None)
+    """How many articles the build held back as dated after it, and when the first is due."""
+
+
+def _stamp(path: Path) -> Stamp | None:
     try:
         st = os.lstat(path)
     except (OSError, ValueError):
         return None
-    return (st.st_size, st.st_mtime_ns)
+    return Stamp(st.st_size, st.st_mtime_ns)
 
 
-def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
+def _stamps(folder: Path) -> dict[str, Stamp]:
     """Size and modification time of every file under a folder, by relative path (links not followed)."""
-    found: dict[str, tuple[int, int]] = {}
+    found: dict[str, Stamp] = {}
     for rel, entry in write.files_under(folder):
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        found[rel] = (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else (-1, st.st_mode)
+        found[rel] = Stamp(st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else Stamp(-1, st.st_mode)
     return found

@@ -26,15 +26,17 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable
 
 from ..markdown import bodies, markup, mentions
-from . import cache, preview
-from ..source import content, yaml12
+from . import cache
+from ..source import content, schema, yaml12
+from ..source.content import RawArticle
 from ..render import render
 from ..output import search, write
 from ..errors import BuildFailed
-from ..model import Article, CrewMember, Page, Settings, Site
+from ..model import Article, BuildReport, CrewMember, Page, Settings, Site
 
 KIND = "delta"
 """Build-cache kind of the State, one per output folder."""
@@ -52,7 +54,7 @@ class _Pickler(pickle.Pickler):
     """Pickles records by reference: articles by source, crew members by id, bodies kept in the
     cache by key, so a stored page holds no copy of them and an edited article is swapped in one place."""
 
-    dispatch_table = cache._DISPATCH
+    dispatch_table = cache.DISPATCH
 
     def __init__(self, file: io.BytesIO, top: Any = None, by_reference: bool = True):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -67,7 +69,7 @@ class _Pickler(pickle.Pickler):
             return ("a", obj.source)
         if kind is CrewMember:
             return ("c", obj.id)
-        if kind is bodies.Html and obj._text is None:
+        if kind is bodies.Html and not obj.held:
             return ("h", obj.digest, obj.images)
         return None
 
@@ -108,11 +110,11 @@ def _bucket(name: str) -> int:
 
 
 def _bucket_key(rebuild: cache.Rebuild, kind: str, number: int) -> bytes:
-    return cache._key(rebuild.key, kind, str(number))
+    return cache.key(rebuild.key, kind, str(number))
 
 
 def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, library: Any, pages: list[Page],
-         rendered: dict[str, frozenset[str]]) -> dict[str, Any]:
+         rendered: dict[str, frozenset[render.Read]]) -> dict[str, Any]:
     """Keep the State of a finished full build; return what its record says of it: the state's
     token, no edited articles yet, and which pages read which articles' body fields (this build's
     reads, or the last build's for pages carried over; unknown when neither)."""
@@ -127,7 +129,7 @@ def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, li
     ))
     for kind, records, name, dump in (
             ("articles", site.articles, lambda a: a.source, lambda a: _dump(a, top=a)),
-            ("pages", pages, lambda page: page.path, lambda page: _dump(dataclasses.replace(page, deps=frozenset())))):
+            ("pages", pages, lambda page: page.path, _dump)):
         buckets: list[list[Any]] = [[] for _ in range(BUCKETS)]
         for record in records:
             buckets[_bucket(name(record))].append(record)
@@ -136,7 +138,7 @@ def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, li
     before = _Reads(rebuild.delta)
     after = _Reads({})
     for page in pages:
-        after.set(page.path, rendered[page.path] if page.path in rendered else before.of(page.path), own, again=False)
+        after.set(page.path, render.bodies_read(rendered[page.path]) if page.path in rendered else before.of(page.path), own, again=False)
     return {"token": token, "edited": {}, **after.record()}
 
 
@@ -246,9 +248,9 @@ def _fetch(store: cache.Store, digest: str) -> str:
 
 
 def attempt(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, template_dirs: list[Path],
-            started: float) -> Any:
+            started: float) -> BuildReport | None:
     """Rebuild after body edits when that is all that changed (see the module); return the
-    engine's Report, or None when the full build must run. Call with the build lock held."""
+    BuildReport, or None when the full build must run. Call with the build lock held."""
     edited = rebuild.edited()
     token = rebuild.delta.get("token")
     if not edited or len(edited) > MAX_EDITS or token is None or not rebuild.on_schedule():
@@ -264,24 +266,50 @@ def attempt(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, temp
         return None
 
 
-def _article(settings: Settings, records: _Records, rel: str, limit: int, how: tuple, store: cache.Store) -> Article:
+def rebodied(path: Path, rel: str, limit: int | None, old: Article, site: Site, crew: Any) -> tuple[Article, RawArticle] | None:
+    """Read an article file again; when only its body changed since `old` (its front matter,
+    mentions and images as before, no `[[...]]` reference or file link to resolve against the whole site, no
+    problem, and its headings as before when any article links to headings), return its new record,
+    whose body, headings and length are new, and what was read."""
+    try:
+        raw = content.read_article(path, rel, limit)
+    except (yaml12.LocatedProblem, OSError, ValueError):
+        return None
+    problems = schema.Problems(rel)
+    meta = schema.check_article(raw, {m.id for m in site.crew}, problems, {e.id for e in site.events})
+    if raw.over_limits or meta is None or problems.errors:
+        return None
+    try:
+        body = markup.convert(raw.body, site.config.unsafe_html, crew)
+    except RecursionError:
+        return None
+    if body.refs:
+        return None
+    lines = MappingProxyType({key: raw.front.where(key)[0] for key in raw.front})
+    new = Article(source=rel, body=body.html, toc=body.toc, words=body.words, mentions=body.mentions,
+                  field_lines=lines, **meta.fields)
+    if dataclasses.replace(new, body=old.body, toc=old.toc, words=old.words) != old or body.html.images != old.body.images:
+        return None  # other pages show what changed, or the images the site publishes change
+    if new.toc != old.toc and site.linked:
+        return None  # an article links to headings, maybe these: resolved against the whole site
+    return new, raw
+
+
+def _article(settings: Settings, records: _Records, rel: str, limit: int, how: cache.Conversion, store: cache.Store) -> Article:
     """The edited article's new record; Fallback when more than its body changed, or it has a problem."""
     old = records.article(rel)
-    allow_html, crew, crew_key = how
-    found = preview.rebodied(settings.source / rel, rel, limit, old, records.site, crew)
+    found = rebodied(settings.source / rel, rel, limit, old, records.site, how.crew)
     if found is None:
         raise Fallback(rel)
     new, raw = found
-    key = cache._key("body", str(allow_html), crew_key, raw.digest)
-    html = bodies.Html(str(new.body), digest=key.hex(), images=new.body.images)
-    store.put("bodies", key, markup.Converted(html, new.toc, new.words, new.mentions))
+    body_key = how.body_key(raw.digest)
+    html = bodies.Html(str(new.body), digest=body_key.hex(), images=new.body.images)
+    store.put("bodies", body_key, markup.Converted(html, new.toc, new.words, new.mentions))
     return dataclasses.replace(new, body=html)
 
 
 def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state: State, rels: list[str],
            template_dirs: list[Path], started: float) -> Any:
-    from ..engine import Report
-
     edits: dict[str, bytes] = rebuild.delta.get("edited", {})
     reads = _Reads(rebuild.delta)
     records = _Records(store, rebuild, state, edits)
@@ -292,7 +320,7 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     except (yaml12.LocatedProblem, OSError):
         raise Fallback("content/site.yaml") from None
     crew = mentions.crew_data(site.crew, site.config.base_path)
-    how = cache.Converter._how(site.config.unsafe_html, crew)
+    how = cache.Conversion.of(site.config.unsafe_html, crew)
     new = {rel: _article(settings, records, rel, limit, how, store) for rel in rels}
     for article in new.values():
         records.swap(article)
@@ -303,28 +331,26 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     static, library = pickle.loads(state.assets)
     env = render.environment(template_dirs, site, static, library)
     texts: dict[str, bytes] = {}
-    rendered: dict[str, frozenset[str]] = {}
+    rendered: dict[str, frozenset[render.Read]] = {}
     render.render_all(env, pages, lambda page, text: texts.__setitem__(page.path, text.encode("utf-8")), 1, rendered)
 
     output = settings.output.absolute()
-    differing = {rel: data for rel, data in texts.items() if _differs(output / rel, data)}
-    indexed = {rel: data for rel, data in differing.items() if state.shards.folder(rel) is not None}
     if not rebuild.output_intact():  # walked meanwhile by another process
         raise Fallback("the output changed since the last build")
-    index = search.Reindex(output, store, state.shards, indexed) if indexed else None
+    record = search.recall(store, output)
+    written = write.patch(output, texts, [])
+    # the pages are in place: index again the shards that hold the changed ones
+    update = search.Update(output, state.shards, state.shards, record, {rel for rel in written if state.shards.folder(rel)}, set())
     try:
-        writes, removes = index.finish() if index else ({}, [])
+        writes, removes = update.finish()
     finally:
-        if index:
-            index.stop()
-    writes.update(differing)
-    written = write.patch(output, writes, removes)
-    if index:
-        index.remember()
+        update.stop()
+    written += write.patch(output, writes, removes)
+    search.remember(store, output, update.commit(()))
     files = dict(rebuild.previous_files)
     for rel in written:
         st = os.lstat(output / rel)
-        files[rel] = (st.st_size, st.st_mtime_ns)
+        files[rel] = cache.Stamp(st.st_size, st.st_mtime_ns)
     for rel in removes:
         files.pop(rel, None)
     fingerprints = {path: known for path, known in rebuild.previous.items() if path not in paths}
@@ -332,13 +358,9 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     counts = (pages_count, files_count + len(set(writes) - set(rebuild.previous_files)) - len(removes))
     edits = {**edits, **{rel: _dump(article, top=article) for rel, article in new.items()}}
     for path, read in rendered.items():
-        reads.set(path, read, state.own)
+        reads.set(path, render.bodies_read(read), state.own)
     rebuild.save(fingerprints, files, counts, {"token": state.token, "edited": edits, **reads.record()}, rebuild.schedule)
-    return Report(counts[0], counts[1], len(written), len(removes), time.perf_counter() - started, len(new), *rebuild.schedule)
+    return BuildReport(counts[0], counts[1], len(written), len(removes), time.perf_counter() - started, len(new),
+                       *rebuild.schedule)
 
 
-def _differs(path: Path, data: bytes) -> bool:
-    try:
-        return path.stat().st_size != len(data) or path.read_bytes() != data
-    except OSError:
-        return True

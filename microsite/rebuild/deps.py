@@ -1,19 +1,27 @@
-"""Which inputs each page is made from, as digests, so a rebuild can tell which pages an edit touches.
+"""What each page is made from, so a rebuild can tell which pages an edit touches.
 
 A page's output is a pure function of its template files, its context and the template globals it
-names (render.py renders nothing else). `Inputs` records digests of all three per page; a page whose
-record equals the previous build's has the same bytes and need not be rendered again.
+names (render.py renders nothing else). `Inputs` digests the templates and globals each template
+pulls in (a template's part, the same for every page made with it) and, for a command-line build,
+every page's whole context (a fingerprint).
+
+A session keeps the pages of its last build and, for each, what rendering read of the records in
+its context (render.Reads). A page need not be rendered again when its template's part is the same,
+its context has the same shape (the same records, by key, in the same places, and the same plain
+values), and no field it read of those records changed (`stale`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+import dataclasses
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import jinja2
 from jinja2 import meta
 
+from ..render.render import ANY, Read, record_key
 from ..source.content import text_digest as _hash
-from ..model import Page
+from ..model import Article, CrewMember, Page
 
 ALWAYS = ("site",)
 """Globals every page depends on whether it names them or not: filters and `url` read the site config."""
@@ -48,6 +56,15 @@ class Digests:
         return _hash(f"{type(value).__qualname__}:{value!r}")
 
 
+class Analysis(NamedTuple):
+    """What one template file is, for fingerprints: its source digest, the templates it pulls in
+    (None when one is named by a computed expression) and the global names it reads."""
+
+    digest: str
+    pulled: frozenset[str] | None
+    reads: frozenset[str]
+
+
 class Templates:
     """Each template's source digest, the templates it pulls in and the global names it reads."""
 
@@ -59,10 +76,10 @@ class Templates:
         """Parses for analysis: meta leaves out names the environment defines, and we want them all."""
         self._bare.filters.update(env.filters)
         self._bare.tests.update(env.tests)
-        self._own: dict[str, tuple[str, frozenset[str] | None, frozenset[str]]] = {}
+        self._own: dict[str, Analysis] = {}
         self._closure: dict[str, tuple[frozenset[str], frozenset[str]] | None] = {}
 
-    def _analyse(self, name: str) -> tuple[str, frozenset[str] | None, frozenset[str]]:
+    def _analyse(self, name: str) -> Analysis:
         if name not in self._own:
             source, _, _ = self.env.loader.get_source(self.env, name)
             key = (name, source)
@@ -70,7 +87,7 @@ class Templates:
                 ast = self._bare.parse(source, name)
                 refs = list(meta.find_referenced_templates(ast))
                 pulled = None if None in refs else frozenset(refs)
-                self._known[key] = (_hash(source), pulled, frozenset(meta.find_undeclared_variables(ast)))
+                self._known[key] = Analysis(_hash(source), pulled, frozenset(meta.find_undeclared_variables(ast)))
             self._own[name] = self._known[key]
         return self._own[name]
 
@@ -92,11 +109,11 @@ class Templates:
                 if current in seen:
                     continue
                 seen.add(current)
-                _, pulled, reads = self._analyse(current)
-                if pulled is None:
+                analysis = self._analyse(current)
+                if analysis.pulled is None:
                     raise LookupError(current)
-                names |= reads
-                todo.extend(pulled)
+                names |= analysis.reads
+                todo.extend(analysis.pulled)
             result = (frozenset(seen), frozenset(names))
         except (jinja2.TemplateError, LookupError):
             result = None
@@ -104,20 +121,24 @@ class Templates:
         return result
 
     def digest(self, name: str) -> str:
-        return self._analyse(name)[0]
+        return self._analyse(name).digest
 
 
 class Inputs:
     """Fingerprints of every page of one build, from its templates, context and global names."""
 
-    def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any], known: dict | None = None, library: Any = None):
+    def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any], known: dict | None = None, library: Any = None,
+                 static_in_parts: bool = True):
         self.templates = Templates(env, known)
         self.digests = Digests()
         self.globals = {name: value for name, value in env.globals.items() if not callable(value)}
         self._global_digest: dict[str, str] = {}
         pictures = sorted(library.pictures.items()) if library is not None else []
-        self._assets = _hash(repr(sorted((name, asset.output) for name, asset in assets.items())) + repr(pictures))
-        """Static names and image copies (named by content, with their sizes): what page helpers write into pages."""
+        names = sorted((name, asset.output) for name, asset in assets.items()) if static_in_parts else []
+        self._assets = _hash(repr(names) + repr(pictures))
+        """Static names and image copies (named by content, with their sizes): what page helpers write
+        into pages. Without `static_in_parts`, the static names a page reads are its reads'
+        (render.Reads.asset), and only image copies are part of every page's template part."""
         self._filters = _hash(repr(sorted(env.filters)))
         self._shared: dict[str, str | None] = {}
         """By template: the digest of its template files and the globals they name, the same for every page made with it."""
@@ -130,6 +151,11 @@ class Inputs:
     def scope(self) -> str:
         """Digest every global value and the static files: what template filters may read."""
         return _hash(self._assets + "".join(f"{g}:{self._of_global(g)}" for g in sorted(self.globals)))
+
+    def part(self, template: str) -> str | None:
+        """Digest what every page made with `template` reads besides its context: its template
+        files, the globals they name, the filters, the image copies; None when it cannot be known."""
+        return self._template_part(template)
 
     def _template_part(self, template: str) -> str | None:
         if template not in self._shared:
@@ -152,23 +178,113 @@ class Inputs:
             return None
         return _hash(f"{page.path}\n{shared}\nc:{self.digests.of(page.context)}")
 
-    def sources(self, page: Page) -> set[str]:
-        """Name the source files a page is made from, as messages name them (for reports and tests)."""
-        found: set[str] = set()
-        for dep in page.deps:
-            kind, _, rest = dep.partition(":")
-            if kind == "article":
-                found.add(rest)
-            elif kind in ("mission", "site"):
-                found.add(f"content/{kind}.yaml")
-        closure = self.templates.closure(page.template)
-        if closure is not None:
-            found |= {f"templates/{t}" for t in closure[0]}
-            if {"data", "mission", "film", "crew", "events"} & closure[1]:
-                found.add("content/mission.yaml")
-        return found
+
+def same_shape(old: Any, new: Any) -> bool:
+    """Tell whether two page contexts hold the same records (articles by source, crew members by
+    id) in the same places and the same plain values; what differs inside a record is for the
+    page's reads to tell (`stale`)."""
+    if old is new:
+        return True
+    kind = type(old)
+    if kind is not type(new):
+        return False
+    if kind is Article:
+        return old.source == new.source
+    if kind is CrewMember:
+        return old.id == new.id
+    if kind in (list, tuple):
+        return len(old) == len(new) and all(map(same_shape, old, new))
+    if isinstance(old, Mapping):
+        return old.keys() == new.keys() and all(same_shape(old[key], new[key]) for key in old)
+    if dataclasses.is_dataclass(old):
+        return all(same_shape(getattr(old, f.name), getattr(new, f.name)) for f in dataclasses.fields(old))
+    return old == new
 
 
-def pages_fed_by(inputs: Inputs, pages: Iterable[Page], source: str) -> list[str]:
-    """List the output paths of the pages a source file feeds."""
-    return sorted(page.path for page in pages if source in inputs.sources(page))
+def _names(kind: type) -> tuple[str, ...]:
+    """Every name a template can read of a record: its fields and its properties."""
+    properties = [name for name in dir(kind) if isinstance(getattr(kind, name, None), property)]
+    return tuple(f.name for f in dataclasses.fields(kind)) + tuple(properties)
+
+
+_READABLE = {Article: _names(Article), CrewMember: _names(CrewMember)}
+
+
+def changed_fields(old: Any, new: Any) -> set[str]:
+    """The names a template can read that differ between two versions of a record."""
+    if old is new:
+        return set()
+    return {name for name in _READABLE[type(old)] if getattr(old, name) != getattr(new, name)}
+
+
+def changed_records(old: Iterable[Any], new: Iterable[Any]) -> dict[str, set[str]]:
+    """Changed fields by record key (render.record_key) between two builds' records of one kind;
+    a record added or removed counts as wholly changed."""
+    before = {record_key(r): r for r in old}
+    after = {record_key(r): r for r in new}
+    changed: dict[str, set[str]] = {}
+    for key in before.keys() | after.keys():
+        if key not in before or key not in after:
+            changed[key] = {ANY}
+        elif before[key] is not after[key]:
+            fields = changed_fields(before[key], after[key])
+            if fields:
+                changed[key] = fields
+    return changed
+
+
+KEEP, RENDER, RENAME = "keep", "render", "rename"
+"""What a rebuild does with a page: keep its file, render it again, or only put the new names of
+renamed static files into its bytes."""
+
+
+class Stale:
+    """Decides what a rebuild does with each page, from the changed fields by record key and the
+    static files whose fingerprinted names alone changed (by key)."""
+
+    def __init__(self, changed: Mapping[str, set[str]], renamed: Iterable[str]):
+        renamed = set(renamed)
+        self._render: list[Read] = []
+        self._rename: list[Read] = []
+        for key, fields in changed.items():
+            names = set(fields) | {ANY}
+            if ANY in fields:
+                names |= _every_name(key)
+            (self._rename if key in renamed else self._render).extend((key, name) for name in names)
+
+    def __call__(self, old: Page | None, new: Page, reads: frozenset[Read] | None, parts_same: bool) -> str:
+        """What to do with `new`, given the page at its path in the last build, what rendering read
+        then (None: unknown) and whether its template's part is the same."""
+        if old is None or reads is None or not parts_same or old.template != new.template:
+            return RENDER
+        if old is not new and old.context != new.context and not same_shape(old.context, new.context):
+            return RENDER
+        if any(read in reads for read in self._render):
+            return RENDER
+        return RENAME if any(read in reads for read in self._rename) else KEEP
+
+
+def _every_name(key: str) -> set[str]:
+    """Every field a page can have read of the record with this key."""
+    if key.startswith("asset:"):
+        return {"output"}
+    return set(_READABLE[CrewMember if key.startswith("crew:") else Article])
+
+
+def repoint(value: Any, current: Mapping[str, Any]) -> Any:
+    """A page context with each record replaced by the current one with its key (render.record_key),
+    for a page rendered again from the last build's plan."""
+    kind = type(value)
+    if kind is Article or kind is CrewMember:
+        return current.get(record_key(value), value)
+    if kind is list:
+        return [repoint(item, current) for item in value]
+    if kind is tuple:
+        return tuple(repoint(item, current) for item in value)
+    if kind is dict:
+        return {key: repoint(item, current) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: repoint(getattr(value, f.name), current) for f in dataclasses.fields(value)}
+        if any(fields[name] is not getattr(value, name) for name in fields):
+            return dataclasses.replace(value, **fields)
+    return value

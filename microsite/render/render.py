@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import traceback
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
@@ -20,7 +20,7 @@ from ..output import cards, images, search
 from . import parallel
 from ..output.assets import Asset
 from ..errors import BuildFailed, SiteError
-from ..model import Article, Language, Origin, Page, Site, SitePath
+from ..model import Article, CrewMember, Language, Origin, Page, Site, SitePath
 from ..progress import NONE, Progress
 from ..markdown import typography
 from ..markdown.mentions import strip_cards
@@ -68,9 +68,9 @@ dates on that page speak (`lang` in the page's context)."""
 
 
 def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asset],
-                library: images.Library | None = None) -> jinja2.Environment:
+                library: images.Library | None = None) -> Environment:
     """Make the Jinja2 environment: autoescape on, undefined names are errors, site helpers global."""
-    env = jinja2.Environment(
+    env = Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml", "htm"), default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -81,7 +81,6 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
     base_path = site.config.base_path
 
     prefixes = {language.code: language.prefix for language in site.config.languages}
-
     shared = tuple(p for p in prefixes.values() if p) + ("static/", "cards/")
 
     def local(path: str) -> str:
@@ -106,6 +105,7 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
 
     def asset(name: str) -> str:
         """URL of a static file by its name in `static/`, fingerprinted where it applies."""
+        env.note_asset(name)
         if name not in assets:
             raise LookupError(f"no static file {name!r}; put it in static/")
         return root_url(assets[name].output)
@@ -138,7 +138,7 @@ def _theme_yaml(path: Path, rel: str) -> Mapping[str, Any]:
     return yaml12.load_file_text(path.read_text(encoding="utf-8"), rel)
 
 
-def _add_language_helpers(env: jinja2.Environment, site: Site, strings: i18n.Strings, root_url: Callable[[str], str]) -> None:
+def _add_language_helpers(env: Environment, site: Site, strings: i18n.Strings, root_url: Callable[[str], str]) -> None:
     """Interface strings, dates and tag names in the language of the page being rendered."""
     default = strings.default
 
@@ -163,7 +163,7 @@ def _add_language_helpers(env: jinja2.Environment, site: Site, strings: i18n.Str
         env.filters.update(date=date, utc=lambda value: f"{date(value)}, {value:%H:%M} UTC")
 
 
-def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Library,
+def _add_output_helpers(env: Environment, site: Site, library: images.Library,
                         url: Callable[[str], str], abs_url: Callable[[str], str]) -> None:
     """Helpers for what browsers, crawlers and link previews read: images, JSON-LD, language marks."""
     default = site.config.language
@@ -179,6 +179,11 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
     def share_image(article=None, card=None) -> images.Variant | cards.Card | None:
         """The picture a link preview shows for a page: the article's image, the page's card
         (`cards.of(page_url)`) or `static/share.*`."""
+        if article is not None:
+            env.note(article, "image")
+            if card is not None:  # an article's card shows its title and date
+                env.note(article, "title")
+                env.note(article, "date")
         return images.share_image(library, article, card)
 
     def image_url(article) -> str | None:
@@ -187,6 +192,7 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
 
     def article_html(article, feed: bool = False) -> str:
         """An article body (trusted HTML) with responsive images, or single sized ones for feeds, and language marks."""
+        env.note(article, "body")
         body = images.rewrite_body(str(article.body), article, library, url, responsive=not feed)
         if article.lang in people:
             body = i18n.localize_mentions(body, people[article.lang])
@@ -203,6 +209,8 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
 
     def article_picture(article, sizes: str = images.DEFAULT_SIZES) -> Markup:
         """The article's lead image as a responsive <picture>, or plain <img> if it is not a raster image."""
+        env.note(article, "image")
+        env.note(article, "image_alt")
         found = library.for_article(article, article.image)
         if found is None:
             try:
@@ -212,12 +220,20 @@ def _add_output_helpers(env: jinja2.Environment, site: Site, library: images.Lib
             return Markup('<img src="{}" alt="{}">').format(src, article.image_alt or "")
         return images.picture_html(found, article.image_alt or "", url, sizes, lead=True)
 
-    records = seo.StructuredData(site.config, abs_url, image_url)
+    def describe(article) -> str:
+        """The article's summary, or the opening of its body."""
+        env.note(article, "summary")
+        if not article.summary:
+            env.note(article, "body")
+        return seo.article_description(article)
+
+    records = seo.StructuredData(site.config, abs_url, image_url, env.note)
     if site.config.languages:
-        records = _ByLanguage({code: seo.StructuredData(view.config, abs_url, image_url) for code, view in site.views.items()}, page_language)
+        records = _ByLanguage({code: seo.StructuredData(view.config, abs_url, image_url, env.note) for code, view in site.views.items()},
+                              page_language)
     env.globals.update(ld=records, share_image=share_image, cards=library.cards,
                        article_html=article_html, picture=picture, article_picture=article_picture)
-    env.filters.update(describe=seo.article_description, langmark=lambda value: lang.mark_text(value, page_language()))
+    env.filters.update(describe=describe, langmark=lambda value: lang.mark_text(value, page_language()))
 
 
 class _ByLanguage:
@@ -233,6 +249,14 @@ class _ByLanguage:
         return f"_ByLanguage({sorted(self.helpers.items())!r})"
 
 
+PLAN_FIELDS = frozenset({"source", "slug", "url", "date", "updated", "modified", "title", "tags", "crew", "mentions",
+                         "people", "events", "aliases", "draft", "series", "field_lines", "alias_places", "lang", "original",
+                         "prefix", "local_url"})
+"""The fields of an article `plan` reads (its order, related articles, series, tags, crew,
+timeline, redirects, year archives, feeds, sitemap, and where its pages come from for messages):
+an edit that changes none of them leaves every page's context as it was but for the article itself."""
+
+
 MISSION = "content/mission.yaml"
 
 
@@ -241,17 +265,19 @@ def _slug_line(article: Article) -> int:
     return article.field_lines.get("slug") or article.field_lines.get("title", 0)
 
 
-def plan(site: Site) -> list[Page]:
-    """List every page of the site with its template, context, the inputs it depends on and where it comes from.
+def plan(site: Site, similar: related.Related | None = None) -> list[Page]:
+    """List every page of the site with its template, context and where it comes from.
 
     Every list that grows with the site (the home page, tags, crew members, years, the tags index
     and the search page's plain list) is split into pages of `per_page` articles (paging.py).
-    A multilingual site has each page once per language, the default at the root and the others
-    in their folders (`ru/`), each page knowing its translations."""
+    `similar` ranks related articles; a session keeps one, so that a rebuild ranks again only
+    what an edit can change. A multilingual site has each page once per language, the default at
+    the root and the others in their folders (`ru/`), each page knowing its translations."""
     if not site.config.languages:
-        pages, sitemap = _plan_language(site)
-        return pages + _plan_root(sitemap, site)
-    planned = {lang.code: _plan_language(site.views[lang.code], lang, (search.merged_folders(site, lang.prefix), search.has_index(site, lang.prefix)),
+        pages, sitemap = _plan_language(site, similar)
+        return pages + _plan_root(sitemap)
+    planned = {lang.code: _plan_language(site.views[lang.code], similar.part(lang.code) if similar else None, lang,
+                                         (search.merged_folders(site, lang.prefix), search.has_index(site, lang.prefix)),
                                          i18n.Spoken(site.config.strings, lang.code) if site.config.strings else timeline.ENGLISH,
                                          site.articles[0].modified if site.articles else None)
                for lang in site.config.languages}
@@ -276,7 +302,7 @@ def plan(site: Site) -> list[Page]:
         originals = {a.local_url: ("article", a.original or a.source) for a in view.articles if a.prefix == lang.prefix}
         sitemap += [(SitePath(lang.prefix + path), modified, found.get(originals.get(path, ("page", path)), {}))
                     for path, modified in entries]
-    return pages + _plan_root(sitemap, site)
+    return pages + _plan_root(sitemap)
 
 
 def _is_page(page: Page) -> bool:
@@ -292,66 +318,59 @@ def _identity(page: Page) -> tuple[str, str]:
     return ("page", page.context["page_url"])
 
 
-def _plan_root(sitemap: list[tuple], site: Site) -> list[Page]:
+def _plan_root(sitemap: list[tuple]) -> list[Page]:
     """The files of the site's root that no language has its own of: the sitemap and robots.txt."""
-    every = frozenset(f"article:{a.source}" for a in site.articles) | {"articles", "mission", "site"}
-    return [Page("sitemap.xml", "sitemap.xml", {"pages": sitemap, "page_url": "sitemap.xml"}, every,
-                 Origin("the sitemap", template="sitemap.xml")),
-            Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, frozenset({"site"}), Origin("robots.txt", template="robots.txt"))]
+    return [Page("sitemap.xml", "sitemap.xml", {"pages": sitemap, "page_url": "sitemap.xml"}, Origin("the sitemap", template="sitemap.xml")),
+            Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, Origin("robots.txt", template="robots.txt"))]
 
 
-def _plan_language(site: Site, language: Language | None = None,
-                   searched: tuple[list[str], bool] | None = None,
-                   words: timeline.English = timeline.ENGLISH,
+def _plan_language(site: Site, similar: related.Related | None = None, language: Language | None = None,
+                   searched: tuple[list[str], bool] | None = None, words: timeline.English = timeline.ENGLISH,
                    latest: dt.datetime | None = None) -> tuple[list[Page], list[tuple[str, dt.datetime | None]]]:
     """The pages of one language (of the site, when it has one) with paths inside its folder, and its sitemap entries."""
     crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
     own = language.code if language and language.prefix else ""
-    written = [a for a in articles if a.lang == own]
+    written = [a for a in articles if a.lang == own] if language else articles
     per_page = site.config.per_page
-    every = frozenset(f"article:{a.source}" for a in articles) | {"articles"}
-    similar_to = related.related_all(articles)
-    parts = _series(articles)
+    similar_to = (similar or related.Related()).of(written)
+    parts = _series(written)
     newest = articles[0].modified if articles else latest
     pages: list[Page] = []
     sitemap: list[tuple[str, dt.datetime | None]] = []
 
-    def paged(base: str, template: str, items: Sequence[Any], context: dict[str, Any], deps: frozenset[str],
+    def paged(base: str, template: str, items: Sequence[Any], context: dict[str, Any],
               first: dt.datetime | None, origin: Origin, key: str = "articles", size: int = per_page) -> None:
         """Plan each page of one list, and its sitemap entry: the first page's `first`, a later
         page's newest change among its articles."""
         for pager, chunk in paging.pages(base, items, size):
             shown = [item for item in chunk if isinstance(item, Article)]
             pages.append(Page(f"{pager.here}index.html", template, {**context, key: chunk, "pager": pager, "page_url": pager.here},
-                              frozenset(f"article:{a.source}" for a in shown) | deps, origin))
+                              origin))
             sitemap.append((pager.here, first if pager.number == 1 else max((a.modified for a in shown), default=newest)))
 
-    def feeds(folder: str, listed: Sequence[Article], context: dict[str, Any], deps: frozenset[str],
+    def feeds(folder: str, listed: Sequence[Article], context: dict[str, Any],
               origin: Origin, kinds: tuple[str, ...] = ("feed.xml",)) -> None:
         """Plan the feeds of a list: its latest articles (FEED_ARTICLES), whatever its length."""
         latest = listed[:FEED_ARTICLES]
         updated = max((a.modified for a in listed), default=EPOCH)
         for kind in kinds:
             pages.append(Page(f"{folder}{kind}", kind, {**context, "articles": latest, "updated": updated, "page_url": f"{folder}{kind}"},
-                              frozenset(f"article:{a.source}" for a in latest) | deps, replace(origin, template=kind)))
+                              replace(origin, template=kind)))
 
-    site_deps = frozenset({"articles", "site"})
-    paged("", "home.html", articles, {}, site_deps | {"mission"}, newest, Origin("the home page", template="home.html"))
+    paged("", "home.html", articles, {}, newest, Origin("the home page", template="home.html"))
     for index, article in enumerate(written):
         newer = written[index - 1] if index > 0 else None
         older = written[index + 1] if index + 1 < len(written) else None
         members = [crew_by_id[c] for c in article.crew]
         similar = similar_to[article.source]
         series = parts.get(article.series, ()) if article.series else ()
-        deps = {f"article:{article.source}", "articles", "mission", "site"}
-        deps |= {f"article:{a.source}" for a in (newer, older, *similar, *series) if a}
         pages.append(Page(f"{article.local_url}index.html", "article.html",
                           {"article": article, "newer": newer, "older": older, "members": members, "related": similar,
                            "series": series, "page_url": article.local_url},
-                          frozenset(deps), Origin("the article's page", article.source, _slug_line(article), template="article.html")))
+                          Origin("the article's page", article.source, _slug_line(article), template="article.html")))
         sitemap.append((article.local_url, article.modified))
-    pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"}, frozenset({"mission", "site"}),
+    pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"},
                       Origin("the crew list", MISSION, template="crew_list.html")))
     sitemap.append(("crew/", newest))
     featuring: dict[str, list] = {}
@@ -361,18 +380,16 @@ def _plan_language(site: Site, language: Language | None = None,
     for member in site.crew:
         own = featuring.get(member.id, [])
         made = Origin(f"the page of crew member {member.id!r}", MISSION, *member.place, template="crew.html")
-        paged(member.url, "crew.html", own, {"member": member}, site_deps | {"mission"}, newest, made)
-        feeds(member.url, own, {"member": member}, site_deps | {"mission"}, made)
-    covering = frozenset(f"article:{a.source}" for a in articles if a.events)
+        paged(member.url, "crew.html", own, {"member": member}, newest, made)
+        feeds(member.url, own, {"member": member}, made)
     pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles, words), "page_url": "mission/"},
-                      covering | {"articles", "mission", "site"}, Origin("the mission page", MISSION, template="mission.html")))
+                      Origin("the mission page", MISSION, template="mission.html")))
     sitemap.append(("mission/", newest))
     calendar = ics.calendar(site.events, site.data.get("mission", {}).get("name") or site.config.title, site.config.base_url + "mission/")
     pages.append(Page("mission/events.ics", "events.ics", {"calendar": calendar, "page_url": "mission/events.ics"},
-                      frozenset({"mission", "site"}), Origin("the mission calendar", MISSION, template="events.ics")))
+                      Origin("the mission calendar", MISSION, template="events.ics")))
     for article, redirect in redirects.redirects(written):
         pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target},
-                          frozenset({"articles", "site"}),
                           Origin(f"alias /{redirect.path}", article.source, *article.alias_places.get(redirect.path, (0, 0)))))
     by_year: dict[int, list[Article]] = {}
     for article in articles:
@@ -380,26 +397,26 @@ def _plan_language(site: Site, language: Language | None = None,
     years = tuple((year, len(listed)) for year, listed in by_year.items())
     tagged_by = _tagged(site)
     counts = {slug: len(tagged) for slug, tagged in tagged_by.items()}
-    paged("tags/", "tags.html", site.tags, {"counts": counts}, site_deps, newest, Origin("the tag list", template="tags.html"),
+    paged("tags/", "tags.html", site.tags, {"counts": counts}, newest, Origin("the tag list", template="tags.html"),
           key="tags", size=TAGS_PER_ARTICLE * per_page)
     shards, indexed = searched or (search.merged_folders(site), bool(search.indexed_pages(site)))
     paged("search/", "search.html", articles, {"shards": shards, "indexed": indexed,
-                                               "years": years}, every | {"mission", "site"}, newest,
+                                               "years": years}, newest,
           Origin("the search page", template="search.html"))
     for tag in site.tags:
         tagged = tagged_by[tag.slug]
         first = tagged[0]  # the newest article with the tag, whose spelling names it
         made = Origin(f"the page of tag {tag.name!r}", first.source, first.field_lines.get("tags", 0), template="tag.html")
-        paged(tag.url, "tag.html", tagged, {"tag": tag}, site_deps, max((a.modified for a in tagged), default=newest), made)
-        feeds(tag.url, tagged, {"tag": tag}, site_deps, made)
-    pages.append(Page("articles/index.html", "years.html", {"years": years, "page_url": "articles/"}, site_deps,
+        paged(tag.url, "tag.html", tagged, {"tag": tag}, max((a.modified for a in tagged), default=newest), made)
+        feeds(tag.url, tagged, {"tag": tag}, made)
+    pages.append(Page("articles/index.html", "years.html", {"years": years, "page_url": "articles/"},
                       Origin("the list of years", template="years.html")))
     sitemap.append(("articles/", newest))
     for year, listed in by_year.items():
-        paged(f"articles/{year}/", "year.html", listed, {"year": year}, site_deps, max(a.modified for a in listed),
+        paged(f"articles/{year}/", "year.html", listed, {"year": year}, max(a.modified for a in listed),
               Origin(f"the archive of {year}", template="year.html"))
-    feeds("", articles, {}, site_deps, Origin("the feed"), ("feed.xml", "feed.json"))
-    pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, frozenset({"site"}), Origin("the 404 page", template="404.html")))
+    feeds("", articles, {}, Origin("the feed"), ("feed.xml", "feed.json"))
+    pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, Origin("the 404 page", template="404.html")))
     return pages, sitemap
 
 
@@ -517,73 +534,140 @@ def _template_frame(exc: BaseException, fallback: str) -> tuple[str, int]:
 
 
 BODY_FIELDS = frozenset({"body", "toc", "words"})
-"""What a body-only edit changes in an article's record (delta.py): pages that read none of these
-of an article stay the same when only its body is edited."""
-_reading: set[str] | None = None
+"""What a body-only edit changes in an article's record."""
+ANY = "*"
+"""A read of every field of a record (a helper that hands the whole record on)."""
+
+Read = tuple[str, str]
+"""(record key, field): an article by its source path, a crew member as `crew:id`, a static
+file as `asset:name`."""
 
 
-def _read_tracked(article: Article, name: str) -> Any:
-    """Article attribute access while pages render: note whose body fields the page reads."""
-    if _reading is not None and name in BODY_FIELDS:
-        _reading.add(object.__getattribute__(article, "source"))
-    return object.__getattribute__(article, name)
+def record_key(record: Any) -> str | None:
+    """The key by which reads of a record are recorded; None for values that are not records."""
+    kind = type(record)
+    if kind is Article:
+        return record.source
+    if kind is CrewMember:
+        return f"crew:{record.lang}:{record.id}" if record.lang else f"crew:{record.id}"
+    return None
 
 
-@contextlib.contextmanager
-def _tracking() -> Iterator[None]:
-    """Watch article reads for the pages rendered meanwhile; every path to a field (templates,
-    filters, helpers, repr) goes through attribute access. Outside rendering it costs nothing."""
-    if "__getattribute__" in Article.__dict__:
-        yield
-        return
-    Article.__getattribute__ = _read_tracked
-    try:
-        yield
-    finally:
-        del Article.__getattribute__
+class Reads:
+    """The recorder handed to rendering: which fields of which records one page read.
+
+    Templates reach a field through the environment's attribute and item lookups (`Environment`),
+    and the helpers that print or describe a record say what they read (`note`)."""
+
+    def __init__(self, interned: dict[Read, Read] | None = None) -> None:
+        self.fields: set[Read] = set()
+        self.interned = {} if interned is None else interned
+        """One tuple for each read, shared by every page that makes it: a site's pages make
+        hundreds of thousands of reads of far fewer distinct fields."""
+
+    def note(self, record: Any, name: str = ANY) -> None:
+        """Note that the page read field `name` of `record` (ANY: all of it)."""
+        key = record_key(record)
+        if key is not None:
+            read = (key, name)
+            self.fields.add(self.interned.setdefault(read, read))
+
+    def asset(self, name: str) -> None:
+        """Note that the page named the static file `name` (its fingerprinted path)."""
+        read = (f"asset:{name}", "output")
+        self.fields.add(self.interned.setdefault(read, read))
 
 
-def _attempt(env: jinja2.Environment, page: Page) -> tuple[str | None, SiteError | None, bool, frozenset[str]]:
-    """Render one page: (text, None, _, reads) or (None, the problem, whether it is in a shared
-    template, _); `reads` names the articles whose body fields (BODY_FIELDS) it read."""
-    global _reading
-    _reading = set()
-    try:
-        return _render(env, page), None, False, frozenset(_reading)
-    except _PageProblem as exc:
-        return None, exc.error, exc.shared, frozenset()
-    finally:
-        _reading = None
+def bodies_read(reads: frozenset[Read]) -> frozenset[str]:
+    """The articles (by source) whose body fields a page read."""
+    return frozenset(key for key, name in reads if (name in BODY_FIELDS or name == ANY) and key.startswith("content/"))
 
 
-def render_all(env: jinja2.Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
-               reads: dict[str, frozenset[str]] | None = None, progress: Progress = NONE) -> None:
+class Environment(jinja2.Environment):
+    """The Jinja environment of a site: every attribute or item a template looks up passes
+    through here, so the recorder of the page being rendered (`reads`) sees what it reads."""
+
+    reads: Reads | None = None
+    interned: dict[Read, Read] | None = None
+    """Reads shared across pages (Reads.interned); a session keeps one table for all its builds."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if self.reads is not None:
+            self.reads.note(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if self.reads is not None and isinstance(argument, str):
+            self.reads.note(obj, argument)
+        return super().getitem(obj, argument)
+
+    def note(self, record: Any, name: str = ANY) -> None:
+        """Tell the recorder of the page being rendered that a helper read a record's field."""
+        if self.reads is not None:
+            self.reads.note(record, name)
+
+    def note_asset(self, name: str) -> None:
+        """Tell the recorder of the page being rendered that a helper named a static file."""
+        if self.reads is not None:
+            self.reads.asset(name)
+
+    @contextlib.contextmanager
+    def recording(self, reads: Reads) -> Iterator[Reads]:
+        """Record into `reads` what templates and helpers read while the block renders one page."""
+        self.reads = reads
+        try:
+            yield reads
+        finally:
+            self.reads = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One page's outcome: its text and what it read, or the problem that stopped it."""
+
+    text: str | None
+    reads: frozenset[Read] = frozenset()
+    """The fields of records the page read."""
+    problem: SiteError | None = None
+    shared: bool = False
+    """Whether the problem lies in a template other pages share, not in this page."""
+
+
+def _attempt(env: Environment, page: Page) -> Rendered:
+    """Render one page, recording what it reads; a template problem becomes part of the outcome."""
+    with env.recording(Reads(env.interned)) as reads:
+        try:
+            return Rendered(_render(env, page), frozenset(reads.fields))
+        except _PageProblem as exc:
+            return Rendered(None, problem=exc.error, shared=exc.shared)
+
+
+def render_all(env: Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
+               reads: dict[str, frozenset[Read]] | None = None, progress: Progress = NONE) -> None:
     """Render pages into `emit`, in order, collecting every template problem.
 
     With `workers` other than 1 (0: one per core), pages are rendered in forked processes and
     emitted here. One mistake in a shared template fails every page; it is reported once, naming
-    how many other pages it broke. `reads` gets, by output path, the articles whose body fields
-    each page read; `progress` counts the pages as they arrive here.
+    how many other pages it broke. `reads` gets, by output path, the fields of records each page
+    read; `progress` counts the pages as they arrive here.
     """
     broken: dict[SiteError, list[str]] = {}
     errors: list[SiteError] = []
     progress.phase("rendering", len(pages))
-    with _tracking():
-        rendered = parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)
-        for page, (text, problem, shared, read) in zip(pages, rendered):
-            progress.advance()
-            if reads is not None and problem is None:
-                reads[page.path] = read
-            if problem is not None:
-                if shared:
-                    broken.setdefault(problem, []).append(page.path)
-                else:
-                    errors.append(problem)
-                continue
-            try:
-                emit(page, text)
-            except BuildFailed as exc:
-                errors += exc.errors
+    for page, done in zip(pages, parallel.forked(lambda index: _attempt(env, pages[index]), len(pages), workers)):
+        progress.advance()
+        if done.problem is not None:
+            if done.shared:
+                broken.setdefault(done.problem, []).append(page.path)
+            else:
+                errors.append(done.problem)
+            continue
+        if reads is not None:
+            reads[page.path] = done.reads
+        try:
+            emit(page, done.text)
+        except BuildFailed as exc:
+            errors += exc.errors
     errors += [_while(error, paths) for error, paths in broken.items()]
     if errors:
         raise BuildFailed(errors)

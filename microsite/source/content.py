@@ -42,7 +42,7 @@ class RawArticle:
     """1-based line of the file on which the body starts."""
     over_limits: tuple[SiteError, ...] = ()
     """Where the body asks more of the Markdown converter than `limits` allows: found when the
-    file is read, so a cached article (cache.Articles, incremental.Memo) is not scanned again."""
+    file is read, so a cached article (cache.Articles) is not scanned again."""
     digest: str = ""
     """Digest of the body text: names it when the text itself is not held."""
 
@@ -229,13 +229,13 @@ def site_limit(site: yaml12.YamlMap | None) -> int:
     return MAX_ARTICLE_BYTES
 
 
-def read_sources(source: Path, limit: int | None = None, memo=None,
+def read_sources(source: Path, limit: int | None = None, reader=None,
                  data_read: Callable[[yaml12.YamlMap | None, yaml12.YamlMap | None], None] | None = None,
                  progress: Progress = NONE) -> Sources:
     """Read `site.yaml`, `mission.yaml` and every article, collecting every problem found.
 
-    `limit` overrides `max_article_bytes` from `site.yaml`; a `memo` (incremental.Memo) parses
-    each distinct article text once across rebuilds. `data_read` is called with the two YAML
+    `limit` overrides `max_article_bytes` from `site.yaml`; a `reader` (cache.Articles) parses
+    each distinct article file once across builds. `data_read` is called with the two YAML
     files before any article is read. `progress` counts the articles read.
     """
     errors: list[SiteError] = []
@@ -278,7 +278,7 @@ def read_sources(source: Path, limit: int | None = None, memo=None,
     for path in markdown:
         try:
             name = rel(path, source)
-            articles.append(memo.read(path, name, limit, read_article) if memo else read_article(path, name, limit))
+            articles.append(reader.read(path, name, limit, read_article) if reader else read_article(path, name, limit))
         except yaml12.LocatedProblem as exc:
             errors.append(exc.error)
         except OSError as exc:

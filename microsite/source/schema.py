@@ -7,7 +7,7 @@ import difflib
 import re
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Mapping, NamedTuple
 from urllib.parse import urlsplit
 
 from .content import RawArticle, Sources
@@ -130,7 +130,14 @@ def refuse_script_urls(value: Any, problems: Problems, where: tuple[int, int], k
                             f"browsers; use an http(s) URL or a path")
 
 
-def to_utc(value: Any, problems: Problems, where: tuple[int, int], key: str) -> tuple[dt.datetime, bool] | None:
+class Moment(NamedTuple):
+    """A point in time from the YAML, in UTC, and whether a time of day was given (else a date)."""
+
+    time: dt.datetime
+    has_time: bool
+
+
+def to_utc(value: Any, problems: Problems, where: tuple[int, int], key: str) -> Moment | None:
     """Normalise a date or an offset-aware datetime to UTC; report naive times and bad text."""
     if isinstance(value, str):
         try:
@@ -142,9 +149,9 @@ def to_utc(value: Any, problems: Problems, where: tuple[int, int], key: str) -> 
         if value.tzinfo is None:
             problems.add(where, f"'{key}' has no UTC offset; add one, e.g. {value.isoformat()}Z or {value.isoformat()}+03:00")
             return None
-        return value.astimezone(dt.timezone.utc), True
+        return Moment(value.astimezone(dt.timezone.utc), True)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc), False
+        return Moment(dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc), False)
     problems.add(where, f"'{key}' must be a date (2021-10-17) or a date and time with offset (2021-10-17T04:35:00Z), not {_kind(value)}")
     return None
 
@@ -307,7 +314,7 @@ def check_events(raw: Any, problems: Problems) -> list[Event]:
         when = to_utc(item["time"], problems, item.where("time"), "time")
         zone = timeline.check_zone(problems.text(item, "timezone", default="UTC"), problems, item.where("timezone"))
         if when:
-            events.append(Event(event_id, when[0], when[1], title, problems.text(item, "detail"), _plain(item), zone))
+            events.append(Event(event_id, when.time, when.has_time, title, problems.text(item, "detail"), _plain(item), zone))
     timeline.check_since(raw, problems)
     return sorted(events, key=lambda e: e.time)
 
@@ -393,8 +400,8 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
     aliases = redirects.check_aliases(problems.text_list(front, "aliases"), problems)
     fields = dict(
         title=smarten(title),
-        date=date[0] if date else None,
-        updated=updated[0] if updated else None,
+        date=date.time if date else None,
+        updated=updated.time if updated else None,
         summary=smarten(problems.text(front, "summary")),
         tags=tuple(dict.fromkeys(t.strip() for t in tags if t.strip())),
         crew=tuple(dict.fromkeys(crew)),
@@ -434,11 +441,14 @@ class Checked:
     """A multilingual site's (crew, events, data) in each language, by code."""
 
 
-def check(sources: Sources, settings: Settings, now: dt.datetime | None = None) -> Checked:
+def check(sources: Sources, settings: Settings, now: dt.datetime | None = None,
+          known: Mapping[str, ArticleMeta] | None = None) -> Checked:
     """Validate everything read; raise BuildFailed with every problem at once.
 
     Articles dated after `now` (the time of the build) are checked like the others, then held back
-    unless `settings.future` asks for them."""
+    unless `settings.future` asks for them. `known` holds the metadata of articles checked before,
+    by source: an article whose raw record is the one checked then is not checked again (the
+    caller vouches that the crew and event ids it was checked against are the same)."""
     errors = list(sources.errors)
     config = None
     if sources.site is not None:
@@ -458,7 +468,8 @@ def check(sources: Sources, settings: Settings, now: dt.datetime | None = None) 
             for lang in languages:
                 view = i18n.localize(sources.mission, lang.code, languages[0].code, codes)
                 found = check_mission(view, problems)
-                localized[lang.code] = (tuple(found[0]), tuple(found[1]), _plain(view))
+                members = tuple(replace(m, lang=lang.code) if lang.prefix else m for m in found[0])
+                localized[lang.code] = (members, tuple(found[1]), _plain(view))
             mission_raw = i18n.localize(sources.mission, languages[0].code, languages[0].code, codes)
             crew, events = (list(found) for found in localized[languages[0].code][:2])
             problems.errors = list(dict.fromkeys(problems.errors))
@@ -471,7 +482,6 @@ def check(sources: Sources, settings: Settings, now: dt.datetime | None = None) 
     by_slug: dict[tuple[str, str], RawArticle] = {}
     originals = {raw.source: raw for raw in sources.articles}
     for raw in sources.articles:
-        problems = Problems(raw.source)
         translated = i18n.translation_of(raw.source, codes) if languages else None
         language: dict[str, Any] = {}
         if translated:
@@ -480,6 +490,7 @@ def check(sources: Sources, settings: Settings, now: dt.datetime | None = None) 
             if problem:
                 errors.append(problem)
                 continue
+            problems = Problems(raw.source)
             first = originals[original]
             stem = original.rsplit("/", 1)[-1].removesuffix(".md")
             raw = replace(raw, front=i18n.inherit(raw.front, first.front, str(first.front.get("slug") or stem)))
@@ -487,9 +498,13 @@ def check(sources: Sources, settings: Settings, now: dt.datetime | None = None) 
             language = dict(lang=code, original=original, prefix=f"{code}/")
             if meta is not None and code.split("-")[0] == "ru":
                 language.update((key, russian(meta.fields[key]) if meta.fields[key] else meta.fields[key]) for key in ("title", "summary", "series"))
+            errors += problems.errors
         else:
-            meta = check_article(raw, crew_ids, problems, event_ids)
-        errors += problems.errors
+            meta = known.get(raw.source) if known else None
+            if meta is None or meta.raw is not raw:
+                problems = Problems(raw.source)
+                meta = check_article(raw, crew_ids, problems, event_ids)
+                errors += problems.errors
         if meta is None or (meta.fields["draft"] and not settings.drafts):
             continue
         meta.fields.update(language)
@@ -520,11 +535,26 @@ def check(sources: Sources, settings: Settings, now: dt.datetime | None = None) 
     return Checked(config, tuple(crew), tuple(events), published, data, tuple(scheduled), localized or None)
 
 
-def assemble(checked: Checked, converted: dict[str, Converted]) -> Site:
-    """Join validated metadata with converted bodies into the finished Site."""
+class Assembled(NamedTuple):
+    """An article with the two records it was made from."""
+
+    meta: ArticleMeta
+    body: Converted
+    article: Article
+
+
+def assemble(checked: Checked, converted: dict[str, Converted], previous: Mapping[str, Assembled] | None = None) -> Site:
+    """Join validated metadata with converted bodies into the finished Site.
+
+    `previous` holds, by source, what an article was made from last time and the article: made
+    from the same two records, it is that same article again."""
     articles = []
     for meta in checked.articles:
         body = converted[meta.raw.source]
+        made = previous.get(meta.raw.source) if previous else None
+        if made is not None and made.meta is meta and made.body is body:
+            articles.append(made.article)
+            continue
         lines = MappingProxyType({key: meta.raw.front.where(key)[0] for key in meta.raw.front})
         articles.append(Article(source=meta.raw.source, body=body.html, toc=body.toc, words=body.words,
                                 mentions=body.mentions, field_lines=lines, **meta.fields))
