@@ -515,3 +515,12 @@ def test_cards_of_other_language_pages_speak_it(bilingual: Site):
         assert ru["content"] != en["content"] and "/cards/ru" in ru["content"]
     alt = bilingual.page("ru/crew/peresild/index.html").find("meta", property="og:image:alt")["content"]
     assert "Юлия Пересильд" in alt and "Тестовая орбита" in alt
+
+
+def test_an_alias_of_a_translation_redirects_within_its_language(bilingual: Site):
+    bilingual.write("content/articles/landing.ru.md", article("Посадка", body="Снова дома.", aliases="[posadka]"))
+    bilingual.build()
+    moved = bilingual.page("ru/articles/posadka/index.html")
+    assert moved.find("link", rel="canonical")["href"] == "https://example.org/ru/articles/landing/"
+    lines = (bilingual.output / "_redirects").read_text(encoding="utf-8").splitlines()
+    assert any(line.split()[:2] == ["/ru/articles/posadka/", "/ru/articles/landing/"] for line in lines), lines
