@@ -140,6 +140,12 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> tuple[list
                 warnings.append(SiteError(article.source, *where,
                                           f"warning: image {src!r} has no alt text; write it as ![what it shows]({src})"))
 
+    strings = site.config.strings
+    if site.config.languages and strings:
+        default = strings.default
+        warnings += [SiteError(f"i18n/{code}.yaml", 0, 0, f"warning: no interface string {key!r} in {code}; "
+                                                          f"pages in {code} show the {default} one (from i18n/{default}.yaml)")
+                     for code, key in strings.missing()]
     parsed = {path: _parse(text) for path, text in rendered.items() if path.endswith(".html")}
     files = set(rendered) | {a.output for a in static.values()} | library.outputs()
     by_page = {f"{a.url}index.html": a for a in site.articles}

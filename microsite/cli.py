@@ -99,6 +99,9 @@ def add_new_options(p: argparse.ArgumentParser) -> None:
                                                           f"{argument.lower()}, in any script")
         command.add_argument("--source", type=Path, default=Path("."), metavar="DIR", help="folder holding content/; default: here")
         command.set_defaults(run=run)
+        if kind == "article":
+            command.add_argument("--lang", metavar="CODE", help="write a translation into this language of the site (with --of)")
+            command.add_argument("--of", metavar="SLUG", help="the article to translate: its file name without .md, or its slug")
 
 
 def cmd_new_site(args: argparse.Namespace) -> int:
@@ -123,7 +126,12 @@ def cmd_new_article(args: argparse.Namespace) -> int:
     """Create a draft article and say where it went."""
     from . import scaffold
 
-    path = scaffold.new_article(_site_source(args), args.title)
+    if bool(args.lang) != bool(args.of):
+        raise UsageError("a translation needs both --lang CODE and --of SLUG")
+    if args.lang:
+        path = scaffold.new_translation(_site_source(args), args.title, args.lang, args.of)
+    else:
+        path = scaffold.new_article(_site_source(args), args.title)
     print(f"microsite: wrote {path} (draft: true; build with --drafts to preview)")
     return EXIT_OK
 
@@ -234,7 +242,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
                      add_deploy_check_options, cmd_deploy_check),
     "deploy": ("publish the built site to S3 or S3-compatible storage: deploy s3://BUCKET[/PREFIX]",
                add_deploy_options, cmd_deploy),
-    "new": ("start a site, or add to one: new site DIR | new article \"Title\" | new crew \"Name\"", add_new_options, cmd_new_site),
+    "new": ("start a site, or add to one: new site DIR | new article \"Title\" [--lang ru --of slug] | new crew \"Name\"", add_new_options, cmd_new_site),
 }
 """name -> (help, add its options, run it)."""
 

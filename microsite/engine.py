@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from .output import assets as assets_mod
 from .rebuild import cache, changes, delta, deps
 from .rebuild.state import ASSETS, CONTENT, Outcome, Records, State, identity
+from .features import i18n
 from .source import content, schema, yaml12
 from .output import cards, claims, hosts, images, search, write
 from .markdown import markup, mentions
@@ -126,9 +127,26 @@ def _records(settings: Settings, site_yaml: Any, mission_yaml: Any, raws: dict[s
     if any(body.refs for body in converted.values()):
         resolved = mentions.resolve_site(checked, converted, lambda raw: content.body_text(settings.source, raw), warnings)
     site = dataclasses.replace(schema.assemble(checked, resolved, previous.made if previous else None), linked=linked)
+    site = _with_strings(site, interface_strings(settings.source, site.config))
     metas = {meta.raw.source: meta for meta in checked.articles}
     made = {a.source: schema.Assembled(metas[a.source], resolved[a.source], a) for a in site.articles}
     return Records(site_yaml, mission_yaml, raws, checked, converted, how, site, limit, made)
+
+
+def _with_strings(site: Site, strings: i18n.Strings) -> Site:
+    """The site, and each of its languages, with the interface strings: part of the config, so
+    that every page's fingerprint covers them."""
+    views = {code: dataclasses.replace(view, config=dataclasses.replace(view.config, strings=strings)) for code, view in site.views.items()}
+    return dataclasses.replace(site, config=dataclasses.replace(site.config, strings=strings), views=views)
+
+
+def interface_strings(source: Path, config) -> i18n.Strings:
+    """Read each language's interface strings: the site's `i18n/<code>.yaml`, else the theme's."""
+    try:
+        return i18n.load_strings(theme_dirs(source, "i18n"), [lang.code for lang in config.languages] or ["en"],
+                                 content.read_yaml_file)
+    except yaml12.LocatedProblem as exc:
+        raise BuildFailed([exc.error]) from None
 
 
 def _start_early(converter: cache.Converter, site_yaml, mission_yaml, settings: Settings) -> None:
@@ -170,7 +188,8 @@ def build(settings: Settings, progress: Progress = NONE) -> BuildReport:
     started = time.perf_counter()
     write.check_output_folder(settings.output, settings.source)
     store = cache.Store.beside(settings.output)
-    folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static")]
+    folders = [settings.source / "content", *theme_dirs(settings.source, "templates"), *theme_dirs(settings.source, "static"),
+               *theme_dirs(settings.source, "i18n")]
     with write.BuildLock.held(settings.output), _collector_paused(True):
         rebuild = cache.Rebuild(store, settings, folders)
         try:
@@ -416,6 +435,10 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
         library = _with_cards(library, site, static)
     changed = deps.changed_records(old_site.articles if old_site else (), site.articles)
     changed.update(deps.changed_records(old_site.crew if old_site else (), site.crew))
+    for code, view in site.views.items():  # a language's crew are records of their own (render.record_key)
+        old_view = old_site.views.get(code) if old_site else None
+        if view.crew is not site.crew:
+            changed.update(deps.changed_records(old_view.crew if old_view else (), view.crew))
     renamed: dict[str, tuple[str, str]] = {}
     for name in static.keys() | state.static.keys():
         before, after = state.static.get(name), static.get(name)
@@ -445,7 +468,7 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
         elif decision == deps.RENAME:
             rename.append(page)
     if stands and todo:
-        current = {render.record_key(r): r for r in (*site.articles, *site.crew)}
+        current = {render.record_key(r): r for r in (*site.articles, *site.crew, *(m for v in site.views.values() for m in v.crew))}
         again = {page.path: Page(page.path, page.template, deps.repoint(page.context, current)) for page in todo}
         todo = list(again.values())
         pages = [again.get(page.path, page) for page in pages]
@@ -508,7 +531,7 @@ def _pictures_named(old: Site | None, new: Site) -> bool:
 def _with_cards(library: images.Library, site: Site, static: Mapping[str, Any]) -> images.Library:
     """The last build's images with the cards this site needs: the same library when every card
     is as before, else a copy holding the new deck (titles, dates, roles or colours changed)."""
-    deck = cards.plan(site, static, lambda article: bool(article.image) and library.for_article(article, article.image) is not None)
+    deck = images.deck(site, static, library)
     if {card.page: card.output for card in deck} == {card.page: card.output for card in library.cards}:
         return library
     fresh = images.Library()

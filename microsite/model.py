@@ -33,6 +33,28 @@ class Settings:
     """Publish articles dated in the future as well, instead of holding them back until their time."""
 
 
+class SitePath(str):
+    """A site path that already names its language (an article's URL), which a page in another
+    language links to as it is instead of under its own language's folder."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Language:
+    """One entry of `languages:` in `site.yaml`."""
+
+    code: str
+    name: str
+    """The language's name in itself (`Русский`), for the language switcher."""
+    title: str
+    description: str
+    untranslated: str = "hide"
+    """`show`: this language's lists also show the articles not translated into it, marked as in the default language."""
+    prefix: str = ""
+    """Folder of its pages: empty for the default language, `ru/` for the others."""
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     """`content/site.yaml`: the site's identity."""
@@ -50,6 +72,13 @@ class SiteConfig:
     per_page: int = 20
     """Most articles on one page of a list (home, tags, crew, years, search); the rest go on
     `page/2/` and so on, so no page grows with the site."""
+    languages: tuple[Language, ...] = ()
+    """The languages of a multilingual site, the default first; empty for a site in one language."""
+    tag_names: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: EMPTY)
+    """Display names of tags by language (`tags:` in `site.yaml`), keyed by the tag as written."""
+    strings: Any = None
+    """The interface strings of each language (i18n.Strings): a site's `i18n/<code>.yaml` or the
+    theme's; part of the config so that every page's fingerprint covers them."""
 
     @property
     def base_path(self) -> str:
@@ -119,6 +148,12 @@ class Article:
     """Line and column where each of `aliases` is written, for messages; no page shows them."""
     series: str | None = None
     """Name of the series the article is a part of (front matter `series`); parts go by date."""
+    lang: str = ""
+    """Code of the language of a translation (`the-landing.ru.md`); empty in the default language."""
+    original: str | None = None
+    """Source path of the article a translation translates."""
+    prefix: str = ""
+    """Folder of the language's pages (`ru/`), empty in the default language."""
 
     @property
     def people(self) -> tuple[str, ...]:
@@ -127,6 +162,11 @@ class Article:
 
     @property
     def url(self) -> str:
+        return SitePath(f"{self.prefix}articles/{self.slug}/")
+
+    @property
+    def local_url(self) -> str:
+        """Its URL inside its language's folder."""
         return f"articles/{self.slug}/"
 
     @property
@@ -146,6 +186,8 @@ class CrewMember:
     data: Mapping[str, Any]
     place: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
     """Line and column of its `id` in `mission.yaml`, for messages; no page shows them."""
+    lang: str = ""
+    """The language its texts are in, when not the default one of a multilingual site."""
 
     @property
     def url(self) -> str:
@@ -196,6 +238,9 @@ class Site:
     Markdown links (relative to the linking article): whose headings others link to."""
     scheduled: tuple[tuple[str, dt.datetime], ...] = ()
     """Articles held back because they are dated after the build (source path, date), soonest first."""
+    views: Mapping[str, "Site"] = field(default_factory=lambda: EMPTY)
+    """A multilingual site seen in each language, by code: its config, data, crew, events, tags
+    and articles in that language (the default language's view holds its own articles only)."""
 
     def crew_by_id(self, crew_id: str) -> CrewMember:
         return next(m for m in self.crew if m.id == crew_id)

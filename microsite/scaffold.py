@@ -1,4 +1,4 @@
-"""`new site DIR`, `new article "Title"` and `new crew "Name"`: ready-to-edit sources, never overwriting one.
+"""`new site DIR`, `new article "Title"` (or a translation: `--lang ru --of slug`) and `new crew "Name"`: ready-to-edit sources, never overwriting one.
 
 A new site is a folder that builds and passes `check --strict` as it is: the site's identity, a
 commented mission skeleton, one article, a `.gitignore`, and a GitHub Actions workflow that
@@ -53,6 +53,51 @@ def new_article(source: Path, title: str, day: dt.date | None = None) -> Path:
     except FileExistsError:
         raise UsageError(f"{path} already exists; edit it, or choose another title") from None
     return path
+
+
+def translation_text(title: str, original: str) -> str:
+    """The text of a new translation: its own title, the rest taken from the original until set."""
+    return (f"---\ntitle: {_quote(title)}\nsummary: \"\"\ndraft: true\n---\n\nTranslate {original} here. Date, crew, events, "
+            f"tags and image come from the original unless set above.\n")
+
+
+def new_translation(source: Path, title: str, lang: str, of: str) -> Path:
+    """Write `<original>.<lang>.md` beside the article whose file name or slug is `of`; refuse to
+    replace an existing file, or to translate into a language `site.yaml` does not list."""
+    from .features import i18n
+    from .source import content, yaml12
+
+    site = source / "content" / "site.yaml"
+    try:
+        config = content.read_yaml_file(site, "content/site.yaml")
+    except (OSError, yaml12.LocatedProblem) as exc:
+        raise UsageError(f"cannot read content/site.yaml: {getattr(exc, 'error', exc)}") from None
+    codes = [str(item.get("code")) for item in config.get("languages") or [] if isinstance(item, dict)]
+    if lang not in codes[1:]:
+        listed = ", ".join(codes[1:]) or "none"
+        raise UsageError(f"{lang!r} is not one of the site's other languages (languages in content/site.yaml: {listed})")
+    originals = [p for p in content.article_files(source) if not i18n.translation_of(p.name, set(codes))]
+    found = [p for p in originals if p.stem == of] or [p for p in originals if _slug_of(p) == make_slug(of)]
+    if not found:
+        raise UsageError(f"no article {of!r} in content/articles/ (give its file name without .md, or its slug)")
+    path = found[0].with_name(f"{found[0].stem}.{lang}.md")
+    try:
+        with path.open("x", encoding="utf-8", newline="\n") as handle:
+            handle.write(translation_text(title, found[0].name))
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; edit it") from None
+    return path
+
+
+def _slug_of(path: Path) -> str:
+    """An article's slug: its `slug:` field, else its file name."""
+    from .source import content, yaml12
+
+    try:
+        front = content.read_article(path, path.name).front
+    except (OSError, yaml12.LocatedProblem):
+        return make_slug(path.stem)
+    return make_slug(str(front.get("slug") or path.stem))
 
 
 def _yaml() -> "YAML":

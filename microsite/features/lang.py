@@ -6,12 +6,10 @@ import re
 
 from markupsafe import Markup, escape
 
+from ..markdown.typography import over_text
+
 CYRILLIC_RUN = re.compile(r"[\u0400-\u052F](?:[\u0400-\u052F\u0300-\u036F'’]|[-\d]+(?=[\u0400-\u052F\d])|-?\d+|\s+(?=[\u0400-\u052F]))*")
 """Cyrillic words, and the spaces, hyphens, apostrophes and numbers that join them into one phrase (Союз МС-19)."""
-
-_SEGMENTS = re.compile(r"(<[^>]*>)")
-_SKIP_OPEN = re.compile(r"<(pre|code|script|style|textarea)\b", re.IGNORECASE)
-_SKIP_CLOSE = re.compile(r"</(pre|code|script|style|textarea)\s*>", re.IGNORECASE)
 
 
 def _wrap(text: str, language: str) -> str:
@@ -30,15 +28,4 @@ def mark_html(html: str, page_language: str, language: str = "ru") -> str:
     """Wrap Cyrillic runs in the text of trusted HTML, leaving tags, attributes and code untouched."""
     if page_language.split("-")[0].lower() == language or not CYRILLIC_RUN.search(html):
         return html
-    out: list[str] = []
-    skipping = 0
-    for segment in _SEGMENTS.split(html):
-        if segment.startswith("<"):
-            if _SKIP_OPEN.match(segment):
-                skipping += 1
-            elif _SKIP_CLOSE.match(segment):
-                skipping = max(0, skipping - 1)
-            out.append(segment)
-        else:
-            out.append(segment if skipping else _wrap(segment, language))
-    return "".join(out)
+    return over_text(html, lambda text: _wrap(text, language), ("pre", "code", "script", "style", "textarea"))

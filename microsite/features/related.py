@@ -61,6 +61,11 @@ class Related:
         self._records: dict[str, Article] = {}
         """By source: the record last seen, whose ranking is known."""
         self._ranked: dict[str, list[str]] = {}
+        self._parts: dict[str, Related] = {}
+
+    def part(self, name: str) -> "Related":
+        """A ranking kept apart for one part of a site: the articles of one of its languages."""
+        return self._parts.setdefault(name, Related(self.limit))
 
     def _ranking(self, article: Article) -> Ranking:
         if self._records.get(article.source) is article:

@@ -76,8 +76,10 @@ class StructuredData:
     def _person_ref(self, member: CrewMember) -> dict[str, Any]:
         return {"@type": "Person", "name": member.name, "url": self.abs_url(member.url)}
 
-    def news_article(self, article: Article, members: Iterable[CrewMember] = ()) -> dict[str, Any]:
-        """A NewsArticle: headline, dates, authorship, the crew it is about."""
+    def news_article(self, article: Article, members: Iterable[CrewMember] = (),
+                     translations: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A NewsArticle: headline, dates, authorship, the crew it is about, and in a multilingual
+        site the work it translates or its translations (`translations`: site path by language)."""
         self.note(article)
         members = list(members)
         for member in members:
@@ -106,6 +108,14 @@ class StructuredData:
         image = self.image_url(article)
         if image:
             record["image"] = [image]
+        if translations and self.config.languages:
+            default = self.config.languages[0].code
+            if article.lang and default in translations:
+                record["translationOfWork"] = {"@type": "NewsArticle", "@id": self.abs_url(translations[default])}
+            elif not article.lang:
+                others = [self.abs_url(path) for code, path in translations.items() if code != default]
+                if others:
+                    record["workTranslation"] = [{"@type": "NewsArticle", "@id": url} for url in others]
         return record
 
     def person(self, member: CrewMember) -> dict[str, Any]:

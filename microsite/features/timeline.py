@@ -29,14 +29,39 @@ def check_zone(name: str, problems, where: tuple[int, int]) -> str:
         return "UTC"
 
 
-def duration(delta: dt.timedelta) -> str:
+class English:
+    """The words of the timeline; a multilingual site's other languages have their own (i18n.py)."""
+
+    def unit(self, n: int, word: str) -> str:
+        """`1 day`, `3 hours`: a count of `day`, `hour` or `minute`."""
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    def later(self, span: str) -> str:
+        return f"{span} later"
+
+    def phrase(self, key: str, **values: str) -> str:
+        """`moments later`, `the same day`, `since {title}`, `local`, `local_other_day`."""
+        return {"moments_later": "moments later", "same_day": "the same day", "since": "since {title}",
+                "local": "{time} local time ({zone})", "local_other_day": "{time} on {day} local time ({zone})"}[key].format(**values)
+
+    def day_label(self, value: dt.date) -> str:
+        """`Tuesday 5 October 2021`."""
+        return f"{value:%A} {value.day} {value:%B %Y}"
+
+    def weekday_and_day(self, value: dt.date) -> str:
+        """`Wednesday 6 October`."""
+        return self.day_label(value).rsplit(" ", 1)[0]
+
+
+ENGLISH = English()
+
+
+def duration(delta: dt.timedelta, words: English = ENGLISH) -> str:
     """Say how long a span is in the two largest units that matter: `11 days 13 hours`, `3 hours 21 minutes`."""
     minutes = round(delta.total_seconds() / 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
-
-    def unit(n: int, word: str) -> str:
-        return f"{n} {word}{'' if n == 1 else 's'}"
+    unit = words.unit
 
     if days >= 30:
         return unit(days + (1 if hours >= 12 else 0), "day")
@@ -50,7 +75,7 @@ def duration(delta: dt.timedelta) -> str:
 
 def day_label(value: dt.date) -> str:
     """`Tuesday 5 October 2021`."""
-    return f"{value:%A} {value.day} {value:%B %Y}"
+    return ENGLISH.day_label(value)
 
 
 def _offset(value: dt.datetime) -> str:
@@ -98,7 +123,7 @@ class Day:
         return f"day-{self.date.isoformat()}"
 
 
-def local_time(event: Event) -> Local | None:
+def local_time(event: Event, words: English = ENGLISH) -> Local | None:
     """Work out the local time of a timed event outside UTC."""
     if not event.has_time or event.zone in ("UTC", "Etc/UTC"):
         return None
@@ -106,22 +131,25 @@ def local_time(event: Event) -> Local | None:
     abbreviation = local.tzname() or ""
     zone = f"{abbreviation}, {_offset(local)}" if abbreviation.isalpha() else _offset(local)
     shift = (local.date() - event.time.date()).days
-    when = f"{local:%H:%M}" if shift == 0 else f"{local:%H:%M} on {day_label(local.date()).rsplit(' ', 1)[0]}"
-    return Local(local, event.zone, f"{when} local time ({zone})", shift)
+    if shift == 0:
+        label = words.phrase("local", time=f"{local:%H:%M}", zone=zone)
+    else:
+        label = words.phrase("local_other_day", time=f"{local:%H:%M}", day=words.weekday_and_day(local.date()), zone=zone)
+    return Local(local, event.zone, label, shift)
 
 
-def _gap(previous: Event | None, event: Event) -> str | None:
+def _gap(previous: Event | None, event: Event, words: English = ENGLISH) -> str | None:
     if previous is None:
         return None
     delta = event.time - previous.time
     if not (event.has_time and previous.has_time):
         days = (event.time.date() - previous.time.date()).days
-        return f"{days} day{'s' if days != 1 else ''} later" if days else "the same day"
-    return f"{duration(delta)} later" if delta.total_seconds() >= 60 else "moments later"
+        return words.later(words.unit(days, "day")) if days else words.phrase("same_day")
+    return words.later(duration(delta, words)) if delta.total_seconds() >= 60 else words.phrase("moments_later")
 
 
-def build(events: Sequence[Event], articles: Iterable[Article]) -> tuple[Day, ...]:
-    """Group the events by UTC day, each with its local time, durations and covering articles."""
+def build(events: Sequence[Event], articles: Iterable[Article], words: English = ENGLISH) -> tuple[Day, ...]:
+    """Group the events by UTC day, each with its local time, durations and covering articles, in `words`' language."""
     by_id = {e.id: e for e in events}
     covering: dict[str, list[Article]] = {}
     for article in sorted(articles, key=lambda a: (a.date, a.slug)):
@@ -133,12 +161,12 @@ def build(events: Sequence[Event], articles: Iterable[Article]) -> tuple[Day, ..
         since = None
         start = by_id.get(str(event.data.get("since") or ""))
         if start is not None:
-            label = str(event.data.get("since_label") or f"since {start.title}")
-            since = f"{duration(event.time - start.time)} {label}"
-        moment = Moment(event, local_time(event), _gap(previous, event), since, tuple(covering.get(event.id, ())))
+            label = str(event.data.get("since_label") or words.phrase("since", title=start.title))
+            since = f"{duration(event.time - start.time, words)} {label}"
+        moment = Moment(event, local_time(event, words), _gap(previous, event, words), since, tuple(covering.get(event.id, ())))
         days.setdefault(event.time.date(), []).append(moment)
         previous = event
-    return tuple(Day(date, day_label(date), tuple(moments)) for date, moments in days.items())
+    return tuple(Day(date, words.day_label(date), tuple(moments)) for date, moments in days.items())
 
 
 def check_since(raw_events, problems) -> None:

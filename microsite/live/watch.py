@@ -31,7 +31,7 @@ from ..model import Settings
 QUIET = 0.1
 """Seconds without a new event before a burst counts as finished."""
 
-WATCHED = ("content", "templates", "static")
+WATCHED = ("content", "templates", "static", "i18n")
 RELEVANT = {"created", "deleted", "modified", "moved", "closed"}
 """Event kinds that can change a file; `opened` and `closed_no_write` come from the build's own reads."""
 
@@ -130,7 +130,7 @@ class Watcher:
     def folders(self) -> list[Path]:
         """The folders whose files feed the site."""
         found = [self.settings.source / name for name in WATCHED]
-        found += engine.theme_dirs(self.settings.source, "templates") + engine.theme_dirs(self.settings.source, "static")
+        found += [folder for name in WATCHED[1:] for folder in engine.theme_dirs(self.settings.source, name)]
         return [f for f in found if f.is_dir()]
 
     def start(self) -> "Watcher":

@@ -397,10 +397,13 @@ def resolve_site(checked, converted: dict, text: Callable | None = None, warning
     instead: a link written for GitHub may point at a file kept out of the site on purpose."""
     metas = checked.articles
     base = checked.config.base_path
-    targets = {m.fields["slug"]: Target(f"{base}articles/{m.fields['slug']}/", m.fields["title"],
-                                        {t.id: t.title for t in converted[m.raw.source].toc})
-               for m in metas}
-    aliases = slug_aliases((m.fields["slug"], m.fields["aliases"]) for m in metas)
+    by_language: dict[str, dict[str, Target]] = {}
+    for m in metas:  # a translation's references lead to articles in its own language where they exist
+        prefix = m.fields.get("prefix", "")
+        by_language.setdefault(prefix, {})[m.fields["slug"]] = Target(
+            f"{base}{prefix}articles/{m.fields['slug']}/", m.fields["title"], {t.id: t.title for t in converted[m.raw.source].toc})
+    targets = by_language.get("", {})
+    aliases = slug_aliases((m.fields["slug"], m.fields["aliases"]) for m in metas if not m.fields.get("prefix"))
     files = {m.raw.source: m.fields["slug"] for m in metas}
     crew_ids = {m.id for m in checked.crew}
     scheduled = {key: f"{m.fields['date']:%Y-%m-%d %H:%M} UTC" for m in checked.scheduled for key in (m.fields["slug"], m.raw.source)}
@@ -411,7 +414,9 @@ def resolve_site(checked, converted: dict, text: Callable | None = None, warning
         if not body.refs:
             done[meta.raw.source] = body
             continue
-        html, problems = resolve(str(body.html), body.refs, crew_ids, targets, aliases, meta.raw.source, files, scheduled)
+        prefix = meta.fields.get("prefix", "")
+        known = {**targets, **by_language[prefix]} if prefix else targets
+        html, problems = resolve(str(body.html), body.refs, crew_ids, known, aliases, meta.raw.source, files, scheduled)
         if problems:
             markdown = meta.raw.body if meta.raw.body is not None or text is None else text(meta.raw)
             if warnings is not None:

@@ -10,6 +10,7 @@ matches a path. `microsite deploy` applies the same rules (`cache_control`) to S
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Iterable
 from urllib.parse import quote
@@ -107,7 +108,7 @@ def host_files(site, pages, static, library) -> dict[str, bytes]:
     """`_redirects` and `_headers` by output path, from a build's planned pages, static files and
     images (the search index, added later, holds no fingerprinted file)."""
     files = [page.path for page in pages] + [asset.output for asset in static.values()] + sorted(library.outputs())
-    return {REDIRECTS: redirects_file((r for _, r in redirects(site.articles)), site.config.base_path),
+    return {REDIRECTS: redirects_file((replace(r, path=a.prefix + r.path) for a, r in redirects(site.articles)), site.config.base_path),
             HEADERS: headers_file(files, site.config.base_path)}
 
 

@@ -23,6 +23,7 @@ from . import cards
 from .assets import Asset
 from ..markdown.bodies import IMG_TAG, attributes
 from ..errors import BuildFailed, SiteError
+from ..features import i18n
 from ..model import Article, Site
 from ..progress import NONE, Progress
 from .write import Transaction
@@ -216,8 +217,15 @@ def collect(source: Path, static: Mapping[str, Asset], site: Site) -> Library:
                                         f"image {article.image!r} not found beside the article or under static/"))
     if errors:
         raise BuildFailed(errors)
-    library.cards = cards.plan(site, static, lambda article: bool(article.image) and library.for_article(article, article.image) is not None)
+    library.cards = deck(site, static, library)
     return library
+
+
+def deck(site: Site, static: Mapping[str, Asset], library: Library) -> cards.Deck:
+    """The link-preview cards of a site whose images are in `library`, in each of its languages."""
+    has_image = lambda article: bool(article.image) and library.for_article(article, article.image) is not None  # noqa: E731
+    planned = cards.plan(site, static, has_image)
+    return i18n.language_cards(site, planned, has_image) if site.config.languages else planned
 
 
 def publish(tx: Transaction, library: Library, output: Path, progress: Progress = NONE) -> None:

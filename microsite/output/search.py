@@ -69,9 +69,29 @@ def _bucket(path: str, count: int) -> int:
     return int.from_bytes(hashlib.blake2b(path.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") % count
 
 
+def indexes(site: Site) -> list[tuple[str, str, list[str]]]:
+    """(folder prefix, language, pages) of each index: one for the site, or one per language of a
+    multilingual site (`ru/pagefind/`), so that each language is searched with its own stemming."""
+    if not site.config.languages:
+        return [("", site.config.language, indexed_pages(site))]
+    found = []
+    for lang in site.config.languages:
+        view = site.views[lang.code]
+        own = lang.code if lang.prefix else ""
+        pages = [f"{a.url}index.html" for a in view.articles if a.lang == own] + [f"{lang.prefix}{m.url}index.html" for m in view.crew]
+        found.append((lang.prefix, lang.code, pages))
+    return found
+
+
 def layout(site: Site) -> Mapping[str, tuple[str, ...]]:
-    """Each shard's folder in the output with its pages; the first non-empty one is `pagefind`."""
-    return _layout(tuple(indexed_pages(site)), site.config.search_shard_pages)
+    """Each shard's folder in the output with its pages; each index's first is `pagefind`."""
+    if not site.config.languages:
+        return _layout(tuple(indexed_pages(site)), site.config.search_shard_pages)
+    shards: dict[str, tuple[str, ...]] = {}
+    for prefix, _, pages in indexes(site):
+        if pages or not prefix:
+            shards.update((prefix + folder, members) for folder, members in _layout(tuple(pages), site.config.search_shard_pages).items())
+    return MappingProxyType(shards)
 
 
 @functools.lru_cache(maxsize=4)
@@ -88,9 +108,24 @@ def _layout(pages: tuple[str, ...], per_shard: int) -> Mapping[str, tuple[str, .
     return MappingProxyType(shards)
 
 
-def merged_folders(site: Site) -> list[str]:
-    """Folders of the shards the search page merges into the first (`pagefind/shard-N/`)."""
-    return [f"{folder}/" for folder in layout(site) if folder != FOLDER]
+def folder_language(site: Site) -> dict[str, tuple[str, int]]:
+    """The language and shard count of each index by its folder prefix."""
+    return {prefix: (language, shard_count(len(pages), site.config.search_shard_pages)) for prefix, language, pages in indexes(site)}
+
+
+def _prefix(folder: str) -> str:
+    return folder[:folder.index(FOLDER)]
+
+
+def merged_folders(site: Site, prefix: str = "") -> list[str]:
+    """Folders of the shards the search page of a language merges into the first (`pagefind/shard-N/`),
+    inside that language's folder."""
+    return [f"{folder[len(prefix):]}/" for folder in layout(site) if _prefix(folder) == prefix and folder != prefix + FOLDER]
+
+
+def has_index(site: Site, prefix: str = "") -> bool:
+    """Whether a language's search page has an index to load (Pagefind cannot make an empty one)."""
+    return any(pages for p, _, pages in indexes(site) if p == prefix)
 
 
 def _versions() -> str:
@@ -269,14 +304,15 @@ class _Service:
         self.log.close()
 
 
-def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Progress = NONE) -> list[dict[str, bytes]]:
-    """Index each job's pages, `at_once` shards at a time; return each job's index files.
-    `progress` counts the shards indexed."""
+def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Progress = NONE,
+           languages: list[str] | None = None) -> list[dict[str, bytes]]:
+    """Index each job's pages, `at_once` shards at a time, in `language` or each job's of
+    `languages`; return each job's index files. `progress` counts the shards indexed."""
     results: list[dict[str, bytes]] = []
     running: list[_Service] = []
     try:
-        for pages in jobs:
-            running.append(_Service(pages, language))
+        for pages, speaking in zip(jobs, languages or [language] * len(jobs)):
+            running.append(_Service(pages, speaking))
             if len(running) >= at_once:
                 results.append(running.pop(0).files())
                 progress.advance()
@@ -291,7 +327,7 @@ def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Pr
 
 def _bundle(folder: str, files: dict[str, bytes]) -> dict[str, bytes]:
     """The files of one shard's index that the output needs, by output path."""
-    return {f"{folder}/{rel}": data for rel, data in sorted(files.items()) if folder == FOLDER or _is_data(rel)}
+    return {f"{folder}/{rel}": data for rel, data in sorted(files.items()) if folder.endswith(FOLDER) or _is_data(rel)}
 
 
 @dataclass(frozen=True)
@@ -301,10 +337,17 @@ class Shards:
     layout: Mapping[str, tuple[str, ...]]
     count: int
     language: str
+    languages: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    """The language and shard count of each index by its folder prefix, in a multilingual site."""
 
     @classmethod
     def of(cls, site: Site) -> "Shards":
-        return cls(layout(site), shard_count(len(indexed_pages(site)), site.config.search_shard_pages), site.config.language)
+        return cls(layout(site), shard_count(len(indexed_pages(site)), site.config.search_shard_pages), site.config.language,
+                   folder_language(site) if site.config.languages else {})
+
+    def reading(self, folder: str) -> tuple[str, int]:
+        """The language and shard count a shard folder is indexed with."""
+        return self.languages.get(_prefix(folder), (self.language, self.count))
 
     def folder(self, page: str) -> str | None:
         """The shard folder that indexes a page, or None for a page not indexed."""
@@ -331,7 +374,7 @@ class Update:
         self._queued: list[tuple[str, list[Page]]] = []
         """Shards not started yet: as many are indexed at once as there are cores."""
         self._running: list[tuple[str, _Service]] = []
-        self._language = after.language
+        self._after = after
         self._bundles: dict[str, bytes] = {}
         """Folder -> key of each shard indexed again."""
         self._keys: dict[bytes, str] = {}
@@ -346,7 +389,7 @@ class Update:
                 if key in record.shards:
                     continue
                 old = old_keys.get(folder)
-                if old in record.shards and before.layout.get(folder) == members and before.count == after.count \
+                if old in record.shards and before.layout.get(folder) == members and before.reading(folder) == after.reading(folder) \
                         and not any(rel in pages for rel in members):
                     self._rekeyed[key] = old
                     continue
@@ -369,12 +412,12 @@ class Update:
                 present.append((rel, self.record.pages[rel].digest))
             else:
                 raise LookupError(f"no record of {rel}")
-        return _shard_key(folder, shards.count, shards.language, present)
+        return _shard_key(folder, *reversed(shards.reading(folder)), present)
 
     def _start(self) -> None:
         while self._queued and len(self._running) < parallel.cores():
             folder, pages = self._queued.pop(0)
-            self._running.append((folder, _Service(pages, self._language)))
+            self._running.append((folder, _Service(pages, self._after.reading(folder)[0])))
 
     def stop(self) -> None:
         self._queued = []
@@ -425,12 +468,11 @@ def publish(tx, site: Site, previous: Record, progress: Progress = NONE) -> tupl
     as many at once as there are cores, counted by `progress`. Returns the output paths of every
     index file, and the record of this index.
     """
-    language = site.config.language
     if not indexed_pages(site):
         return [], Record()  # nothing to index: the search page then loads no index (Pagefind cannot make an empty one)
     progress.phase("indexing")
     shards = layout(site)
-    count = shard_count(len(indexed_pages(site)), site.config.search_shard_pages)
+    reading = Shards.of(site).reading
     staging = tx.staging.resolve()
     record = Record()
     todo: list[tuple[str, bytes, list[Page]]] = []
@@ -450,6 +492,7 @@ def publish(tx, site: Site, previous: Record, progress: Progress = NONE) -> tupl
                         digest = _digest(f.read())
                 record.pages[rel] = Indexed(stamp, digest)
                 present.append((rel, digest))
+            language, count = reading(folder)
             key = _shard_key(folder, count, language, present)
             kept = previous.shards.get(key)
             if kept is not None and _intact(tx, kept):
@@ -460,7 +503,8 @@ def publish(tx, site: Site, previous: Record, progress: Progress = NONE) -> tupl
                 continue
             todo.append((folder, key, [(rel, os.path.join(staging, rel)) for rel, _ in present]))
         progress.phase("indexing", len(todo))
-        made = _index([pages for _, _, pages in todo], language, min(len(todo), parallel.cores()), progress) if todo else []
+        made = _index([pages for _, _, pages in todo], site.config.language, min(len(todo), parallel.cores()), progress,
+                      [reading(folder)[0] for folder, _, _ in todo]) if todo else []
         for (folder, key, _), files in zip(todo, made):
             stamps: dict[str, Stamp | None] = {}
             for rel, data in _bundle(folder, files).items():

@@ -15,13 +15,14 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from ..features import ics, lang, paging, redirects, related, seo, timeline
+from ..features import i18n, ics, lang, paging, redirects, related, seo, timeline
 from ..output import cards, images, search
 from . import parallel
 from ..output.assets import Asset
 from ..errors import BuildFailed, SiteError
-from ..model import Article, CrewMember, Origin, Page, Site
+from ..model import Article, CrewMember, Language, Origin, Page, Site, SitePath
 from ..progress import NONE, Progress
+from ..markdown import typography
 from ..markdown.mentions import strip_cards
 from ..source.schema import make_slug
 
@@ -61,6 +62,11 @@ def _json_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_language: str | None = None
+"""Code of the language of the page being rendered, in a multilingual site: what `url`, `t` and
+dates on that page speak (`lang` in the page's context)."""
+
+
 def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asset],
                 library: images.Library | None = None) -> Environment:
     """Make the Jinja2 environment: autoescape on, undefined names are errors, site helpers global."""
@@ -74,20 +80,35 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
     )
     base_path = site.config.base_path
 
-    def url(path: str = "") -> str:
-        """Root-relative URL of a site path, under the site's base path."""
+    prefixes = {language.code: language.prefix for language in site.config.languages}
+    shared = tuple(p for p in prefixes.values() if p) + ("static/", "cards/")
+
+    def local(path: str) -> str:
+        """A site path inside the folder of the page's language, unless it names its own (an
+        article's URL, a language's folder) or a file all languages share (static files, cards)."""
+        named = isinstance(path, SitePath)
+        path = path.lstrip("/")
+        if not prefixes or named or _language is None or path.startswith(shared):
+            return path
+        return prefixes.get(_language, "") + path
+
+    def root_url(path: str = "") -> str:
         return base_path + quote(path.lstrip("/"), safe="/#?=&%~")
+
+    def url(path: str = "") -> str:
+        """Root-relative URL of a site path, under the site's base path (and the page's language)."""
+        return base_path + quote(local(path), safe="/#?=&%~")
 
     def abs_url(path: str = "") -> str:
         """Absolute URL of a site path, for feeds, canonical links and sitemaps."""
-        return site.config.base_url + quote(path.lstrip("/"), safe="/#?=&%~")
+        return site.config.base_url + quote(local(path), safe="/#?=&%~")
 
     def asset(name: str) -> str:
         """URL of a static file by its name in `static/`, fingerprinted where it applies."""
         env.note_asset(name)
         if name not in assets:
             raise LookupError(f"no static file {name!r}; put it in static/")
-        return url(assets[name].output)
+        return root_url(assets[name].output)
 
     env.globals.update(
         site=site.config,
@@ -106,14 +127,54 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
         return f"urn:uuid:{uuid.uuid5(FEED_NAMESPACE, f'{site.config.title}:{value}')}"
 
     env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, strip_cards=strip_cards, json=_json_value, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
-    _add_output_helpers(env, site, library or images.Library(), url, abs_url)
+    _add_output_helpers(env, site, library or images.Library(), root_url, abs_url)
+    _add_language_helpers(env, site, site.config.strings or i18n.load_strings([i18n.THEME_STRINGS], ["en"], _theme_yaml), root_url)
     return env
+
+
+def _theme_yaml(path: Path, rel: str) -> Mapping[str, Any]:
+    """The bundled theme's strings, for a site record made without reading them (tests, tools)."""
+    from ..source import yaml12
+    return yaml12.load_file_text(path.read_text(encoding="utf-8"), rel)
+
+
+def _add_language_helpers(env: Environment, site: Site, strings: i18n.Strings, root_url: Callable[[str], str]) -> None:
+    """Interface strings, dates and tag names in the language of the page being rendered."""
+    default = strings.default
+
+    def here() -> str:
+        return _language or default
+
+    def t(key: str, count: int | None = None, **values: Any) -> str:
+        """Interface string `key` in the page's language, in the plural form of `count`."""
+        return strings.text(here(), key, count, **values)
+
+    def date(value: dt.datetime | dt.date) -> str:
+        return i18n.format_date(value, here())
+
+    def tag_name(name: str) -> str:
+        return site.config.tag_names.get(name, {}).get(here(), name)
+
+    names = {language.code: language.name for language in site.config.languages}
+    env.globals.update(t=t, t_in=strings.text, languages=site.config.languages, root_url=root_url, alternates={}, feed_key="", page_lang=here,
+                       language_name=lambda code: names.get(code, code))
+    env.filters.update(tag_name=tag_name)
+    if site.config.languages:
+        env.filters.update(date=date, utc=lambda value: f"{date(value)}, {value:%H:%M} UTC")
 
 
 def _add_output_helpers(env: Environment, site: Site, library: images.Library,
                         url: Callable[[str], str], abs_url: Callable[[str], str]) -> None:
     """Helpers for what browsers, crawlers and link previews read: images, JSON-LD, language marks."""
-    language = site.config.language
+    default = site.config.language
+
+    def page_language() -> str:
+        return _language or default
+
+    names = {m.id: m.name for m in site.crew}
+    people = {language.code: {m.id: (f"{site.config.base_path}{language.prefix}{m.url}", names.get(m.id, ""), m.role, m.bio)
+                               for m in site.views[language.code].crew}
+              for language in site.config.languages if language.prefix}
 
     def share_image(article=None, card=None) -> images.Variant | cards.Card | None:
         """The picture a link preview shows for a page: the article's image, the page's card
@@ -133,7 +194,11 @@ def _add_output_helpers(env: Environment, site: Site, library: images.Library,
         """An article body (trusted HTML) with responsive images, or single sized ones for feeds, and language marks."""
         env.note(article, "body")
         body = images.rewrite_body(str(article.body), article, library, url, responsive=not feed)
-        return lang.mark_html(body, language)
+        if article.lang in people:
+            body = i18n.localize_mentions(body, people[article.lang])
+        if article.lang.split("-")[0] == "ru":
+            body = typography.russian_html(body)
+        return lang.mark_html(body, article.lang or default)
 
     def picture(name: str, alt: str, sizes: str = images.DEFAULT_SIZES, css_class: str = "") -> Markup:
         """A responsive <picture> for a raster image in `static/`."""
@@ -162,13 +227,31 @@ def _add_output_helpers(env: Environment, site: Site, library: images.Library,
             env.note(article, "body")
         return seo.article_description(article)
 
-    env.globals.update(ld=seo.StructuredData(site.config, abs_url, image_url, env.note), share_image=share_image, cards=library.cards,
+    records = seo.StructuredData(site.config, abs_url, image_url, env.note)
+    if site.config.languages:
+        records = _ByLanguage({code: seo.StructuredData(view.config, abs_url, image_url, env.note) for code, view in site.views.items()},
+                              page_language)
+    env.globals.update(ld=records, share_image=share_image, cards=library.cards,
                        article_html=article_html, picture=picture, article_picture=article_picture)
-    env.filters.update(describe=describe, langmark=lambda value: lang.mark_text(value, language))
+    env.filters.update(describe=describe, langmark=lambda value: lang.mark_text(value, page_language()))
+
+
+class _ByLanguage:
+    """One helper per language, answering as the one of the language of the page being rendered."""
+
+    def __init__(self, helpers: Mapping[str, Any], language: Callable[[], str]):
+        self.helpers, self.language = helpers, language
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.helpers[self.language()], name)
+
+    def __repr__(self) -> str:
+        return f"_ByLanguage({sorted(self.helpers.items())!r})"
 
 
 PLAN_FIELDS = frozenset({"source", "slug", "url", "date", "updated", "modified", "title", "tags", "crew", "mentions",
-                         "people", "events", "aliases", "draft", "series", "field_lines", "alias_places"})
+                         "people", "events", "aliases", "draft", "series", "field_lines", "alias_places", "lang", "original",
+                         "prefix", "local_url"})
 """The fields of an article `plan` reads (its order, related articles, series, tags, crew,
 timeline, redirects, year archives, feeds, sitemap, and where its pages come from for messages):
 an edit that changes none of them leaves every page's context as it was but for the article itself."""
@@ -188,13 +271,71 @@ def plan(site: Site, similar: related.Related | None = None) -> list[Page]:
     Every list that grows with the site (the home page, tags, crew members, years, the tags index
     and the search page's plain list) is split into pages of `per_page` articles (paging.py).
     `similar` ranks related articles; a session keeps one, so that a rebuild ranks again only
-    what an edit can change."""
+    what an edit can change. A multilingual site has each page once per language, the default at
+    the root and the others in their folders (`ru/`), each page knowing its translations."""
+    if not site.config.languages:
+        pages, sitemap = _plan_language(site, similar)
+        return pages + _plan_root(sitemap)
+    planned = {lang.code: _plan_language(site.views[lang.code], similar.part(lang.code) if similar else None, lang,
+                                         (search.merged_folders(site, lang.prefix), search.has_index(site, lang.prefix)),
+                                         i18n.Spoken(site.config.strings, lang.code) if site.config.strings else timeline.ENGLISH,
+                                         site.articles[0].modified if site.articles else None)
+               for lang in site.config.languages}
+    found: dict[tuple[str, str], dict[str, SitePath]] = {}
+    for lang in site.config.languages:
+        for page in planned[lang.code][0]:
+            if _is_page(page):
+                found.setdefault(_identity(page), {})[lang.code] = SitePath(lang.prefix + page.context["page_url"])
+    pages: list[Page] = []
+    sitemap: list[tuple] = []
+    for lang in site.config.languages:
+        view = site.views[lang.code]
+        shared = {"lang": lang.code, "site": view.config, "data": view.data, "mission": view.data.get("mission", {}),
+                  "film": view.data.get("film", {}), "crew": view.crew, "events": view.events, "tags": view.tags,
+                  "feed_key": f":{lang.code}" if lang.prefix else ""}
+        own, entries = planned[lang.code]
+        for page in own:
+            alternates = found.get(_identity(page), {}) if _is_page(page) else {}
+            pages.append(replace(page, path=lang.prefix + page.path,
+                                 context={**shared, **page.context, "alternates": alternates,
+                                          "site_path": SitePath(lang.prefix + page.context["page_url"])}))
+        originals = {a.local_url: ("article", a.original or a.source) for a in view.articles if a.prefix == lang.prefix}
+        sitemap += [(SitePath(lang.prefix + path), modified, found.get(originals.get(path, ("page", path)), {}))
+                    for path, modified in entries]
+    return pages + _plan_root(sitemap)
+
+
+def _is_page(page: Page) -> bool:
+    """Tell an HTML page readers see (with translations) from feeds, redirects and other files."""
+    return page.path.endswith(".html") and page.template not in ("redirect.html", "404.html")
+
+
+def _identity(page: Page) -> tuple[str, str]:
+    """What a page is, the same in every language: an article by its original, else its place."""
+    article = page.context.get("article")
+    if page.template == "article.html" and isinstance(article, Article):
+        return ("article", article.original or article.source)
+    return ("page", page.context["page_url"])
+
+
+def _plan_root(sitemap: list[tuple]) -> list[Page]:
+    """The files of the site's root that no language has its own of: the sitemap and robots.txt."""
+    return [Page("sitemap.xml", "sitemap.xml", {"pages": sitemap, "page_url": "sitemap.xml"}, Origin("the sitemap", template="sitemap.xml")),
+            Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, Origin("robots.txt", template="robots.txt"))]
+
+
+def _plan_language(site: Site, similar: related.Related | None = None, language: Language | None = None,
+                   searched: tuple[list[str], bool] | None = None, words: timeline.English = timeline.ENGLISH,
+                   latest: dt.datetime | None = None) -> tuple[list[Page], list[tuple[str, dt.datetime | None]]]:
+    """The pages of one language (of the site, when it has one) with paths inside its folder, and its sitemap entries."""
     crew_by_id = {m.id: m for m in site.crew}
     articles = site.articles
+    own = language.code if language and language.prefix else ""
+    written = [a for a in articles if a.lang == own] if language else articles
     per_page = site.config.per_page
-    similar_to = (similar or related.Related()).of(articles)
-    parts = _series(articles)
-    newest = articles[0].modified if articles else None
+    similar_to = (similar or related.Related()).of(written)
+    parts = _series(written)
+    newest = articles[0].modified if articles else latest
     pages: list[Page] = []
     sitemap: list[tuple[str, dt.datetime | None]] = []
 
@@ -218,17 +359,17 @@ def plan(site: Site, similar: related.Related | None = None) -> list[Page]:
                               replace(origin, template=kind)))
 
     paged("", "home.html", articles, {}, newest, Origin("the home page", template="home.html"))
-    for index, article in enumerate(articles):
-        newer = articles[index - 1] if index > 0 else None
-        older = articles[index + 1] if index + 1 < len(articles) else None
+    for index, article in enumerate(written):
+        newer = written[index - 1] if index > 0 else None
+        older = written[index + 1] if index + 1 < len(written) else None
         members = [crew_by_id[c] for c in article.crew]
         similar = similar_to[article.source]
         series = parts.get(article.series, ()) if article.series else ()
-        pages.append(Page(f"{article.url}index.html", "article.html",
+        pages.append(Page(f"{article.local_url}index.html", "article.html",
                           {"article": article, "newer": newer, "older": older, "members": members, "related": similar,
-                           "series": series, "page_url": article.url},
+                           "series": series, "page_url": article.local_url},
                           Origin("the article's page", article.source, _slug_line(article), template="article.html")))
-        sitemap.append((article.url, article.modified))
+        sitemap.append((article.local_url, article.modified))
     pages.append(Page("crew/index.html", "crew_list.html", {"page_url": "crew/"},
                       Origin("the crew list", MISSION, template="crew_list.html")))
     sitemap.append(("crew/", newest))
@@ -241,13 +382,13 @@ def plan(site: Site, similar: related.Related | None = None) -> list[Page]:
         made = Origin(f"the page of crew member {member.id!r}", MISSION, *member.place, template="crew.html")
         paged(member.url, "crew.html", own, {"member": member}, newest, made)
         feeds(member.url, own, {"member": member}, made)
-    pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles), "page_url": "mission/"},
+    pages.append(Page("mission/index.html", "mission.html", {"days": timeline.build(site.events, articles, words), "page_url": "mission/"},
                       Origin("the mission page", MISSION, template="mission.html")))
     sitemap.append(("mission/", newest))
     calendar = ics.calendar(site.events, site.data.get("mission", {}).get("name") or site.config.title, site.config.base_url + "mission/")
     pages.append(Page("mission/events.ics", "events.ics", {"calendar": calendar, "page_url": "mission/events.ics"},
                       Origin("the mission calendar", MISSION, template="events.ics")))
-    for article, redirect in redirects.redirects(articles):
+    for article, redirect in redirects.redirects(written):
         pages.append(Page(redirect.output, "redirect.html", {"redirect": redirect, "page_url": redirect.target},
                           Origin(f"alias /{redirect.path}", article.source, *article.alias_places.get(redirect.path, (0, 0)))))
     by_year: dict[int, list[Article]] = {}
@@ -258,7 +399,8 @@ def plan(site: Site, similar: related.Related | None = None) -> list[Page]:
     counts = {slug: len(tagged) for slug, tagged in tagged_by.items()}
     paged("tags/", "tags.html", site.tags, {"counts": counts}, newest, Origin("the tag list", template="tags.html"),
           key="tags", size=TAGS_PER_ARTICLE * per_page)
-    paged("search/", "search.html", articles, {"shards": search.merged_folders(site), "indexed": bool(search.indexed_pages(site)),
+    shards, indexed = searched or (search.merged_folders(site), bool(search.indexed_pages(site)))
+    paged("search/", "search.html", articles, {"shards": shards, "indexed": indexed,
                                                "years": years}, newest,
           Origin("the search page", template="search.html"))
     for tag in site.tags:
@@ -274,11 +416,8 @@ def plan(site: Site, similar: related.Related | None = None) -> list[Page]:
         paged(f"articles/{year}/", "year.html", listed, {"year": year}, max(a.modified for a in listed),
               Origin(f"the archive of {year}", template="year.html"))
     feeds("", articles, {}, Origin("the feed"), ("feed.xml", "feed.json"))
-    pages.append(Page("sitemap.xml", "sitemap.xml", {"pages": sitemap, "page_url": "sitemap.xml"},
-                      Origin("the sitemap", template="sitemap.xml")))
-    pages.append(Page("robots.txt", "robots.txt", {"page_url": "robots.txt"}, Origin("robots.txt", template="robots.txt")))
     pages.append(Page("404.html", "404.html", {"page_url": "404.html"}, Origin("the 404 page", template="404.html")))
-    return pages
+    return pages, sitemap
 
 
 def article_pages(pages: Iterable[Page]) -> dict[str, Page]:
@@ -314,6 +453,8 @@ class _PageProblem(Exception):
 
 
 def _render(env: jinja2.Environment, page: Page) -> str:
+    global _language
+    _language = page.context.get("lang")
     try:
         return env.get_template(page.template).render(page.context)
     except jinja2.TemplateSyntaxError as exc:
@@ -331,6 +472,8 @@ def _render(env: jinja2.Environment, page: Page) -> str:
     except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
         where, line = _template_frame(exc, page.template)
         raise _PageProblem(SiteError(where, line, 0, f"{type(exc).__name__}: {exc}")) from None
+    finally:
+        _language = None
 
 
 def _while(error: SiteError, pages: list[str]) -> SiteError:
@@ -406,7 +549,7 @@ def record_key(record: Any) -> str | None:
     if kind is Article:
         return record.source
     if kind is CrewMember:
-        return f"crew:{record.id}"
+        return f"crew:{record.lang}:{record.id}" if record.lang else f"crew:{record.id}"
     return None
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 from urllib.parse import urlsplit
 
 from .content import RawArticle, Sources
-from ..features import redirects, timeline
+from ..features import i18n, redirects, timeline
 from ..errors import BuildFailed, SiteError, located
 from ..markdown.markup import Converted
-from ..markdown.typography import smarten
+from ..markdown.typography import russian, smarten
 from ..markdown.urls import refused_value
 from ..output.write import RESERVED_NAMES, safe_relative
 from ..model import Article, CrewMember, DeployConfig, Event, Settings, Site, SiteConfig, Tag
@@ -23,7 +23,7 @@ from .yaml12 import YamlList, YamlMap
 
 ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 SITE_FIELDS = {"title", "description", "base_url", "language", "author", "unsafe_html", "max_article_bytes", "search_shard_pages",
-               "per_page", "deploy"}
+               "per_page", "deploy", "languages", "tags"}
 DEPLOY_FIELDS = {"target", "endpoint_url", "region", "profile", "max_deletes", "uploads"}
 ARTICLE_FIELDS = {"title", "date", "summary", "tags", "crew", "slug", "draft", "updated", "image", "image_alt", "events", "aliases",
                   "series"}
@@ -181,15 +181,21 @@ def check_config(raw: YamlMap, path: str, settings: Settings, problems: Problems
     per_page = problems.field(raw, "per_page", (int,), "a whole number of articles, e.g. 20", default=SiteConfig.per_page)
     if per_page <= 0:
         problems.add(raw.where("per_page"), f"'per_page' must be more than 0, not {per_page}")
+    title, description = problems.text(raw, "title", required=True), problems.text(raw, "description", required=True)
+    languages = i18n.check_languages(raw, title, description, problems)
+    extra = {}
+    if languages:
+        extra = dict(languages=languages, tag_names=i18n.check_tag_names(raw, {lang.code for lang in languages}, problems))
     config = SiteConfig(
-        title=problems.text(raw, "title", required=True),
-        description=problems.text(raw, "description", required=True),
+        title=languages[0].title if languages else title,
+        description=languages[0].description if languages else description,
         base_url=base_url,
-        language=problems.text(raw, "language", default="en"),
+        language=languages[0].code if languages else problems.text(raw, "language", default="en"),
         author=problems.text(raw, "author", required=True),
         unsafe_html=problems.field(raw, "unsafe_html", (bool,), "true or false", default=True),
         search_shard_pages=max(shard_pages, 1),
         per_page=max(per_page, 1),
+        **extra,
     )
     limit = problems.field(raw, "max_article_bytes", (int,), "a whole number of bytes, e.g. 5000000")
     if limit is not None and limit <= 0:
@@ -354,7 +360,7 @@ def _known_ids(front: YamlMap, key: str, known: set[str] | None, problems: Probl
 
 
 def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems,
-                  event_ids: set[str] | None = frozenset()) -> ArticleMeta | None:
+                  event_ids: set[str] | None = frozenset(), stem: str | None = None) -> ArticleMeta | None:
     """Validate one article's front matter; `crew_ids` and `event_ids` are None when mission.yaml could not be read."""
     front = raw.front
     title = problems.text(front, "title", required=True)
@@ -376,7 +382,7 @@ def check_article(raw: RawArticle, crew_ids: set[str] | None, problems: Problems
             tags.append(name)
         else:
             problems.add(where, f"tag {name!r} has no letters or digits to make a URL from")
-    stem = raw.source.rsplit("/", 1)[-1].removesuffix(".md")
+    stem = stem or raw.source.rsplit("/", 1)[-1].removesuffix(".md")
     slug = make_slug(problems.text(front, "slug") or stem)
     if not slug:
         problems.add(front.where("slug"), "cannot make a URL slug from this name; set 'slug: some-words'")
@@ -431,6 +437,8 @@ class Checked:
     data: Any
     scheduled: tuple[ArticleMeta, ...] = ()
     """Articles held back because they are dated after the build, soonest first."""
+    localized: Any = None
+    """A multilingual site's (crew, events, data) in each language, by code."""
 
 
 def check(sources: Sources, settings: Settings, now: dt.datetime | None = None,
@@ -449,23 +457,58 @@ def check(sources: Sources, settings: Settings, now: dt.datetime | None = None,
         errors += problems.errors
     crew: list[CrewMember] = []
     events: list[Event] = []
+    languages = config.languages if config else ()
+    codes = {lang.code for lang in languages}
+    localized = {}
+    mission_raw = sources.mission
     if sources.mission is not None:
         problems = Problems("content/mission.yaml")
-        crew, events = check_mission(sources.mission, problems)
+        if languages:
+            i18n.check_by_language(sources.mission, codes, problems)
+            for lang in languages:
+                view = i18n.localize(sources.mission, lang.code, languages[0].code, codes)
+                found = check_mission(view, problems)
+                members = tuple(replace(m, lang=lang.code) if lang.prefix else m for m in found[0])
+                localized[lang.code] = (members, tuple(found[1]), _plain(view))
+            mission_raw = i18n.localize(sources.mission, languages[0].code, languages[0].code, codes)
+            crew, events = (list(found) for found in localized[languages[0].code][:2])
+            problems.errors = list(dict.fromkeys(problems.errors))
+        else:
+            crew, events = check_mission(sources.mission, problems)
         errors += problems.errors
     crew_ids = {m.id for m in crew} if sources.mission is not None else None
     event_ids = {e.id for e in events} if sources.mission is not None else None
     metas = []
-    by_slug: dict[str, RawArticle] = {}
+    by_slug: dict[tuple[str, str], RawArticle] = {}
+    originals = {raw.source: raw for raw in sources.articles}
     for raw in sources.articles:
-        meta = known.get(raw.source) if known else None
-        if meta is None or meta.raw is not raw:
+        translated = i18n.translation_of(raw.source, codes) if languages else None
+        language: dict[str, Any] = {}
+        if translated:
+            code, original = translated
+            problem = i18n.translation_problem(raw.source, code, original, languages, set(originals))
+            if problem:
+                errors.append(problem)
+                continue
             problems = Problems(raw.source)
-            meta = check_article(raw, crew_ids, problems, event_ids)
+            first = originals[original]
+            stem = original.rsplit("/", 1)[-1].removesuffix(".md")
+            raw = replace(raw, front=i18n.inherit(raw.front, first.front, str(first.front.get("slug") or stem)))
+            meta = check_article(raw, crew_ids, problems, event_ids, stem)
+            language = dict(lang=code, original=original, prefix=f"{code}/")
+            if meta is not None and code.split("-")[0] == "ru":
+                language.update((key, russian(meta.fields[key]) if meta.fields[key] else meta.fields[key]) for key in ("title", "summary", "series"))
             errors += problems.errors
+        else:
+            meta = known.get(raw.source) if known else None
+            if meta is None or meta.raw is not raw:
+                problems = Problems(raw.source)
+                meta = check_article(raw, crew_ids, problems, event_ids)
+                errors += problems.errors
         if meta is None or (meta.fields["draft"] and not settings.drafts):
             continue
-        key = meta.fields["slug"].lower()
+        meta.fields.update(language)
+        key = (language.get("lang", ""), meta.fields["slug"].lower())
         if key in by_slug:
             # articles in different folders may share a file name: both places are shown, either can change
             first = by_slug[key]
@@ -476,16 +519,20 @@ def check(sources: Sources, settings: Settings, now: dt.datetime | None = None,
             continue
         by_slug[key] = raw
         metas.append(meta)
-    errors += redirects.check_conflicts(metas)
+    errors += redirects.check_conflicts([m for m in metas if not m.fields.get("lang")])
     if errors or config is None:
         raise BuildFailed(errors)
-    data = _plain(sources.mission or {})
+    data = _plain(mission_raw or {})
     now = now or dt.datetime.now(dt.timezone.utc)
     scheduled = [] if settings.future else sorted((m for m in metas if m.fields["date"] > now),
                                                   key=lambda m: (m.fields["date"], m.raw.source))
     held = {id(m) for m in scheduled}
-    published = tuple(m for m in metas if id(m) not in held)
-    return Checked(config, tuple(crew), tuple(events), published, data, tuple(scheduled))
+    out = {m.raw.source for m in scheduled}
+    published = tuple(m for m in metas if id(m) not in held and m.fields.get("original") not in out)
+    if languages:  # a translation goes out with its original, not before
+        live = {m.raw.source for m in published}
+        published = tuple(m for m in published if not m.fields.get("original") or m.fields["original"] in live)
+    return Checked(config, tuple(crew), tuple(events), published, data, tuple(scheduled), localized or None)
 
 
 class Assembled(NamedTuple):
@@ -512,16 +559,42 @@ def assemble(checked: Checked, converted: dict[str, Converted], previous: Mappin
         articles.append(Article(source=meta.raw.source, body=body.html, toc=body.toc, words=body.words,
                                 mentions=body.mentions, field_lines=lines, **meta.fields))
     articles.sort(key=lambda a: (a.date, a.slug), reverse=True)
-    tags: dict[str, Tag] = {}
-    for article in articles:
-        for name in article.tags:
-            tags.setdefault(make_slug(name), Tag(name, make_slug(name)))
-    return Site(
+    site = Site(
         config=checked.config,
         articles=tuple(articles),
         crew=checked.crew,
         events=checked.events,
-        tags=tuple(sorted(tags.values(), key=lambda t: t.slug)),
+        tags=_tags(articles),
         data=checked.data,
         scheduled=tuple((m.raw.source, m.fields["date"]) for m in checked.scheduled),
     )
+    return replace(site, views=_views(site, checked.localized)) if checked.config.languages else site
+
+
+def _tags(articles) -> tuple[Tag, ...]:
+    """The tags of some articles, each once, by slug."""
+    tags: dict[str, Tag] = {}
+    for article in articles:
+        for name in article.tags:
+            tags.setdefault(make_slug(name), Tag(name, make_slug(name)))
+    return tuple(sorted(tags.values(), key=lambda t: t.slug))
+
+
+def _views(site: Site, localized) -> MappingProxyType:
+    """The site as each language reads it: its config, data, and the articles its lists show (its
+    own, and with `untranslated: show` the default language's that it lacks)."""
+    languages = site.config.languages
+    views = {}
+    for lang in languages:
+        own = [a for a in site.articles if a.lang == (lang.code if lang.prefix else "")]
+        if lang.prefix and lang.untranslated == "show":
+            done = {a.original for a in own}
+            own += [a for a in site.articles if not a.lang and a.source not in done]
+            own.sort(key=lambda a: (a.date, a.slug), reverse=True)
+        crew, events, data = localized[lang.code]
+        config = replace(site.config, title=lang.title, description=lang.description, language=lang.code)
+        names = site.config.tag_names
+        tags = tuple(Tag(names.get(t.name, {}).get(lang.code, t.name), t.slug) for t in _tags(own))
+        views[lang.code] = replace(site, config=config, articles=tuple(own), crew=crew, events=events, data=data,
+                                   tags=tags, views=MappingProxyType({}))
+    return MappingProxyType(views)
