@@ -524,3 +524,15 @@ def test_an_alias_of_a_translation_redirects_within_its_language(bilingual: Site
     assert moved.find("link", rel="canonical")["href"] == "https://example.org/ru/articles/landing/"
     lines = (bilingual.output / "_redirects").read_text(encoding="utf-8").splitlines()
     assert any(line.split()[:2] == ["/ru/articles/posadka/", "/ru/articles/landing/"] for line in lines), lines
+
+
+def test_words_conversion_writes_into_a_body_speak_its_language(bilingual: Site):
+    body = "## Дорога домой\n\nСноска[^a] и ещё раз[^a].\n\n| Время | Событие |\n|---|---|\n| 04:35 | Посадка |\n\n[^a]: Источник."
+    bilingual.write("content/articles/landing.ru.md", article("Посадка", body=body))
+    bilingual.build()
+    ru = bilingual.page("ru/articles/landing/index.html")
+    assert ru.select_one("h2 a.anchor")["title"] == "Ссылка на этот раздел"
+    assert ru.select_one(".table-wrap")["aria-label"] == "Таблица"
+    assert [a["title"] for a in ru.select("a.footnote-backref")] == ["Вернуться к сноске 1"] * 2
+    en = bilingual.page("articles/landing/index.html")
+    assert all(a["title"] == "Link to this section" for a in en.select("a.anchor"))

@@ -4,6 +4,7 @@ files, and the interface strings of each language with CLDR plurals and dates (B
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,6 +219,23 @@ _MENTION = re.compile(r'<a aria-describedby="(?P<card>card-[^"]*)" class="mentio
                       r'(?: data-native="[^"]*")?(?: data-pagefind-index-attrs="data-native")? href="[^"]*">')
 _CARD = re.compile(r'(?P<open><span class="mention-card" data-pagefind-ignore="all" hidden id="card-(?P<id>[a-z0-9-]+)-\d+" role="tooltip">)'
                    r'<strong>[^<]*</strong>[^<]*</span>')
+
+
+_BODY_WORDS = re.compile(r'title="Link to this section"|aria-label="Table"|title="Back to reference (\d+)"')
+
+
+def localize_body(body: str, strings: Strings, code: str) -> str:
+    """The few words Markdown conversion writes into a body (a heading's link, a table's label, a
+    footnote's way back), in the article's language: conversion is shared by every language, so
+    they are put in afterwards, from the strings `body_anchor`, `body_table` and `body_backref`."""
+
+    def swap(match: re.Match) -> str:
+        if match.group(1):
+            return f'title="{html.escape(strings.text(code, "body_backref", None, n=match.group(1)))}"'
+        attribute, key = ("title", "body_anchor") if match.group(0).startswith("title") else ("aria-label", "body_table")
+        return f'{attribute}="{html.escape(strings.text(code, key))}"'
+
+    return _BODY_WORDS.sub(swap, body)
 
 
 def localize_mentions(html: str, people: Mapping[str, tuple[str, str, str, str]]) -> str:

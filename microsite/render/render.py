@@ -194,6 +194,8 @@ def _add_output_helpers(env: Environment, site: Site, library: images.Library,
         """An article body (trusted HTML) with responsive images, or single sized ones for feeds, and language marks."""
         env.note(article, "body")
         body = images.rewrite_body(str(article.body), article, library, url, responsive=not feed)
+        if site.config.strings and article.lang:
+            body = i18n.localize_body(body, site.config.strings, article.lang)
         if article.lang in people:
             body = i18n.localize_mentions(body, people[article.lang])
         if article.lang.split("-")[0] == "ru":
