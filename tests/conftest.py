@@ -218,6 +218,16 @@ def article_pages(site_dir: Path) -> list[Path]:
     return sorted(p for p in site_dir.glob("articles/*/index.html") if not p.parent.name.isdigit())
 
 
+def article_pages(articles: Path) -> list[tuple[Path, str]]:
+    """Each article source of a site beside the folder its page is published in: `x.md` at
+    `articles/x/`, its translation `x.ru.md` at `ru/articles/x/`."""
+    found = []
+    for source in sorted(articles.glob("*.md")):
+        stem, _, code = source.stem.partition(".")
+        found.append((source, f"{code}/articles/{stem}" if code else f"articles/{stem}"))
+    return found
+
+
 def broken_links(site_dir: Path, base_path: str = "/") -> list[str]:
     """Every internal href/src on every page that does not resolve to a file (and fragment)."""
     broken = []

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import ROOT, article
+from conftest import ROOT, article, article_pages
 from microsite import cli
 
 CHROMIUM = "/usr/bin/chromium"
@@ -102,10 +102,14 @@ def test_without_javascript_the_search_page_lists_everything(served, browser):
 
 
 def test_index_covers_articles_and_crew_only(built_default_site):
-    entry = (built_default_site.output / "pagefind/pagefind-entry.json").read_text()
-    articles = len(list((built_default_site.source / "content/articles").glob("*.md")))
-    crew = len(list((built_default_site.output / "crew").glob("*/index.html")))
-    assert f'"page_count":{articles + crew}' in entry
+    """Each language's index holds its own articles and crew pages, nothing else."""
+    out = built_default_site.output
+    pages = article_pages(built_default_site.source / "content/articles")
+    for prefix in ("", "ru/"):
+        entry = (out / prefix / "pagefind/pagefind-entry.json").read_text()
+        articles = sum(1 for _, folder in pages if folder.startswith(f"{prefix}articles/"))
+        crew = len(list((out / prefix / "crew").glob("*/index.html")))
+        assert articles and f'"page_count":{articles + crew}' in entry, prefix
 
 
 def test_related_articles_share_events_crew_and_tags(site):
@@ -122,10 +126,12 @@ def test_related_articles_share_events_crew_and_tags(site):
 
 
 def test_default_articles_each_have_up_to_three_related(built_default_site):
-    for source in sorted((built_default_site.source / "content/articles").glob("*.md")):
-        items = built_default_site.page(f"articles/{source.stem}/index.html").select(".related li a")
+    for _, folder in article_pages(built_default_site.source / "content/articles"):
+        items = built_default_site.page(f"{folder}/index.html").select(".related li a")
         assert 1 <= len(items) <= 3
-        assert f"/articles/{source.stem}/" not in [a["href"] for a in items]
+        hrefs = [a["href"] for a in items]
+        assert f"/{folder}/" not in hrefs
+        assert all(href.startswith(f"/{folder.rpartition('articles/')[0]}articles/") for href in hrefs), folder
 
 
 @pytest.mark.browser
