@@ -382,3 +382,19 @@ def test_the_cache_key_covers_every_module_of_the_generator():
     assert {"cli.py", "engine.py", "markdown/markup.py", "render/render.py", "source/schema.py",
             "output/write.py", "features/seo.py", "rebuild/cache.py"} <= digested
     assert digested == {p.relative_to(package).as_posix() for p in package.rglob("*.py")}
+
+
+def test_a_search_record_of_another_shape_is_ignored(site, tmp_path):
+    """A record of the search index in a shape this version does not write (as an older version
+    left it, with tuples for pages) reads as no record: every shard is indexed again."""
+    from microsite.output import search
+
+    site.build()
+    store = cache.Store(site.source / cache.FOLDER)
+    found = search.recall(store, site.output)
+    assert found.pages
+    search.remember(store, site.output, search.Record({rel: tuple(known) for rel, known in found.pages.items()}, found.shards))
+    store.flush()
+    _override_template(site)
+    site.build()
+    assert_same_as_clean(site, tmp_path)

@@ -165,13 +165,16 @@ class Record:
 
 
 def _record_key(output: Path) -> bytes:
-    return hashlib.blake2b(b"search\0" + str(output).encode("utf-8", "surrogateescape"), digest_size=cache.DIGEST).digest()
+    """Under this version of the generator: another version's record may hold other shapes."""
+    return cache.key("search", str(output).encode("utf-8", "surrogateescape"))
 
 
 def recall(store: cache.Store, output: Path) -> Record:
     """The record a command-line build left in the cache; empty when unknown or damaged, so every shard is indexed."""
     found = store.get(KIND, _record_key(output))
-    return found if isinstance(found, Record) else Record()
+    if isinstance(found, Record) and all(isinstance(known, Indexed) for known in found.pages.values()):
+        return found
+    return Record()
 
 
 def remember(store: cache.Store, output: Path, record: Record) -> None:
