@@ -218,7 +218,7 @@ def article_pages(site_dir: Path) -> list[Path]:
     return sorted(p for p in site_dir.glob("articles/*/index.html") if not p.parent.name.isdigit())
 
 
-def article_pages(articles: Path) -> list[tuple[Path, str]]:
+def article_folders(articles: Path) -> list[tuple[Path, str]]:
     """Each article source of a site beside the folder its page is published in: `x.md` at
     `articles/x/`, its translation `x.ru.md` at `ru/articles/x/`."""
     found = []

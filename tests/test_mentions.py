@@ -7,7 +7,7 @@ import re
 import feedparser
 import yaml
 
-from conftest import MISSION_YAML, article, article_pages, broken_links, parse, text
+from conftest import MISSION_YAML, article, article_folders, broken_links, parse, text
 
 ALIASED = MISSION_YAML.replace("    role: Commander\n", "    aliases: [Oleg Novitskiy]\n    role: Commander\n")
 
@@ -142,7 +142,7 @@ def _names(member) -> set[str]:
 
 def test_default_site_links_every_crew_name_where_it_should(built_default_site):
     crew = yaml.safe_load((built_default_site.source / "content/mission.yaml").read_text(encoding="utf-8"))["crew"]
-    sources = article_pages(built_default_site.source / "content/articles")
+    sources = article_folders(built_default_site.source / "content/articles")
     assert sources
     for source, folder in sources:
         page = built_default_site.output / folder / "index.html"

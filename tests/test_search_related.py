@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import ROOT, article, article_pages
+from conftest import ROOT, article, article_folders
 from microsite import cli
 
 CHROMIUM = "/usr/bin/chromium"
@@ -104,7 +104,7 @@ def test_without_javascript_the_search_page_lists_everything(served, browser):
 def test_index_covers_articles_and_crew_only(built_default_site):
     """Each language's index holds its own articles and crew pages, nothing else."""
     out = built_default_site.output
-    pages = article_pages(built_default_site.source / "content/articles")
+    pages = article_folders(built_default_site.source / "content/articles")
     for prefix in ("", "ru/"):
         entry = (out / prefix / "pagefind/pagefind-entry.json").read_text()
         articles = sum(1 for _, folder in pages if folder.startswith(f"{prefix}articles/"))
@@ -126,7 +126,7 @@ def test_related_articles_share_events_crew_and_tags(site):
 
 
 def test_default_articles_each_have_up_to_three_related(built_default_site):
-    for _, folder in article_pages(built_default_site.source / "content/articles"):
+    for _, folder in article_folders(built_default_site.source / "content/articles"):
         items = built_default_site.page(f"{folder}/index.html").select(".related li a")
         assert 1 <= len(items) <= 3
         hrefs = [a["href"] for a in items]

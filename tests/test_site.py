@@ -9,7 +9,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import ROOT, article, article_pages, broken_links, parse, text
+from conftest import ROOT, article, article_folders, broken_links, parse, text
 
 PAGES = ["index.html", "crew/index.html", "mission/index.html", "tags/index.html", "feed.xml",
          "sitemap.xml", "robots.txt", "404.html"]
@@ -20,7 +20,7 @@ def test_default_site_has_every_page_and_no_broken_link(default_site):
     out = default_site.output
     for rel in PAGES:
         assert (out / rel).is_file(), rel
-    articles = article_pages(ROOT / "content/articles")
+    articles = article_folders(ROOT / "content/articles")
     assert len(articles) >= 3
     for source, folder in articles:
         assert (out / folder / "index.html").is_file(), source
