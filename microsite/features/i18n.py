@@ -15,6 +15,7 @@ import babel
 import babel.dates
 
 from ..errors import SiteError
+from ..markdown import markup
 from .timeline import English
 from ..model import Language
 from ..source.yaml12 import YamlList, YamlMap
@@ -221,7 +222,11 @@ _CARD = re.compile(r'(?P<open><span class="mention-card" data-pagefind-ignore="a
                    r'<strong>[^<]*</strong>[^<]*</span>')
 
 
-_BODY_WORDS = re.compile(r'title="Link to this section"|aria-label="Table"|title="Back to reference (\d+)"')
+_BODY_WORDS = re.compile("|".join((
+    'title="' + re.escape(markup.ANCHOR_TITLE) + '"',
+    'aria-label="' + re.escape(markup.TABLE_LABEL) + '"',
+    'title="' + re.escape(markup.BACKLINK_TITLE).replace("%d", r"(\d+)") + '"',
+)))
 
 
 def localize_body(body: str, strings: Strings, code: str) -> str:

@@ -15,11 +15,17 @@ from .mentions import Crew, MentionExtension, Ref
 from ..model import TocEntry
 from .urls import SafeLinks
 
+ANCHOR_TITLE = "Link to this section"
+TABLE_LABEL = "Table"
+BACKLINK_TITLE = "Back to reference %d"
+"""The words conversion writes into every body, in the default language; a translation's are put
+in after conversion (`features.i18n.localize_body`)."""
+
 EXTENSIONS = ["tables", "fenced_code", "codehilite", "footnotes", "toc", "smarty", "sane_lists"]
 EXTENSION_CONFIG = {
     "codehilite": {"css_class": "highlight", "guess_lang": False},
-    "toc": {"slugify": slugify_unicode, "permalink": "#", "permalink_class": "anchor", "permalink_title": "Link to this section", "toc_depth": "2-3"},
-    "footnotes": {"BACKLINK_TITLE": "Back to reference %d"},
+    "toc": {"slugify": slugify_unicode, "permalink": "#", "permalink_class": "anchor", "permalink_title": ANCHOR_TITLE, "toc_depth": "2-3"},
+    "footnotes": {"BACKLINK_TITLE": BACKLINK_TITLE},
     "smarty": {"smart_angled_quotes": False},
 }
 
@@ -27,7 +33,7 @@ _WORD = re.compile(r"\w+")
 _EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>\s*</th>")
 """A table's empty corner cell: a header with no text confuses screen readers, so it becomes a data cell."""
 _TABLE_OPEN = re.compile(r"<table\b")
-_TABLE_WRAP = '<div class="table-wrap" role="region" aria-label="Table" tabindex="0">'
+_TABLE_WRAP = f'<div class="table-wrap" role="region" aria-label="{TABLE_LABEL}" tabindex="0">'
 """Wide tables scroll sideways on phones; the focusable wrapper lets keyboard users scroll them too."""
 _CODE_OPEN = '<div class="highlight"><pre>'
 _CODE_FOCUSABLE = '<div class="highlight"><pre tabindex="0">'
