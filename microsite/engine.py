@@ -478,7 +478,7 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
     names = {before: after for before, after in renamed.values()}
     fresh = whole or not state.output_is_ours(settings.output)
     staged = fresh or len(todo) > max(MAX_IN_PLACE, len(pages) // 5) or any(c.kind is changes.Kind.IMAGE for c in kinds) \
-        or (library is not state.library and library.outputs() != state.library.outputs())
+        or (library is not state.library and _copies(library) != _copies(state.library))
     reads: dict[str, frozenset[render.Read]] = {}
     if staged:
         outcome, record = _write_whole(settings, state, site, static, library, env, pages, todo, rename, names, reads, fresh)
@@ -537,6 +537,12 @@ def _with_cards(library: images.Library, site: Site, static: Mapping[str, Any]) 
     fresh = images.Library()
     fresh.pictures, fresh.originals, fresh.cards = library.pictures, library.originals, deck
     return fresh
+
+
+def _copies(library: images.Library) -> set[str]:
+    """The image files a library adds to the output besides its cards, which a rebuild in place
+    can bring up to date itself (images.patch_cards)."""
+    return library.outputs() - {card.output for card in library.cards}
 
 
 def _plan_stands(state: State, kinds: list[changes.Change] | None, changed: Mapping[str, set[str]]) -> bool:
@@ -624,6 +630,8 @@ def _write_in_place(settings: Settings, state: State, site: Site, pages: list[Pa
             if any(c.kind in (changes.Kind.STATIC, changes.Kind.STYLESHEET) for c in kinds):
                 for asset in static.values():
                     batch.write(asset.output, asset.source.read_bytes())
+            if library.cards is not state.library.cards:
+                removes += images.patch_cards(batch, state.library.cards, library.cards, state.store)
             render.render_all(env, todo, lambda page, text: batch.write(page.path, text.encode("utf-8")), 1, reads)
             for rel, data in hosts.host_files(site, pages, static, library).items():
                 batch.write(rel, data)

@@ -296,6 +296,23 @@ def test_a_stylesheet_edit_renders_nothing_and_puts_the_new_name_into_every_page
     assert not (site.output / old).exists() and (site.output / new).is_file()
 
 
+def test_a_title_edit_replaces_the_articles_card_in_place(session, tmp_path):
+    site, settings_, state = session
+    folder = settings_.output.stat().st_ino
+    before = {p.relative_to(site.output).as_posix() for p in (site.output / "cards").rglob("*.png")}
+    site.write("content/articles/launch.md", article("The launch, again", "2021-10-05", "Up they go.\n\n## Lift-off\n\nLoud.",
+                                                     tags="[soyuz]", crew="[peresild]"))
+    engine.rebuild(settings_, state, ["content/articles/launch.md"])
+    assert settings_.output.stat().st_ino == folder, "the output was patched, not staged whole and swapped in"
+    after = {p.relative_to(site.output).as_posix() for p in (site.output / "cards").rglob("*.png")}
+    (old,), (new,) = sorted(before - after), sorted(after - before)
+    assert old.startswith("cards/articles/launch.") and new.startswith("cards/articles/launch.")
+    assert site.page("articles/launch/index.html").find("meta", property="og:image")["content"].endswith("/" + new)
+    assert {new, "articles/launch/index.html"} <= set(state.last.rewritten) and old in state.last.removed
+    files, dirs = clean(site.source, tmp_path / "clean")
+    assert tree(site.output) == files and folders(site.output) == dirs
+
+
 def test_a_template_edit_renders_the_pages_made_with_it(session):
     site, settings_, state = session
     tag = (ROOT / "microsite/theme/templates/tag.html").read_text(encoding="utf-8")
