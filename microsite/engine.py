@@ -450,7 +450,7 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
         return None
     env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
     env.interned = state.interned
-    inputs = deps.Inputs(env, static, state.analyses, library, static_in_parts=False)
+    inputs = deps.Inputs(env, static, state.analyses, library, recorded=True)
     state.compiled.scope = inputs.scope()
     env.bytecode_cache = state.compiled
     stands = _plan_stands(state, kinds, changed)  # every context is as planned last time, but for the changed records

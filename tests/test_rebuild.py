@@ -283,6 +283,21 @@ def test_a_role_edit_renders_the_pages_that_show_the_role_not_those_that_name_th
     assert "articles/landing/index.html" not in rendered, "the article names Novitsky but does not show his role"
 
 
+def test_a_role_edit_renders_the_list_page_that_shows_the_crew_not_the_pages_after_it(site, tmp_path):
+    site.write("content/site.yaml", SITE_YAML + "per_page: 1\n")
+    state, settings_ = State(), Settings(source=site.source, output=site.output)
+    engine.rebuild(settings_, state)
+    before = dict(state.reads)
+    site.write("content/mission.yaml", MISSION_YAML.replace("role: Commander", "role: Soyuz commander"))
+    engine.rebuild(settings_, state, ["content/mission.yaml"])
+    rendered = {path for path, reads in state.reads.items() if reads is not before.get(path)}
+    assert {"search/index.html", "crew/index.html", "crew/novitsky/index.html"} <= rendered
+    assert "Soyuz commander" in site.page("search/index.html").get_text()
+    assert not {"search/page/2/index.html", "search/page/3/index.html"} & rendered, "later pages do not list the crew"
+    files, dirs = clean(site.source, tmp_path / "clean")
+    assert tree(site.output) == files and folders(site.output) == dirs
+
+
 def test_a_stylesheet_edit_renders_nothing_and_puts_the_new_name_into_every_page(session):
     site, settings_, state = session
     css = (ROOT / "microsite/theme/static/style.css").read_text(encoding="utf-8")

@@ -128,17 +128,19 @@ class Inputs:
     """Fingerprints of every page of one build, from its templates, context and global names."""
 
     def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any], known: dict | None = None, library: Any = None,
-                 static_in_parts: bool = True):
+                 recorded: bool = False):
         self.templates = Templates(env, known)
         self.digests = Digests()
         self.globals = {name: value for name, value in env.globals.items() if not callable(value)}
         self._global_digest: dict[str, str] = {}
         pictures = sorted(library.pictures.items()) if library is not None else []
-        names = sorted((name, asset.output) for name, asset in assets.items()) if static_in_parts else []
+        names = [] if recorded else sorted((name, asset.output) for name, asset in assets.items())
         self._assets = _hash(repr(names) + repr(pictures))
         """Static names and image copies (named by content, with their sizes): what page helpers write
-        into pages. Without `static_in_parts`, the static names a page reads are its reads'
-        (render.Reads.asset), and only image copies are part of every page's template part."""
+        into pages. When rendering is `recorded` (render.Reads), the static names a page reads are its
+        reads' (render.Reads.asset), and only image copies are part of every page's template part;
+        so are the fields it reads of the records in a global (`crew`), whose part is their keys."""
+        self._recorded = recorded
         self._filters = _hash(repr(sorted(env.filters)))
         self._shared: dict[str, str | None] = {}
         """By template: the digest of its template files and the globals they name, the same for every page made with it."""
@@ -147,6 +149,12 @@ class Inputs:
         if name not in self._global_digest:
             self._global_digest[name] = self.digests.of(self.globals[name])
         return self._global_digest[name]
+
+    def _in_part(self, name: str) -> str:
+        """What a global adds to a template's part: its digest, or only its records' keys when the
+        fields pages read of them are recorded."""
+        keys = _record_keys(self.globals[name]) if self._recorded else None
+        return self._of_global(name) if keys is None else _hash("records:" + "\n".join(keys))
 
     def scope(self) -> str:
         """Digest every global value and the static files: what template filters may read."""
@@ -167,7 +175,7 @@ class Inputs:
                 parts = [template, self._assets, self._filters]
                 parts += [f"t:{t}:{self.templates.digest(t)}" for t in sorted(templates)]
                 used = (set(names) | set(ALWAYS)) & self.globals.keys()
-                parts += [f"g:{g}:{self._of_global(g)}" for g in sorted(used)]
+                parts += [f"g:{g}:{self._in_part(g)}" for g in sorted(used)]
                 self._shared[template] = _hash("\n".join(parts))
         return self._shared[template]
 
@@ -177,6 +185,14 @@ class Inputs:
         if shared is None:
             return None
         return _hash(f"{page.path}\n{shared}\nc:{self.digests.of(page.context)}")
+
+
+def _record_keys(value: Any) -> list[str] | None:
+    """The keys of a list of records, in order; None for any other value."""
+    if type(value) not in (list, tuple) or not value:
+        return None
+    keys = [record_key(item) for item in value]
+    return None if None in keys else keys
 
 
 def same_shape(old: Any, new: Any) -> bool:
