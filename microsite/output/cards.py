@@ -188,8 +188,10 @@ class Deck:
         return f"Deck({self.recipe.digest if self.recipe else ''})"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def make(page: str, site: str, title: str, line: str, recipe: Recipe) -> Card:
-    """Plan one card: its digest and its published path under `cards/`, after its page's path."""
+    """Plan one card: its digest and its published path under `cards/`, after its page's path.
+    Remembered, as a session plans every card again on each rebuild and few of them change."""
     site, title, line = (" ".join(_BREAK.split(text.strip())) for text in (site, title, line))
     digest = hashlib.blake2b("\0".join((recipe.digest, site, title, line)).encode("utf-8", "surrogatepass"),
                              digest_size=16).hexdigest()
