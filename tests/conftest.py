@@ -24,9 +24,40 @@ settings.register_profile("fast", settings.get_profile("full"), max_examples=10,
 settings.load_profile("full")
 
 
+# Longest tests first, so that `-n auto` starts them at once on every worker instead of finding one
+# of them left for the end: by their durations in the last run with the same Hypothesis profile
+# (kept in pytest's cache), or with none known yet, the tests marked slow first.
+def _durations_key() -> str:
+    return f"microsite/durations/{settings.get_current_profile_name()}"
+
+
+def pytest_collection_modifyitems(config, items):
+    last = config.cache.get(_durations_key(), {}) if getattr(config, "cache", None) else {}
+    items.sort(key=lambda item: -last.get(item.nodeid, 60.0 if item.get_closest_marker("slow") else 0.0))
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config, "cache", None) or not _durations:
+        return  # under xdist the controller hears every worker's reports and keeps them
+    config.cache.set(_durations_key(), {**config.cache.get(_durations_key(), {}), **_durations})
+
+
 def examples(full: int) -> int:
     """Scale a test's number of examples in the full profile to the profile in use (100 is Hypothesis's own default)."""
     return max(1, full * settings.default.max_examples // 100)
+
+
+def steps(full: int) -> int:
+    """Scale a state machine's number of steps in the full profile to the profile in use."""
+    return max(1, full * settings.default.stateful_step_count // settings.get_profile("full").stateful_step_count)
 
 SITE_YAML = """\
 title: Test Orbit
