@@ -220,6 +220,7 @@ def served_bilingual(bilingual: Site):
     server.server_close()
 
 
+@pytest.mark.browser
 def test_russian_search_finds_both_spellings_in_a_real_browser(served_bilingual):
     from pathlib import Path
     from urllib.parse import quote
@@ -412,6 +413,7 @@ class TranslationEditor:
         return getattr(self, self.rnd.choice(self.EDITS))()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("way", ["cli", "watch"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_translation_edits_match_a_clean_build(bilingual: Site, tmp_path, seed, way):

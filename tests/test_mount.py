@@ -223,6 +223,7 @@ def assert_serves_a_working_site(mount: Path, before: dict[str, bytes], after: d
         server.stop(thread)
 
 
+@pytest.mark.slow
 def test_a_killed_build_leaves_a_working_site_and_the_next_build_finishes(tmp_path, tmpfs):
     source = tmpfs(tmp_path / "sourcefs", "256m") / "large"
     corpus.generate(source, 300)
