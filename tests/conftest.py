@@ -24,16 +24,24 @@ settings.register_profile("fast", settings.get_profile("full"), max_examples=10,
 settings.load_profile("full")
 
 
-# Longest tests first, so that `-n auto` starts them at once on every worker instead of finding one
-# of them left for the end: by their durations in the last run with the same Hypothesis profile
-# (kept in pytest's cache), or with none known yet, the tests marked slow first.
+# Long tests first, longest first, so that `-n auto` starts them at once on every worker instead of
+# finding one of them left for the end: by their durations in the last run with the same Hypothesis
+# profile (kept in pytest's cache), or with none known yet, the tests marked slow. The others keep
+# their order, so a module's tests stay together and share its module-scoped fixtures.
+LONG = 3.0
+
+
 def _durations_key() -> str:
     return f"microsite/durations/{settings.get_current_profile_name()}"
 
 
 def pytest_collection_modifyitems(config, items):
     last = config.cache.get(_durations_key(), {}) if getattr(config, "cache", None) else {}
-    items.sort(key=lambda item: -last.get(item.nodeid, 60.0 if item.get_closest_marker("slow") else 0.0))
+
+    def length(item) -> float:
+        seconds = last.get(item.nodeid, 60.0 if item.get_closest_marker("slow") else 0.0)
+        return seconds if seconds >= LONG else 0.0
+    items.sort(key=lambda item: -length(item))
 
 
 _durations: dict[str, float] = {}
