@@ -6,6 +6,7 @@ import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -177,12 +178,18 @@ def site(tmp_path: Path, capsys) -> Site:
     return small_site(Site(tmp_path / "site", capsys))
 
 
+def built_once(tmp_path_factory, make: Callable[[Site], Site] = lambda s: s) -> Path:
+    """Write the small site, changed by `make`, into a new folder and build it: the folder a fixture
+    builds once and hands each test a copy of (`copy_of`)."""
+    source = make(small_site(Site(tmp_path_factory.mktemp("built") / "site", None))).source
+    assert cli.main(["--source", str(source), "-q"]) == 0
+    return source
+
+
 @pytest.fixture(scope="session")
 def small_site_built(tmp_path_factory) -> Path:
     """The `site` fixture's folder after one good build, made once for every test that starts there."""
-    source = small_site(Site(tmp_path_factory.mktemp("built") / "site", None)).source
-    assert cli.main(["--source", str(source), "-q"]) == 0
-    return source
+    return built_once(tmp_path_factory)
 
 
 @pytest.fixture

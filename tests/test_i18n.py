@@ -8,8 +8,7 @@ from xml.etree import ElementTree
 import feedparser
 import pytest
 
-from conftest import MISSION_YAML, SITE_YAML, Site, article, broken_links, copy_of, parse, small_site
-from microsite import cli
+from conftest import MISSION_YAML, SITE_YAML, Site, article, broken_links, built_once, copy_of, parse
 
 LANGUAGES = """\
 languages:
@@ -44,9 +43,7 @@ def bilingual(site: Site) -> Site:
 @pytest.fixture(scope="module")
 def bilingual_built(tmp_path_factory) -> Path:
     """The `bilingual` fixture's folder after one good build, made once for the tests that only read it."""
-    source = make_bilingual(small_site(Site(tmp_path_factory.mktemp("built") / "site", None))).source
-    assert cli.main(["--source", str(source), "-q"]) == 0
-    return source
+    return built_once(tmp_path_factory, make_bilingual)
 
 
 @pytest.fixture
@@ -431,6 +428,7 @@ def test_random_translation_edits_match_a_clean_build(bilingual: Site, tmp_path,
     import random
 
     from live import Running, settle, wait_for
+    from microsite import cli
 
     def tree(folder):
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
