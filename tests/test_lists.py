@@ -332,6 +332,7 @@ def mentions_later(output: Path) -> list[str]:
                   and (b"Later news" in p.read_bytes() or b"later-news" in p.read_bytes()))
 
 
+@pytest.mark.slow
 def test_a_future_article_is_held_back_everywhere_until_future_is_asked(paged, tmp_path):
     paged.write("content/articles/later-news.md", LATER)
     result = paged.build()

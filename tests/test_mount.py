@@ -92,6 +92,7 @@ def test_builds_into_a_mount_point_equal_builds_into_a_plain_folder(mounted):
     assert broken_links(mount) == []
 
 
+@pytest.mark.slow
 def test_cached_rebuilds_into_a_mount_point(mounted):
     """The build with nothing changed, the rebuild after a body edit (written file by file into the
     live output), and a watch session's early page and rebuilds, all into the mount."""
