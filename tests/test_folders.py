@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from conftest import article, broken_links, run_build
 from live import Running, settle, wait_for
 from test_cache import assert_same_as_clean, tree
