@@ -171,9 +171,8 @@ def test_year_archives_and_the_index_of_years(built_paged):
     assert [a["href"] for a in search.select(".years a")] == ["/articles/2023/", "/articles/2021/"]
 
 
-def test_the_default_site_has_no_second_pages(default_site):
-    default_site.build()
-    out = default_site.output
+def test_the_default_site_has_no_second_pages(built_default_site):
+    out = built_default_site.output
     assert not [p for p in out.rglob("page") if p.is_dir()]
     for page in published_pages(out):
         soup = parse(page)
