@@ -6,6 +6,7 @@ import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -24,9 +25,48 @@ settings.register_profile("fast", settings.get_profile("full"), max_examples=10,
 settings.load_profile("full")
 
 
+# Long tests first, longest first, so that `-n auto` starts them at once on every worker instead of
+# finding one of them left for the end: by their durations in the last run with the same Hypothesis
+# profile (kept in pytest's cache), or with none known yet, the tests marked slow. The others keep
+# their order, so a module's tests stay together and share its module-scoped fixtures.
+LONG = 3.0
+
+
+def _durations_key() -> str:
+    return f"microsite/durations/{settings.get_current_profile_name()}"
+
+
+def pytest_collection_modifyitems(config, items):
+    last = config.cache.get(_durations_key(), {}) if getattr(config, "cache", None) else {}
+
+    def length(item) -> float:
+        seconds = last.get(item.nodeid, 60.0 if item.get_closest_marker("slow") else 0.0)
+        return seconds if seconds >= LONG else 0.0
+    items.sort(key=lambda item: -length(item))
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config, "cache", None) or not _durations:
+        return  # under xdist the controller hears every worker's reports and keeps them
+    config.cache.set(_durations_key(), {**config.cache.get(_durations_key(), {}), **_durations})
+
+
 def examples(full: int) -> int:
     """Scale a test's number of examples in the full profile to the profile in use (100 is Hypothesis's own default)."""
     return max(1, full * settings.default.max_examples // 100)
+
+
+def steps(full: int) -> int:
+    """Scale a state machine's number of steps in the full profile to the profile in use."""
+    return max(1, full * settings.default.stateful_step_count // settings.get_profile("full").stateful_step_count)
 
 SITE_YAML = """\
 title: Test Orbit
@@ -138,12 +178,18 @@ def site(tmp_path: Path, capsys) -> Site:
     return small_site(Site(tmp_path / "site", capsys))
 
 
+def built_once(tmp_path_factory, make: Callable[[Site], Site] = lambda s: s) -> Path:
+    """Write the small site, changed by `make`, into a new folder and build it: the folder a fixture
+    builds once and hands each test a copy of (`copy_of`)."""
+    source = make(small_site(Site(tmp_path_factory.mktemp("built") / "site", None))).source
+    assert cli.main(["--source", str(source), "-q"]) == 0
+    return source
+
+
 @pytest.fixture(scope="session")
 def small_site_built(tmp_path_factory) -> Path:
     """The `site` fixture's folder after one good build, made once for every test that starts there."""
-    source = small_site(Site(tmp_path_factory.mktemp("built") / "site", None)).source
-    assert cli.main(["--source", str(source), "-q"]) == 0
-    return source
+    return built_once(tmp_path_factory)
 
 
 @pytest.fixture

@@ -202,6 +202,7 @@ def test_a_second_deploy_uploads_nothing_and_says_so(rich, s3):
     assert {key: s3.head(key)["LastModified"] for key in s3.keys()} == before
 
 
+@pytest.mark.slow
 def test_editing_one_article_uploads_only_what_changed(rich, s3):
     rich.build()
     deploy(rich, f"s3://{s3.name}/site")
@@ -221,6 +222,7 @@ def test_editing_one_article_uploads_only_what_changed(rich, s3):
     assert {key: value[0] for key, value in s3.state().items()} == {f"site/{rel}": data for rel, data in after.items()}
 
 
+@pytest.mark.slow
 def test_removing_an_article_deletes_its_objects(rich, s3):
     rich.build()
     deploy(rich, f"s3://{s3.name}/site")
@@ -233,6 +235,7 @@ def test_removing_an_article_deletes_its_objects(rich, s3):
     assert " 0 deleted" not in summary(result)
 
 
+@pytest.mark.slow
 def test_objects_outside_the_prefix_are_never_touched(rich, s3):
     outside = {"outside.txt": b"not the site", "site-old/index.html": b"<p>an older site</p>", "site.html": b"a name that starts like the prefix",
                "other/site/index.html": b"<p>another</p>"}
@@ -249,6 +252,7 @@ def test_objects_outside_the_prefix_are_never_touched(rich, s3):
     assert set(state) - set(outside) == {f"site/{rel}" for rel in published(rich.output)}
 
 
+@pytest.mark.slow
 def test_dry_run_prints_the_plan_and_changes_nothing(rich, s3):
     rich.build()
     planned = deploy(rich, f"s3://{s3.name}/site", "--dry-run")
@@ -265,6 +269,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(rich, s3):
     assert s3.state() == before
 
 
+@pytest.mark.slow
 def test_max_deletes_refuses_a_larger_deletion_and_changes_nothing(rich, s3):
     rich.build()
     deploy(rich, f"s3://{s3.name}/site")
@@ -279,6 +284,7 @@ def test_max_deletes_refuses_a_larger_deletion_and_changes_nothing(rich, s3):
     assert s3.keys() == {f"site/{rel}" for rel in published(rich.output)}
 
 
+@pytest.mark.slow
 def test_the_next_deploy_completes_one_that_was_cut_short(rich, s3):
     """Objects lost, replaced by other bytes, or given other headers are all put right, and only they."""
     rich.build()
@@ -299,7 +305,7 @@ def test_the_next_deploy_completes_one_that_was_cut_short(rich, s3):
     assert state[css][2] == IMMUTABLE
 
 
-@pytest.mark.parametrize("manifest", ["removed", "damaged"])
+@pytest.mark.parametrize("manifest", ["removed", pytest.param("damaged", marks=pytest.mark.slow)])
 def test_the_manifest_only_spares_reading_objects(rich, s3, manifest):
     """Without the record of what each object holds, every object's metadata is read: a header
     changed in place (which some servers do without a new time) is still found and put right."""
@@ -326,6 +332,7 @@ def test_the_manifest_only_spares_reading_objects(rich, s3, manifest):
     assert "is up to date" in summary(deploy(rich, f"s3://{s3.name}/site"))
 
 
+@pytest.mark.slow
 def test_a_deploy_killed_midway_is_finished_by_the_next(rich, s3):
     for number in range(30):
         rich.write(f"content/articles/log-{number}.md", article(f"Log {number}", f"2021-09-{number % 28 + 1:02d}", f"Entry {number}."))
@@ -348,6 +355,7 @@ def test_a_deploy_killed_midway_is_finished_by_the_next(rich, s3):
     assert {key: value[0] for key, value in s3.state().items()} == {f"site/{rel}": data for rel, data in local.items()}
 
 
+@pytest.mark.slow
 def test_a_failed_transfer_exits_1_naming_the_object_and_deletes_nothing(rich, s3):
     s3.client.put_object(Bucket=s3.name, Key="site/static", Body=b"a file where the static/ folder must go")
     rich.build()
@@ -360,6 +368,7 @@ def test_a_failed_transfer_exits_1_naming_the_object_and_deletes_nothing(rich, s
     assert not any(key.endswith(".html") for key in keys)  # pages wait for the files they load
 
 
+@pytest.mark.slow
 def test_deploy_settings_come_from_site_yaml(rich, s3):
     rich.write("content/site.yaml", SITE_YAML + f"deploy:\n  target: s3://{s3.name}/from-yaml\n  max_deletes: 0\n  uploads: 2\n")
     result = deploy(rich, "--build")
@@ -449,6 +458,7 @@ def test_header_rules_stay_within_the_hosts_limits():
     assert len(lines) == 2000 and all(len(line) <= 1000 for line in lines)
 
 
+@pytest.mark.slow
 def test_every_way_of_building_writes_the_same_host_files(rich, tmp_path):
     """A session's rebuild (watch, serve) and a cached command-line build write what a clean build does."""
     rich.build()

@@ -130,6 +130,7 @@ def test_a_cached_rebuild_follows_the_linked_article_as_a_clean_build_does(site,
         assert ("the release", "/articles/premiere/#release") in prose_links(site)
 
 
+@pytest.mark.slow
 def test_watch_follows_the_linked_article_as_a_clean_build_does(site, tmp_path):
     _linking(site)
     run = Running(site.source, quiet=0.3)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from conftest import article, broken_links, run_build
 from live import Running, settle, wait_for
 from test_cache import assert_same_as_clean, tree
@@ -52,6 +54,7 @@ def test_a_slug_used_in_two_folders_is_an_error_at_both_files(site):
     assert tree(site.output) == before
 
 
+@pytest.mark.slow
 def test_cached_rebuilds_of_a_subfolder_article_match_a_clean_build(site, tmp_path):
     _nested(site)
     site.build()
@@ -72,6 +75,7 @@ def test_cached_rebuilds_of_a_subfolder_article_match_a_clean_build(site, tmp_pa
     assert_same_as_clean(site, tmp_path)
 
 
+@pytest.mark.slow
 def test_watch_sees_new_subfolders_and_edits_in_them(site, tmp_path):
     run = Running(site.source, quiet=0.3)
     try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from xml.etree import ElementTree
 
 import feedparser
 import pytest
 
-from conftest import MISSION_YAML, SITE_YAML, Site, article, parse, broken_links
+from conftest import MISSION_YAML, SITE_YAML, Site, article, broken_links, built_once, copy_of, parse
 
 LANGUAGES = """\
 languages:
@@ -24,9 +25,8 @@ tags:
 """
 
 
-@pytest.fixture
-def bilingual(site: Site) -> Site:
-    """The test site in English and Russian, with one article translated."""
+def make_bilingual(site: Site) -> Site:
+    """Put the test site in English and Russian, with one article translated."""
     site.write("content/site.yaml", SITE_YAML + LANGUAGES)
     mission = MISSION_YAML.replace("    role: Actress", "    role: {en: Actress, ru: Актриса}")
     site.write("content/mission.yaml", mission.replace("      title: Landing", "      title: {en: Landing, ru: Посадка}"))
@@ -34,23 +34,39 @@ def bilingual(site: Site) -> Site:
     return site
 
 
+@pytest.fixture
+def bilingual(site: Site) -> Site:
+    """The test site in English and Russian, with one article translated."""
+    return make_bilingual(site)
+
+
+@pytest.fixture(scope="module")
+def bilingual_built(tmp_path_factory) -> Path:
+    """The `bilingual` fixture's folder after one good build, made once for the tests that only read it."""
+    return built_once(tmp_path_factory, make_bilingual)
+
+
+@pytest.fixture
+def built_bilingual(bilingual: Site, bilingual_built: Path) -> Site:
+    """The `bilingual` fixture after one good build: a copy of its sources, output and build cache."""
+    return copy_of(bilingual_built, bilingual)
+
+
 def hreflang(page) -> dict[str, str]:
     return {link["hreflang"]: link["href"] for link in page.find_all("link", rel="alternate", hreflang=True)}
 
 
-def test_translation_published_under_language_folder(bilingual: Site):
-    bilingual.build()
-    page = bilingual.page("ru/articles/landing/index.html")
+def test_translation_published_under_language_folder(built_bilingual: Site):
+    page = built_bilingual.page("ru/articles/landing/index.html")
     assert page.html["lang"] == "ru"
     assert page.h1.get_text() == "Посадка"
-    original = bilingual.page("articles/landing/index.html")
+    original = built_bilingual.page("articles/landing/index.html")
     assert original.html["lang"] == "en"
-    assert not broken_links(bilingual.output)
+    assert not broken_links(built_bilingual.output)
 
 
-def test_translation_inherits_fields_of_original(bilingual: Site):
-    bilingual.build()
-    page = bilingual.page("ru/articles/landing/index.html")
+def test_translation_inherits_fields_of_original(built_bilingual: Site):
+    page = built_bilingual.page("ru/articles/landing/index.html")
     published = page.find("meta", property="article:published_time")["content"]
     assert published == "2021-10-17T09:00:00Z"
     assert [a.get_text() for a in page.select("ul.tags a")] == ["landing", "Союз"]
@@ -58,31 +74,28 @@ def test_translation_inherits_fields_of_original(bilingual: Site):
     assert "/ru/crew/peresild/" in crew_links
 
 
-def test_hreflang_reciprocal_with_x_default(bilingual: Site):
-    bilingual.build()
-    en, ru = bilingual.page("articles/landing/index.html"), bilingual.page("ru/articles/landing/index.html")
+def test_hreflang_reciprocal_with_x_default(built_bilingual: Site):
+    en, ru = built_bilingual.page("articles/landing/index.html"), built_bilingual.page("ru/articles/landing/index.html")
     expected = {"en": "https://example.org/articles/landing/", "ru": "https://example.org/ru/articles/landing/",
                 "x-default": "https://example.org/articles/landing/"}
     assert hreflang(en) == expected == hreflang(ru)
-    assert hreflang(bilingual.page("ru/crew/peresild/index.html"))["en"] == "https://example.org/crew/peresild/"
+    assert hreflang(built_bilingual.page("ru/crew/peresild/index.html"))["en"] == "https://example.org/crew/peresild/"
 
 
-def test_switcher_goes_to_translation_or_home_saying_so(bilingual: Site):
-    bilingual.build()
-    switch = bilingual.page("articles/landing/index.html").select_one("nav.languages a[hreflang=ru]")
+def test_switcher_goes_to_translation_or_home_saying_so(built_bilingual: Site):
+    switch = built_bilingual.page("articles/landing/index.html").select_one("nav.languages a[hreflang=ru]")
     assert switch["href"] == "/ru/articles/landing/"
-    untranslated = bilingual.page("articles/launch/index.html").select_one("nav.languages a[hreflang=ru]")
+    untranslated = built_bilingual.page("articles/launch/index.html").select_one("nav.languages a[hreflang=ru]")
     assert untranslated["href"] == "/ru/"
     assert "перевода нет" in untranslated.get_text()
-    assert not bilingual.output.joinpath("ru/articles/launch").exists()
+    assert not built_bilingual.output.joinpath("ru/articles/launch").exists()
 
 
-def test_listings_per_language_hide_untranslated(bilingual: Site):
-    bilingual.build()
-    ru_home = bilingual.page("ru/index.html")
+def test_listings_per_language_hide_untranslated(built_bilingual: Site):
+    ru_home = built_bilingual.page("ru/index.html")
     titles = [a.get_text() for a in ru_home.select(".card-title a")]
     assert titles == ["Посадка"]
-    en_home = bilingual.page("index.html")
+    en_home = built_bilingual.page("index.html")
     assert "Посадка" not in [a.get_text() for a in en_home.select(".card-title a")]
 
 
@@ -97,22 +110,20 @@ def test_untranslated_show_marks_english_items(bilingual: Site):
     assert not broken_links(bilingual.output)
 
 
-def test_data_by_language(bilingual: Site):
-    bilingual.build()
-    ru_crew = bilingual.page("ru/crew/peresild/index.html")
+def test_data_by_language(built_bilingual: Site):
+    ru_crew = built_bilingual.page("ru/crew/peresild/index.html")
     assert ru_crew.h1.get_text() == "Юлия Пересильд"
     assert ru_crew.select_one(".role").get_text() == "Актриса"
-    assert bilingual.page("crew/peresild/index.html").select_one(".role").get_text() == "Actress"
-    titles = [h.get_text() for h in bilingual.page("ru/mission/index.html").select(".event-title")]
+    assert built_bilingual.page("crew/peresild/index.html").select_one(".role").get_text() == "Actress"
+    titles = [h.get_text() for h in built_bilingual.page("ru/mission/index.html").select(".event-title")]
     assert "Посадка" in titles
 
 
-def test_interface_strings_and_dates_in_russian(bilingual: Site):
-    bilingual.build()
-    page = bilingual.page("ru/articles/landing/index.html")
+def test_interface_strings_and_dates_in_russian(built_bilingual: Site):
+    page = built_bilingual.page("ru/articles/landing/index.html")
     assert page.select_one("a.skip-link").get_text() == "Перейти к содержанию"
     assert page.select_one("p.meta time").get_text() == "17 октября 2021\u202fг."
-    assert bilingual.page("articles/landing/index.html").select_one("p.meta time").get_text() == "17 October 2021"
+    assert built_bilingual.page("articles/landing/index.html").select_one("p.meta time").get_text() == "17 October 2021"
 
 
 @pytest.mark.parametrize("count, expected", [(1, "1 статья"), (2, "2 статьи"), (5, "5 статей"), (11, "11 статей"),
@@ -125,27 +136,24 @@ def test_russian_plurals(count, expected):
     assert strings.text("en", "articles_count", count) == f"{count} article{'s' if count != 1 else ''}"
 
 
-def test_feed_per_language(bilingual: Site):
-    bilingual.build()
-    ru = feedparser.parse((bilingual.output / "ru/feed.xml").read_bytes())
+def test_feed_per_language(built_bilingual: Site):
+    ru = feedparser.parse((built_bilingual.output / "ru/feed.xml").read_bytes())
     assert not ru.bozo
     assert ru.feed.language == "ru"
     assert [e.title for e in ru.entries] == ["Посадка"]
     assert [e.link for e in ru.entries] == ["https://example.org/ru/articles/landing/"]
-    en = feedparser.parse((bilingual.output / "feed.xml").read_bytes())
+    en = feedparser.parse((built_bilingual.output / "feed.xml").read_bytes())
     assert {e.id for e in en.entries}.isdisjoint(e.id for e in ru.entries)
 
 
-def test_per_language_404_and_calendar(bilingual: Site):
-    bilingual.build()
-    assert bilingual.page("ru/404.html").h1.get_text() == "Страница не найдена"
-    assert "Посадка" in (bilingual.output / "ru/mission/events.ics").read_text(encoding="utf-8")
+def test_per_language_404_and_calendar(built_bilingual: Site):
+    assert built_bilingual.page("ru/404.html").h1.get_text() == "Страница не найдена"
+    assert "Посадка" in (built_bilingual.output / "ru/mission/events.ics").read_text(encoding="utf-8")
 
 
-def test_sitemap_alternates(bilingual: Site):
-    bilingual.build()
+def test_sitemap_alternates(built_bilingual: Site):
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
-    root = ElementTree.parse(bilingual.output / "sitemap.xml").getroot()
+    root = ElementTree.parse(built_bilingual.output / "sitemap.xml").getroot()
     urls = {u.find("s:loc", ns).text: {l.get("hreflang"): l.get("href") for l in u.findall("x:link", ns)} for u in root.findall("s:url", ns)}
     assert urls["https://example.org/ru/articles/landing/"]["en"] == "https://example.org/articles/landing/"
     assert urls["https://example.org/articles/landing/"]["ru"] == "https://example.org/ru/articles/landing/"
@@ -186,13 +194,12 @@ def test_search_index_per_language(bilingual: Site):
     assert "Юлия Пересильд" in ru_crew and "Yulia Peresild" in ru_crew
 
 
-def test_mentions_in_a_translation_lead_to_its_language(bilingual: Site):
-    bilingual.build()
-    mention = bilingual.page("ru/articles/landing/index.html").select_one("a.mention")
+def test_mentions_in_a_translation_lead_to_its_language(built_bilingual: Site):
+    mention = built_bilingual.page("ru/articles/landing/index.html").select_one("a.mention")
     assert mention.get_text() == "Юлия Пересильд"
     assert mention["href"] == "/ru/crew/peresild/"
     assert mention["data-native"] == "Yulia Peresild"
-    card = bilingual.page("ru/articles/landing/index.html").select_one(".mention-card strong")
+    card = built_bilingual.page("ru/articles/landing/index.html").select_one(".mention-card strong")
     assert card.get_text() == "Актриса"
 
 
@@ -220,8 +227,8 @@ def served_bilingual(bilingual: Site):
     server.server_close()
 
 
+@pytest.mark.browser
 def test_russian_search_finds_both_spellings_in_a_real_browser(served_bilingual):
-    from pathlib import Path
     from urllib.parse import quote
 
     if not Path(CHROMIUM).exists():
@@ -412,6 +419,7 @@ class TranslationEditor:
         return getattr(self, self.rnd.choice(self.EDITS))()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("way", ["cli", "watch"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_translation_edits_match_a_clean_build(bilingual: Site, tmp_path, seed, way):
@@ -463,17 +471,15 @@ def test_theme_tables_have_the_same_keys():
     assert set(strings.tables["ru"]) == set(strings.tables["en"])
 
 
-def test_translation_has_its_own_link_preview_card(bilingual: Site):
-    bilingual.build()
-    ru = bilingual.page("ru/articles/landing/index.html").find("meta", property="og:image")["content"]
-    en = bilingual.page("articles/landing/index.html").find("meta", property="og:image")["content"]
+def test_translation_has_its_own_link_preview_card(built_bilingual: Site):
+    ru = built_bilingual.page("ru/articles/landing/index.html").find("meta", property="og:image")["content"]
+    en = built_bilingual.page("articles/landing/index.html").find("meta", property="og:image")["content"]
     assert ru != en and "/cards/ru/articles/landing" in ru
-    assert (bilingual.output / ru.removeprefix("https://example.org/")).is_file()
+    assert (built_bilingual.output / ru.removeprefix("https://example.org/")).is_file()
 
 
-def test_every_hreflang_pair_is_reciprocal_and_resolves(bilingual: Site):
-    bilingual.build()
-    pages = {p.relative_to(bilingual.output).as_posix(): p for p in bilingual.output.rglob("*.html")}
+def test_every_hreflang_pair_is_reciprocal_and_resolves(built_bilingual: Site):
+    pages = {p.relative_to(built_bilingual.output).as_posix(): p for p in built_bilingual.output.rglob("*.html")}
     checked = 0
     for rel, path in pages.items():
         links = hreflang(parse(path))
@@ -507,13 +513,12 @@ def test_a_translation_waits_for_its_draft_original(bilingual: Site):
     assert (bilingual.output / "ru/articles/landing/index.html").is_file()
 
 
-def test_cards_of_other_language_pages_speak_it(bilingual: Site):
-    bilingual.build()
+def test_cards_of_other_language_pages_speak_it(built_bilingual: Site):
     for rel in ("ru/index.html", "ru/crew/peresild/index.html"):
-        ru = bilingual.page(rel).find("meta", property="og:image")
-        en = bilingual.page(rel.removeprefix("ru/")).find("meta", property="og:image")
+        ru = built_bilingual.page(rel).find("meta", property="og:image")
+        en = built_bilingual.page(rel.removeprefix("ru/")).find("meta", property="og:image")
         assert ru["content"] != en["content"] and "/cards/ru" in ru["content"]
-    alt = bilingual.page("ru/crew/peresild/index.html").find("meta", property="og:image:alt")["content"]
+    alt = built_bilingual.page("ru/crew/peresild/index.html").find("meta", property="og:image:alt")["content"]
     assert "Юлия Пересильд" in alt and "Тестовая орбита" in alt
 
 

@@ -163,11 +163,13 @@ class Editor:
         return done
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_edit_sequences_match_a_clean_build(site, tmp_path, seed):
     random_edits(site, tmp_path, Editor(site.source, random.Random(seed)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [4, 5])
 def test_random_edits_to_lists_longer_than_a_page_match_a_clean_build(site, tmp_path, seed):
     """Two articles a page: an added, removed, re-dated or retagged article moves others across

@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import feedparser
 import pytest
 
-from conftest import SITE_YAML, article, broken_links, parse, published_pages, text
+from conftest import SITE_YAML, article, broken_links, built_once, copy_of, parse, published_pages, text
 from live import Running, settle, wait_for
 from microsite import engine
 from microsite.features.paging import Pager
@@ -34,14 +34,31 @@ MORE = {
 """With the fixture's three, seven articles: at two a page, every list but a few runs over a page."""
 
 
-@pytest.fixture
-def paged(site):
+def make_paged(site):
+    """Put seven articles in the small site, two a page, three of them a series."""
     site.write("content/site.yaml", SITE_YAML + "per_page: 2\n")
     for name, text_ in MORE.items():
         site.write(f"content/articles/{name}", text_)
     launch = site.source / "content/articles/launch.md"
     launch.write_text(launch.read_text(encoding="utf-8").replace("crew: [peresild]", "crew: [peresild]\nseries: Diary"), encoding="utf-8")
     return site
+
+
+@pytest.fixture
+def paged(site):
+    return make_paged(site)
+
+
+@pytest.fixture(scope="module")
+def paged_built(tmp_path_factory) -> Path:
+    """The `paged` fixture's folder after one good build, made once for the tests that only read it."""
+    return built_once(tmp_path_factory, make_paged)
+
+
+@pytest.fixture
+def built_paged(paged, paged_built: Path):
+    """The `paged` fixture after one good build: a copy of its sources, output and build cache."""
+    return copy_of(paged_built, paged)
 
 
 def titles(soup) -> list[str]:
@@ -72,9 +89,8 @@ NEWEST_FIRST = ["The premiere", "The film", "The return", "The landing", "Filmin
     ("articles/2021/", ["The return", "The landing", "Filming begins", "The docking", "The launch"]),
     ("search/", NEWEST_FIRST),
 ])
-def test_each_list_runs_over_pages_of_per_page_articles(paged, base, listed):
-    paged.build()
-    pages = walk(paged, base)
+def test_each_list_runs_over_pages_of_per_page_articles(built_paged, base, listed):
+    pages = walk(built_paged, base)
     assert [path for path, _ in pages] == [base] + [f"{base}page/{n}/" for n in range(2, len(pages) + 1)]
     assert len(pages) == (len(listed) + 1) // 2
     assert [title for _, soup in pages for title in titles(soup)] == listed
@@ -92,19 +108,18 @@ def test_each_list_runs_over_pages_of_per_page_articles(paged, base, listed):
         current = nav.select("a[aria-current='page']")
         assert [(text(a), a["href"]) for a in current] == [(f"Page {number}", f"/{path}")]
         assert [text(a) for a in nav.select("li:not(.pages-step) a")] == [f"Page {n}" for n in range(1, len(pages) + 1)]
-    assert not (paged.output / base / "page/1").exists(), "page 1 lives at the list's own URL only"
-    assert not (paged.output / base / f"page/{len(pages) + 1}").exists()
+    assert not (built_paged.output / base / "page/1").exists(), "page 1 lives at the list's own URL only"
+    assert not (built_paged.output / base / f"page/{len(pages) + 1}").exists()
 
 
-def test_later_pages_keep_the_chrome_and_leave_out_the_profile(paged):
-    paged.build()
-    first, second = paged.page("crew/peresild/index.html"), paged.page("crew/peresild/page/2/index.html")
+def test_later_pages_keep_the_chrome_and_leave_out_the_profile(built_paged):
+    first, second = built_paged.page("crew/peresild/index.html"), built_paged.page("crew/peresild/page/2/index.html")
     assert first.select_one("article.profile dl.facts") is not None
     assert second.select_one("article.profile") is None and second.select_one(".kicker a")["href"] == "/crew/peresild/"
     assert text(second.h1) == "Articles about Yulia Peresild – page 2"
     assert len(first.find_all("script", type="application/ld+json")) == 1
     assert second.find_all("script", type="application/ld+json") == []
-    home2 = paged.page("page/2/index.html")
+    home2 = built_paged.page("page/2/index.html")
     assert text(home2.h1) == "Articles – page 2" and home2.select_one(".hero") is None
     assert home2.select_one("nav[aria-label=Main] a[aria-current=page]")["href"] == "/", "still the Articles section"
 
@@ -123,16 +138,15 @@ def test_page_numbers_near_the_current_one(number, count, shown):
     assert list(Pager("tags/x/", number, count).near) == shown
 
 
-def test_the_sitemap_names_every_page_of_every_list(paged):
-    paged.build()
+def test_the_sitemap_names_every_page_of_every_list(built_paged):
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    locs = [urlsplit(loc.text).path for loc in ElementTree.parse(paged.output / "sitemap.xml").findall("s:url/s:loc", ns)]
+    locs = [urlsplit(loc.text).path for loc in ElementTree.parse(built_paged.output / "sitemap.xml").findall("s:url/s:loc", ns)]
     assert len(locs) == len(set(locs))
-    pages = {"/" + p.relative_to(paged.output).as_posix().removesuffix("index.html")
-             for p in published_pages(paged.output) if p.name == "index.html"}
+    pages = {"/" + p.relative_to(built_paged.output).as_posix().removesuffix("index.html")
+             for p in published_pages(built_paged.output) if p.name == "index.html"}
     assert set(locs) == pages
     assert {"/page/4/", "/tags/soyuz/page/3/", "/crew/peresild/page/3/", "/articles/2021/page/3/", "/search/page/4/"} <= set(locs)
-    assert broken_links(paged.output) == []
+    assert broken_links(built_paged.output) == []
 
 
 def test_the_tags_index_runs_over_pages_when_tags_are_many(site):
@@ -146,21 +160,19 @@ def test_the_tags_index_runs_over_pages_when_tags_are_many(site):
     assert text(pages[1][1].select_one("nav.pages a[rel=prev]")) == "Previous"
 
 
-def test_year_archives_and_the_index_of_years(paged):
-    paged.build()
-    years = paged.page("articles/index.html")
+def test_year_archives_and_the_index_of_years(built_paged):
+    years = built_paged.page("articles/index.html")
     assert [(text(a), a["href"]) for a in years.select(".year-list a")] == [("2023", "/articles/2023/"), ("2021", "/articles/2021/")]
     assert [text(c) for c in years.select(".year-list .count")] == ["2 articles", "5 articles"]
-    assert [path for path, _ in walk(paged, "articles/2023/")] == ["articles/2023/"]
-    assert titles(paged.page("articles/2023/index.html")) == ["The premiere", "The film"]
-    assert text(paged.page("articles/2021/page/2/index.html").title) == "Articles from 2021 – page 2 · Test Orbit"
-    search = paged.page("search/index.html")
+    assert [path for path, _ in walk(built_paged, "articles/2023/")] == ["articles/2023/"]
+    assert titles(built_paged.page("articles/2023/index.html")) == ["The premiere", "The film"]
+    assert text(built_paged.page("articles/2021/page/2/index.html").title) == "Articles from 2021 – page 2 · Test Orbit"
+    search = built_paged.page("search/index.html")
     assert [a["href"] for a in search.select(".years a")] == ["/articles/2023/", "/articles/2021/"]
 
 
-def test_the_default_site_has_no_second_pages(default_site):
-    default_site.build()
-    out = default_site.output
+def test_the_default_site_has_no_second_pages(built_default_site):
+    out = built_default_site.output
     assert not [p for p in out.rglob("page") if p.is_dir()]
     for page in published_pages(out):
         soup = parse(page)
@@ -206,16 +218,15 @@ def head_feeds(soup, kind: str = "application/atom+xml") -> list[str]:
     return [link["href"] for link in soup.find_all("link", rel="alternate", type=kind)]
 
 
-def test_each_tag_and_crew_member_has_a_feed_linked_from_its_pages(paged):
-    paged.build()
-    main = feedparser.parse((paged.output / "feed.xml").read_bytes())
+def test_each_tag_and_crew_member_has_a_feed_linked_from_its_pages(built_paged):
+    main = feedparser.parse((built_paged.output / "feed.xml").read_bytes())
     ids = {e.link: e.id for e in main.entries}
     feed_ids = {main.feed.id}
     for base, name, expected in [("tags/soyuz/", "soyuz", ["The return", "The landing", "Filming begins", "The docking", "The launch"]),
                                  ("crew/peresild/", "Yulia Peresild", ["The premiere", "The landing", "Filming begins", "The docking", "The launch"])]:
-        for path, soup in walk(paged, base):
+        for path, soup in walk(built_paged, base):
             assert head_feeds(soup) == ["/feed.xml", f"/{base}feed.xml"], path
-        feed = feedparser.parse((paged.output / base / "feed.xml").read_bytes())
+        feed = feedparser.parse((built_paged.output / base / "feed.xml").read_bytes())
         assert feed.bozo == 0, feed.bozo_exception
         assert feed.feed.title == f"Test Orbit: {name}"
         assert feed.feed.link == f"https://example.org/{base}"
@@ -225,10 +236,10 @@ def test_each_tag_and_crew_member_has_a_feed_linked_from_its_pages(paged):
         assert all(e.content[0].value for e in feed.entries)
         feed_ids.add(feed.feed.id)
     assert len(feed_ids) == 3 and all(i.startswith("urn:uuid:") for i in feed_ids)
-    every = sorted(p.relative_to(paged.output).as_posix() for p in paged.output.rglob("feed.xml"))
+    every = sorted(p.relative_to(built_paged.output).as_posix() for p in built_paged.output.rglob("feed.xml"))
     assert len(every) == 1 + 3 + 3, every  # the site's, one per tag (soyuz, landing, film) and per crew member
     for rel in every:
-        assert feedparser.parse((paged.output / rel).read_bytes()).bozo == 0, rel
+        assert feedparser.parse((built_paged.output / rel).read_bytes()).bozo == 0, rel
 
 
 def test_feeds_carry_the_latest_articles_only_with_ids_that_survive_a_move(site, tmp_path):
@@ -252,9 +263,8 @@ def test_feeds_carry_the_latest_articles_only_with_ids_that_survive_a_move(site,
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
-def test_the_json_feed_has_what_the_spec_requires(paged):
-    paged.build()
-    feed = json.loads((paged.output / "feed.json").read_text(encoding="utf-8"))
+def test_the_json_feed_has_what_the_spec_requires(built_paged):
+    feed = json.loads((built_paged.output / "feed.json").read_text(encoding="utf-8"))
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     assert feed["title"] == "Test Orbit"
     assert feed["home_page_url"] == "https://example.org/" and feed["feed_url"] == "https://example.org/feed.json"
@@ -262,7 +272,7 @@ def test_the_json_feed_has_what_the_spec_requires(paged):
     items = feed["items"]
     assert [i["title"] for i in items] == NEWEST_FIRST
     assert len({i["id"] for i in items}) == len(items) and all(isinstance(i["id"], str) and i["id"] for i in items)
-    atom = feedparser.parse((paged.output / "feed.xml").read_bytes())
+    atom = feedparser.parse((built_paged.output / "feed.xml").read_bytes())
     assert [i["id"] for i in items] == [e.id for e in atom.entries]
     for item in items:
         assert item.get("content_html") or item.get("content_text")
@@ -271,7 +281,7 @@ def test_the_json_feed_has_what_the_spec_requires(paged):
     [back] = [i for i in items if i["title"] == "The return"]
     assert back["date_modified"] == "2021-11-01T00:00:00Z" and back["tags"] == ["soyuz", "landing"]
     assert all("date_modified" not in i for i in items if i["title"] != "The return")
-    for page in published_pages(paged.output):
+    for page in published_pages(built_paged.output):
         if page.name != "404.html" and parse(page).find("meta", attrs={"http-equiv": "refresh"}) is None:
             assert head_feeds(parse(page), "application/feed+json") == ["/feed.json"], page
 
@@ -299,14 +309,13 @@ def test_lists_show_reading_time_and_updated_dates(paged):
     assert entry.updated == "2021-11-01T00:00:00Z" and entry.published == "2021-10-18T00:00:00Z"
 
 
-def test_a_series_box_links_the_parts_in_date_order(paged):
-    paged.build()
+def test_a_series_box_links_the_parts_in_date_order(built_paged):
     for number, slug in enumerate(["launch", "filming", "return"], 1):
-        box = paged.page(f"articles/{slug}/index.html").select_one("nav.series")
+        box = built_paged.page(f"articles/{slug}/index.html").select_one("nav.series")
         assert box.select_one(".series-title").get_text() == f"Diary, part {number} of 3"
         assert [a["href"] for a in box.select("ol a")] == ["/articles/launch/", "/articles/filming/", "/articles/return/"]
         assert [a["href"] for a in box.select("a[aria-current=page]")] == [f"/articles/{slug}/"]
-    assert paged.page("articles/docking/index.html").select_one("nav.series") is None
+    assert built_paged.page("articles/docking/index.html").select_one("nav.series") is None
 
 
 # Scheduled articles
@@ -322,6 +331,7 @@ def mentions_later(output: Path) -> list[str]:
                   and (b"Later news" in p.read_bytes() or b"later-news" in p.read_bytes()))
 
 
+@pytest.mark.slow
 def test_a_future_article_is_held_back_everywhere_until_future_is_asked(paged, tmp_path):
     paged.write("content/articles/later-news.md", LATER)
     result = paged.build()
@@ -352,6 +362,7 @@ def _wait_past(moment: dt.datetime) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_scheduled_articles_come_out_with_the_first_build_after_their_time(paged, tmp_path):
     """Neither the no-change skip nor the body-edit fast path may keep a build from before an
     article came due."""
@@ -400,6 +411,7 @@ EDITS = [
 ]
 
 
+@pytest.mark.slow
 def test_cached_rebuilds_match_a_clean_build_as_articles_move_across_pages(paged, tmp_path):
     paged.build()
     quick = 0
@@ -410,6 +422,7 @@ def test_cached_rebuilds_match_a_clean_build_as_articles_move_across_pages(paged
     assert quick == 1, "the longer body took the fast path, which renders the lists that show its reading time"
 
 
+@pytest.mark.slow
 def test_session_rebuilds_match_a_clean_build_as_articles_move_across_pages(paged, tmp_path):
     settings = Settings(source=paged.source, output=paged.output)
     state = State()
@@ -420,14 +433,15 @@ def test_session_rebuilds_match_a_clean_build_as_articles_move_across_pages(page
         assert_same_as_clean(paged, tmp_path), what
 
 
+@pytest.mark.slow
 def test_watch_matches_a_clean_build_as_articles_move_across_pages(paged, tmp_path):
     run = Running(paged.source, quiet=0.3)
     try:
+        before = settle(run.session)
         for what, edit in EDITS:
-            before = settle(run.session)
             edit(paged)
             wait_for(lambda: run.session.builds > before and run.session.idle, what=f"the rebuild after: {what}")
-            settle(run.session)
+            before = settle(run.session)  # the clean build beside it writes nothing the session watches
             assert_same_as_clean(paged, tmp_path), what
     finally:
         run.close()

@@ -92,6 +92,7 @@ def test_builds_into_a_mount_point_equal_builds_into_a_plain_folder(mounted):
     assert broken_links(mount) == []
 
 
+@pytest.mark.slow
 def test_cached_rebuilds_into_a_mount_point(mounted):
     """The build with nothing changed, the rebuild after a body edit (written file by file into the
     live output), and a watch session's early page and rebuilds, all into the mount."""
@@ -223,6 +224,7 @@ def assert_serves_a_working_site(mount: Path, before: dict[str, bytes], after: d
         server.stop(thread)
 
 
+@pytest.mark.slow
 def test_a_killed_build_leaves_a_working_site_and_the_next_build_finishes(tmp_path, tmpfs):
     source = tmpfs(tmp_path / "sourcefs", "256m") / "large"
     corpus.generate(source, 300)

@@ -8,9 +8,11 @@ import importlib.util
 import sys
 
 import feedparser
+import pytest
 from PIL import Image
 
 from conftest import ROOT, SITE_YAML, Site, parse
+from microsite import cli
 from microsite.model import SiteConfig
 from test_cards import card_of
 from test_lists import titles, walk
@@ -30,12 +32,14 @@ ARTICLES = 50
 MAX_BYTES, MAX_ELEMENTS = 100_000, 1_500
 
 
-def generated(tmp_path, capsys) -> Site:
-    """The benchmark corpus at a size where every kind of list runs over several pages."""
-    site = Site(tmp_path / "gen", capsys)
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Site:
+    """The benchmark corpus at a size where every kind of list runs over several pages, built once:
+    the tests only read it."""
+    site = Site(tmp_path_factory.mktemp("gen") / "gen", None)
     corpus.generate(site.source, ARTICLES, seed=4)
     (site.source / "content/site.yaml").write_text(corpus.SITE + f"per_page: {PER_PAGE}\n", encoding="utf-8")
-    site.build("-j", "1")
+    assert cli.main(["--source", str(site.source), "-q", "-j", "1"]) == 0
     return site
 
 
@@ -46,8 +50,8 @@ def lists(output) -> dict[str, list[str]]:
             "year": [y for y in first("articles/*/index.html") if y.split("/")[1].isdigit()]}
 
 
-def test_every_page_and_every_list_page_is_light_at_the_default_page_size(tmp_path, capsys):
-    site = generated(tmp_path, capsys)
+def test_every_page_and_every_list_page_is_light_at_the_default_page_size(generated):
+    site = generated
     for page in weights.weigh(site.output):
         assert page.bytes < MAX_BYTES and page.elements < MAX_ELEMENTS, page
     for kind, bases in lists(site.output).items():
@@ -74,8 +78,8 @@ def test_every_page_and_every_list_page_is_light_at_the_default_page_size(tmp_pa
             assert size + more * per_article_bytes < MAX_BYTES, f"{kind}: {per_article_bytes:.0f} bytes an article"
 
 
-def test_every_feed_parses_and_every_article_has_a_card_of_1200_by_630(tmp_path, capsys):
-    site = generated(tmp_path, capsys)
+def test_every_feed_parses_and_every_article_has_a_card_of_1200_by_630(generated):
+    site = generated
     feeds = sorted(site.output.glob("**/feed.xml"))
     assert len(feeds) == 1 + len(lists(site.output)["tag"]) + len(lists(site.output)["crew"])
     for feed in feeds:

@@ -70,6 +70,7 @@ def drawings(shown: str) -> list[tuple[str, int | None, int | None]]:
     return found
 
 
+@pytest.mark.slow
 def test_a_long_build_on_a_terminal_shows_its_phases_then_only_the_summary(generated, tmp_path):
     shown = on_terminal("--source", str(generated), "--output", str(tmp_path / "out"))
     head, _, summary = shown.removesuffix("\r\n").rpartition("\r")
@@ -85,6 +86,7 @@ def test_a_long_build_on_a_terminal_shows_its_phases_then_only_the_summary(gener
     assert all(done <= total for _, done, total in drawn if total)
 
 
+@pytest.mark.slow
 def test_a_build_piped_or_quiet_prints_the_summary_or_nothing(generated, tmp_path):
     piped = subprocess.run([sys.executable, str(ROOT / "build.py"), "--source", str(generated), "--output", str(tmp_path / "a" / "out")],
                            capture_output=True, text=True, cwd=ROOT, check=True)
@@ -93,6 +95,7 @@ def test_a_build_piped_or_quiet_prints_the_summary_or_nothing(generated, tmp_pat
     assert on_terminal("-q", "--source", str(generated), "--output", str(tmp_path / "b" / "out")) == ""
 
 
+@pytest.mark.slow
 def test_every_phase_is_shown_with_its_count(generated, tmp_path):
     shown = io.StringIO()
     line = Line(shown, after=0, interval=0)

@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from PIL import Image
 
-from conftest import MISSION_YAML, ROOT, SITE_YAML, article
+from conftest import MISSION_YAML, ROOT, SITE_YAML, article, examples, steps
 from microsite import engine
 from microsite.errors import BuildFailed
 from microsite.features import related
@@ -249,7 +249,7 @@ class Edits(RuleBasedStateMachine):
 
 
 TestEdits = Edits.TestCase
-TestEdits.settings = settings(max_examples=10, stateful_step_count=10, deadline=None,
+TestEdits.settings = settings(max_examples=examples(10), stateful_step_count=steps(10), deadline=None,
                               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

@@ -407,6 +407,7 @@ def test_port_in_use_is_a_clear_usage_error(site):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_listening_on_every_interface_warns(site):
     proc = subprocess.Popen([sys.executable, "build.py", "serve", "--source", str(site.source), "--host", "0.0.0.0", "--port", "0"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

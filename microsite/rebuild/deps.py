@@ -65,12 +65,23 @@ class Analysis(NamedTuple):
     reads: frozenset[str]
 
 
+_ANALYSED: dict = {}
+"""Analyses by (name, source text) of the builds of this process that keep none of their own: an
+analysis depends on nothing else, so a process that builds again (a test run, a script) parses
+each template text once."""
+_MOST_ANALYSED = 1024
+
+
 class Templates:
     """Each template's source digest, the templates it pulls in and the global names it reads."""
 
     def __init__(self, env: jinja2.Environment, known: dict | None = None):
         self.env = env
-        self._known = known if known is not None else {}
+        if known is None:
+            if len(_ANALYSED) > _MOST_ANALYSED:
+                _ANALYSED.clear()
+            known = _ANALYSED
+        self._known = known
         """Analyses by (name, source text), kept across builds by the caller."""
         self._bare = jinja2.Environment(extensions=list(env.extensions))
         """Parses for analysis: meta leaves out names the environment defines, and we want them all."""
