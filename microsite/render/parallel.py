@@ -6,7 +6,6 @@ the cores. Work is handed out in a bounded window, so results never pile up in t
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import signal
@@ -62,30 +61,12 @@ def cores() -> int:
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """Fork the workers from this process when it runs no other thread (a command-line build):
-    they start at once, with every module imported already. Otherwise start them from a clean
-    server process, which is safe when the caller runs threads (watch mode)."""
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
+    """Start workers from a clean server process: safe even when the caller runs threads (watch mode)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["microsite.render.parallel"])
         return ctx
     return multiprocessing.get_context("spawn")
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes for conversion (`_context`)."""
-    context = _context()
-    forked_here = context.get_start_method() == "fork"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_converter if forked_here else None)
-
-
-def _converter() -> None:
-    """A converting worker forked from a build: signals are its parent's to handle, and its cycle
-    collector runs, as in a worker started afresh (a build pauses its own)."""
-    _forked_worker()
-    gc.enable()
 
 
 def run(jobs: list[Any], workers: int = 0, task: Callable[[Any], Any] = convert) -> Iterator[Any]:
@@ -97,7 +78,7 @@ def run(jobs: list[Any], workers: int = 0, task: Callable[[Any], Any] = convert)
         return
     size = max(1, min(32, len(jobs) // (workers * 16)))
     chunks = (jobs[i:i + size] for i in range(0, len(jobs), size))
-    with _pool(workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
         window: deque = deque()
         for chunk in chunks:
             window.append(pool.submit(_convert_chunk, task, chunk))
@@ -119,7 +100,7 @@ class Stream:
         self.task = task
         self.consume = consume
         self.workers = workers
-        self.pool = _pool(workers)
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
         self.chunk: list[tuple[Any, Any]] = []
         self.window: deque = deque()
 
