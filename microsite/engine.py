@@ -541,7 +541,7 @@ def _with_cards(library: images.Library, site: Site, static: Mapping[str, Any]) 
 
 def _copies(library: images.Library) -> set[str]:
     """The image files a library adds to the output besides its cards, which a rebuild in place
-    can bring up to date itself (images.patch_cards)."""
+    can bring up to date itself (cards.patch)."""
     return library.outputs() - {card.output for card in library.cards}
 
 
@@ -631,7 +631,7 @@ def _write_in_place(settings: Settings, state: State, site: Site, pages: list[Pa
                 for asset in static.values():
                     batch.write(asset.output, asset.source.read_bytes())
             if library.cards is not state.library.cards:
-                removes += images.patch_cards(batch, state.library.cards, library.cards, state.store)
+                removes += cards.patch(batch, state.library.cards, library.cards, state.store)
             render.render_all(env, todo, lambda page, text: batch.write(page.path, text.encode("utf-8")), 1, reads)
             for rel, data in hosts.host_files(site, pages, static, library).items():
                 batch.write(rel, data)

@@ -26,7 +26,7 @@ from ..progress import NONE, Progress
 from ..model import Site
 from ..render import parallel
 from .assets import Asset
-from .write import Transaction
+from .write import Patch, Transaction
 
 WIDTH, HEIGHT = 1200, 630
 """The size link previews show large (Open Graph, X/Twitter summary_large_image): 1.91:1."""
@@ -402,6 +402,23 @@ def publish(tx: Transaction, deck: Deck, store: Any = None, workers: int = 1, pr
             store.put(KIND, bytes.fromhex(card.digest), data, now=True)
         progress.advance()
     return len(todo)
+
+
+def patch(batch: Patch, before: Deck, after: Deck, store: Any = None) -> list[str]:
+    """Write a finished output's new cards into a write.Patch, from the build cache or drawn, and
+    return the outputs of the cards no longer in the deck, for the patch to remove."""
+    kept = {card.output for card in before}
+    for card in after:
+        if card.output in kept:
+            continue
+        key = bytes.fromhex(card.digest)
+        data = store.get(KIND, key) if store is not None else None
+        if not isinstance(data, bytes):
+            data = draw(card, after.recipe)
+            if store is not None:
+                store.put(KIND, key, data, now=True)
+        batch.write(card.output, data)
+    return sorted(kept - {card.output for card in after})
 
 
 def _claim(tx: Transaction, card: Card, add: Callable[[], Any]) -> Any:

@@ -13,7 +13,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 from urllib.parse import unquote, urlsplit
 
 import PIL
@@ -26,7 +26,7 @@ from ..errors import BuildFailed, SiteError
 from ..features import i18n
 from ..model import Article, Site
 from ..progress import NONE, Progress
-from .write import Patch, Transaction
+from .write import Transaction
 
 RASTER = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}
 MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -242,23 +242,6 @@ def publish(tx: Transaction, library: Library, output: Path, progress: Progress 
             else:
                 tx.write(variant.output, encode(picture, variant))
             progress.advance()
-
-
-def patch_cards(batch: Patch, before: cards.Deck, after: cards.Deck, store: Any = None) -> list[str]:
-    """Write a finished output's new cards into a write.Patch, from the build cache or drawn, and
-    return the outputs of the cards no longer in the deck, for the patch to remove."""
-    kept = {card.output for card in before}
-    for card in after:
-        if card.output in kept:
-            continue
-        key = bytes.fromhex(card.digest)
-        data = store.get(cards.KIND, key) if store is not None else None
-        if not isinstance(data, bytes):
-            data = cards.draw(card, after.recipe)
-            if store is not None:
-                store.put(cards.KIND, key, data, now=True)
-        batch.write(card.output, data)
-    return sorted(kept - {card.output for card in after})
 
 
 def picture_html(picture: Picture, alt: str, url: Callable[[str], str], sizes: str = DEFAULT_SIZES,
