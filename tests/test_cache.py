@@ -154,7 +154,7 @@ def entries(site) -> list[tuple[str, Path]]:
     """Every entry of the cache with its kind (the spare output folder holds pages, not entries)."""
     root = site.source / cache.FOLDER
     return sorted((p.relative_to(root).parts[0], p) for p in root.rglob("*")
-                  if p.is_file() and p.name != "CACHEDIR.TAG" and p.relative_to(root).parts[0] != "spare")
+                  if p.is_file() and p.name not in ("CACHEDIR.TAG", ".gitignore") and p.relative_to(root).parts[0] != "spare")
 
 
 def test_damaged_spare_output_never_reaches_the_site(site, tmp_path):
@@ -294,6 +294,18 @@ def test_cache_lives_beside_the_output_not_in_it(site):
     site.build()
     assert (site.source / cache.FOLDER / "CACHEDIR.TAG").is_file()
     assert not any(p.name.startswith(".microsite-cache") for p in site.output.rglob("*"))
+
+
+def test_git_never_sees_the_cache_even_when_the_site_does_not_ignore_it(site):
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    site.build()
+    subprocess.run([git, "init", "-q"], cwd=site.source, check=True, capture_output=True)
+    listed = subprocess.run([git, "-c", "core.excludesFile=" + os.devnull, "status", "--porcelain", "--untracked-files=all"],
+                            cwd=site.source, capture_output=True, text=True, check=True).stdout
+    assert "content/" in listed, listed
+    assert cache.FOLDER not in listed, listed
 
 
 def test_negative_jobs_is_a_usage_error(site):

@@ -418,6 +418,8 @@ class Store:
             if not self._tagged and not (self.folder / "CACHEDIR.TAG").exists():
                 (self.folder / "CACHEDIR.TAG").write_text(
                     "Signature: 8a477f597d28d172789f06886806bc55\n# microsite build cache; deleting it is safe.\n", encoding="utf-8")
+                # git ignores the folder by itself, so `git add -A` in a site never commits the cache
+                (self.folder / ".gitignore").write_text("# made by microsite\n*\n", encoding="utf-8")
             self._tagged = True
             folder, name = os.path.split(path)
             temp = os.path.join(folder, f".{name}.{os.getpid()}")
