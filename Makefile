@@ -17,6 +17,10 @@ build: $(STAMP)
 # Tests run on every core (JOBS=0 runs them in this process, one at a time).
 JOBS ?= auto
 
+# Python keeps the compiled modules (and pytest its rewritten test modules) even where the
+# environment says not to: every test worker and every Python a test starts would compile them anew.
+export PYTHONDONTWRITEBYTECODE :=
+
 test: $(STAMP) chromium nginx
 	$(BIN)/python -m pytest -q -n $(JOBS)
 

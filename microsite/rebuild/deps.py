@@ -17,6 +17,7 @@ import dataclasses
 from typing import Any, Iterable, Mapping, NamedTuple
 
 import jinja2
+import jinja2.bccache
 from jinja2 import meta
 
 from ..render.render import ANY, Read, record_key
@@ -135,6 +136,31 @@ class Templates:
         return self._analyse(name).digest
 
 
+class Compiled(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the whole process; Jinja checks each against its source.
+
+    Any build of the process may reuse them (a session's rebuilds, a test run's many builds).
+    Jinja folds filters on constants at compile time (`"feed"|urn` becomes text), and filters read
+    the site's data, so compiled code is only reused while that data (`scope`) is the same.
+    """
+
+    _store: dict[tuple[str, str], bytes] = {}
+    _MOST = 512
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self._store.get((self.scope, bucket.key))
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if len(self._store) > self._MOST:
+            self._store.clear()
+        self._store[(self.scope, bucket.key)] = bucket.bytecode_to_string()
+
+
 class Inputs:
     """Fingerprints of every page of one build, from its templates, context and global names."""
 
@@ -170,6 +196,10 @@ class Inputs:
     def scope(self) -> str:
         """Digest every global value and the static files: what template filters may read."""
         return _hash(self._assets + "".join(f"{g}:{self._of_global(g)}" for g in sorted(self.globals)))
+
+    def compiled(self) -> "Compiled":
+        """The process's compiled templates that this build's environment may reuse."""
+        return Compiled(self.scope())
 
     def part(self, template: str) -> str | None:
         """Digest what every page made with `template` reads besides its context: its template

@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import jinja2.bccache
-
 from ..output import search
 from ..output.write import MARKER
 from ..features import related
@@ -39,28 +36,6 @@ class Outcome:
     removed: list[str] = field(default_factory=list)
     stylesheets: dict[str, str] = field(default_factory=dict)
     """Old stylesheet output path -> new one, for stylesheets whose fingerprint changed."""
-
-
-class CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept in memory across builds; Jinja checks each against its source.
-
-    Jinja folds filters on constants at compile time (`"feed"|urn` becomes text), and filters read
-    the site's data, so compiled code is only reused while that data (`scope`) is the same.
-    """
-
-    def __init__(self) -> None:
-        self._store: dict[tuple[str, str], bytes] = {}
-        self.scope = ""
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self._store.get((self.scope, bucket.key))
-        if data is not None:
-            bucket.bytecode_from_string(data)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if len(self._store) > 512:
-            self._store.clear()
-        self._store[(self.scope, bucket.key)] = bucket.bytecode_to_string()
 
 
 @dataclass
@@ -104,7 +79,6 @@ class State:
         """Each template's part (deps.Inputs.part) in the last build."""
         self.search = search.Record()
         self.similar = related.Related()
-        self.compiled = CompiledTemplates()
         self.analyses: dict = {}
         self.output_id: tuple[int, ...] | None = None
         self.unsettled: set[str] | None = set()

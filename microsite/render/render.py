@@ -497,22 +497,43 @@ def _syntax_error(exc: jinja2.TemplateSyntaxError, fallback: str) -> SiteError:
     return SiteError(_template_name(exc.filename or exc.name or fallback), exc.lineno or 0, 0, f"template syntax error: {exc.message}")
 
 
+_CHECKED: dict[tuple[str, str, str], SiteError | None] = {}
+"""The outcome of compiling each template text, by name, file and text, for every build of the
+process: compiling is pure, and a process that builds again (serve, a test run) checks each once."""
+
+
 def template_problems(template_dirs: list[Path]) -> list[SiteError]:
     """Compile every template without rendering, so syntax errors show even when no page renders."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]), autoescape=True)
     errors = []
+    if len(_CHECKED) > 1024:
+        _CHECKED.clear()
     for name in env.list_templates():
         if Path(name).name.startswith((".", "#", "~")) or name.endswith(("~", ".swp", ".tmp", ".bak")):
             continue
         try:
-            env.get_template(name)
-        except jinja2.TemplateAssertionError:
-            continue  # an unknown filter or test here may be one the site's environment adds
-        except jinja2.TemplateSyntaxError as exc:
-            errors.append(_syntax_error(exc, name))
+            source, filename, _ = env.loader.get_source(env, name)
+        except jinja2.TemplateNotFound:
+            continue  # removed since it was listed
         except UnicodeDecodeError as exc:
             errors.append(SiteError(f"templates/{name}", 0, 0, f"not valid UTF-8 ({exc.reason}); save the template as UTF-8"))
+            continue
+        key = (name, filename or "", source)
+        if key not in _CHECKED:
+            _CHECKED[key] = _compile_problem(env, name, filename, source)
+        if _CHECKED[key] is not None:
+            errors.append(_CHECKED[key])
     return errors
+
+
+def _compile_problem(env: jinja2.Environment, name: str, filename: str | None, source: str) -> SiteError | None:
+    try:
+        env.compile(source, name, filename)
+    except jinja2.TemplateAssertionError:
+        return None  # an unknown filter or test here may be one the site's environment adds
+    except jinja2.TemplateSyntaxError as exc:
+        return _syntax_error(exc, name)
+    return None
 
 
 def _template_name(filename: str) -> str:
