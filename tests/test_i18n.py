@@ -541,3 +541,15 @@ def test_words_conversion_writes_into_a_body_speak_its_language(bilingual: Site)
     assert [a["title"] for a in ru.select("a.footnote-backref")] == ["Вернуться к сноске 1"] * 2
     en = bilingual.page("articles/landing/index.html")
     assert all(a["title"] == "Link to this section" for a in en.select("a.anchor"))
+
+
+def test_a_site_filter_of_a_constant_answers_in_the_language_of_each_page(bilingual: Site):
+    """Jinja folds a filter of a constant when it compiles a template; a site's filters answer for
+    the page being rendered, so they must run then, on every page, not once at compile time."""
+    base = (Path(__file__).parent.parent / "microsite/theme/templates/base.html").read_text(encoding="utf-8")
+    bilingual.write("templates/base.html", base.replace("</body>", '<a id="fixed-tag" href="{{ "soyuz"|tag_url }}">{{ "soyuz"|tag_name }}</a></body>'))
+    bilingual.build()
+    for rel, href, name in [("articles/landing/index.html", "/tags/soyuz/", "Soyuz"),
+                            ("ru/articles/landing/index.html", "/ru/tags/soyuz/", "Союз")]:
+        link = bilingual.page(rel).find(id="fixed-tag")
+        assert (link["href"], link.get_text()) == (href, name), rel

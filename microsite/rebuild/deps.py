@@ -139,26 +139,27 @@ class Templates:
 class Compiled(jinja2.BytecodeCache):
     """Compiled templates kept in memory for the whole process; Jinja checks each against its source.
 
-    Any build of the process may reuse them (a session's rebuilds, a test run's many builds).
-    Jinja folds filters on constants at compile time (`"feed"|urn` becomes text), and filters read
-    the site's data, so compiled code is only reused while that data (`scope`) is the same.
+    Any build of the process may reuse them (a session's rebuilds, a test run's many builds, other
+    sites). Compiled code depends on the template's text and on which filters the environment has
+    (render.environment keeps the site's own filters from running at compile time), so that set
+    (`filters`) is part of the key.
     """
 
     _store: dict[tuple[str, str], bytes] = {}
     _MOST = 512
 
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
+    def __init__(self, filters: str) -> None:
+        self.filters = filters
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self._store.get((self.scope, bucket.key))
+        data = self._store.get((self.filters, bucket.key))
         if data is not None:
             bucket.bytecode_from_string(data)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         if len(self._store) > self._MOST:
             self._store.clear()
-        self._store[(self.scope, bucket.key)] = bucket.bytecode_to_string()
+        self._store[(self.filters, bucket.key)] = bucket.bytecode_to_string()
 
 
 class Inputs:
@@ -193,13 +194,9 @@ class Inputs:
         keys = _record_keys(self.globals[name]) if self._recorded else None
         return self._of_global(name) if keys is None else _hash("records:" + "\n".join(keys))
 
-    def scope(self) -> str:
-        """Digest every global value and the static files: what template filters may read."""
-        return _hash(self._assets + "".join(f"{g}:{self._of_global(g)}" for g in sorted(self.globals)))
-
     def compiled(self) -> "Compiled":
         """The process's compiled templates that this build's environment may reuse."""
-        return Compiled(self.scope())
+        return Compiled(self._filters)
 
     def part(self, template: str) -> str | None:
         """Digest what every page made with `template` reads besides its context: its template

@@ -129,7 +129,20 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
     env.filters.update(urn=urn, date=_format_date, utc=_format_utc, iso=_iso, tojson=_json, strip_cards=strip_cards, json=_json_value, tag_url=lambda name: url(f"tags/{make_slug(name)}/"))
     _add_output_helpers(env, site, library or images.Library(), root_url, abs_url)
     _add_language_helpers(env, site, site.config.strings or i18n.load_strings([i18n.THEME_STRINGS], ["en"], _theme_yaml), root_url)
+    for name, function in list(env.filters.items()):
+        if jinja2.defaults.DEFAULT_FILTERS.get(name) is not function:
+            env.filters[name] = _at_render(function)
     return env
+
+
+def _at_render(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A site filter that Jinja calls when a page renders, never while compiling: Jinja folds a
+    filter of a constant (`"feed"|urn`) at compile time, and a site's filters read its data and the
+    page's language, so compiled templates would otherwise hold one site's or one page's answers."""
+    @jinja2.pass_context
+    def at_render(context: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+    return at_render
 
 
 def _theme_yaml(path: Path, rel: str) -> Mapping[str, Any]:
