@@ -225,9 +225,7 @@ def _build(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, start
         cards.publish(tx, library.cards, store, settings.jobs, progress)
         reads: dict[str, frozenset[render.Read]] = {}
         unread = delta.unknown_reads(rebuild)  # rendered to learn what they read, once
-        inputs = deps.Inputs(env, static, library=library)
-        env.bytecode_cache = inputs.compiled()
-        todo = list(rebuild.stale(inputs, pages, tx, unread))
+        todo = list(rebuild.stale(deps.Inputs(env, static, library=library), pages, tx, unread))
         render.render_all(env, todo, _emitter(tx, errors), settings.jobs, reads, progress)
         if errors:
             raise BuildFailed(errors)
@@ -452,8 +450,7 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
         return None
     env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
     env.interned = state.interned
-    inputs = deps.Inputs(env, static, state.analyses, library, recorded=True)
-    env.bytecode_cache = inputs.compiled()
+    inputs = deps.Inputs(env, static, library, recorded=True)
     stands = _plan_stands(state, kinds, changed)  # every context is as planned last time, but for the changed records
     pages = list(state.pages.values()) if stands else render.plan(site, state.similar)
     parts = {template: inputs.part(template) for template in {page.template for page in pages}}

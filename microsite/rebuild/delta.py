@@ -30,7 +30,7 @@ from types import MappingProxyType
 from typing import Any, Callable
 
 from ..markdown import bodies, markup, mentions
-from . import cache, deps
+from . import cache
 from ..source import content, schema, yaml12
 from ..source.content import RawArticle
 from ..render import render
@@ -330,7 +330,6 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     pages = [records.page(path) for path in sorted(paths)]
     static, library = pickle.loads(state.assets)
     env = render.environment(template_dirs, site, static, library)
-    env.bytecode_cache = deps.Inputs(env, static, library=library).compiled()
     texts: dict[str, bytes] = {}
     rendered: dict[str, frozenset[render.Read]] = {}
     render.render_all(env, pages, lambda page, text: texts.__setitem__(page.path, text.encode("utf-8")), 1, rendered)

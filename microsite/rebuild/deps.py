@@ -17,7 +17,6 @@ import dataclasses
 from typing import Any, Iterable, Mapping, NamedTuple
 
 import jinja2
-import jinja2.bccache
 from jinja2 import meta
 
 from ..render.render import ANY, Read, record_key
@@ -67,23 +66,19 @@ class Analysis(NamedTuple):
 
 
 _ANALYSED: dict = {}
-"""Analyses by (name, source text) of the builds of this process that keep none of their own: an
-analysis depends on nothing else, so a process that builds again (a test run, a script) parses
-each template text once."""
-_MOST_ANALYSED = 1024
+"""Analyses by (name, source text), for every build of the process: an analysis depends on nothing
+else, so a process that builds again (a session, a test run, a script) parses each template text once."""
+_MOST_ANALYSED = 4096
 
 
 class Templates:
     """Each template's source digest, the templates it pulls in and the global names it reads."""
 
-    def __init__(self, env: jinja2.Environment, known: dict | None = None):
+    def __init__(self, env: jinja2.Environment):
         self.env = env
-        if known is None:
-            if len(_ANALYSED) > _MOST_ANALYSED:
-                _ANALYSED.clear()
-            known = _ANALYSED
-        self._known = known
-        """Analyses by (name, source text), kept across builds by the caller."""
+        if len(_ANALYSED) > _MOST_ANALYSED:
+            _ANALYSED.clear()
+        self._known = _ANALYSED
         self._bare = jinja2.Environment(extensions=list(env.extensions))
         """Parses for analysis: meta leaves out names the environment defines, and we want them all."""
         self._bare.filters.update(env.filters)
@@ -136,38 +131,11 @@ class Templates:
         return self._analyse(name).digest
 
 
-class Compiled(jinja2.BytecodeCache):
-    """Compiled templates kept in memory for the whole process; Jinja checks each against its source.
-
-    Any build of the process may reuse them (a session's rebuilds, a test run's many builds, other
-    sites). Compiled code depends on the template's text and on which filters the environment has
-    (render.environment keeps the site's own filters from running at compile time), so that set
-    (`filters`) is part of the key.
-    """
-
-    _store: dict[tuple[str, str], bytes] = {}
-    _MOST = 512
-
-    def __init__(self, filters: str) -> None:
-        self.filters = filters
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self._store.get((self.filters, bucket.key))
-        if data is not None:
-            bucket.bytecode_from_string(data)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if len(self._store) > self._MOST:
-            self._store.clear()
-        self._store[(self.filters, bucket.key)] = bucket.bytecode_to_string()
-
-
 class Inputs:
     """Fingerprints of every page of one build, from its templates, context and global names."""
 
-    def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any], known: dict | None = None, library: Any = None,
-                 recorded: bool = False):
-        self.templates = Templates(env, known)
+    def __init__(self, env: jinja2.Environment, assets: Mapping[str, Any], library: Any = None, recorded: bool = False):
+        self.templates = Templates(env)
         self.digests = Digests()
         self.globals = {name: value for name, value in env.globals.items() if not callable(value)}
         self._global_digest: dict[str, str] = {}
@@ -193,10 +161,6 @@ class Inputs:
         fields pages read of them are recorded."""
         keys = _record_keys(self.globals[name]) if self._recorded else None
         return self._of_global(name) if keys is None else _hash("records:" + "\n".join(keys))
-
-    def compiled(self) -> "Compiled":
-        """The process's compiled templates that this build's environment may reuse."""
-        return Compiled(self._filters)
 
     def part(self, template: str) -> str | None:
         """Digest what every page made with `template` reads besides its context: its template

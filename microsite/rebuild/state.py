@@ -79,7 +79,6 @@ class State:
         """Each template's part (deps.Inputs.part) in the last build."""
         self.search = search.Record()
         self.similar = related.Related()
-        self.analyses: dict = {}
         self.output_id: tuple[int, ...] | None = None
         self.unsettled: set[str] | None = set()
         """Paths changed since the last successful build, by builds that failed (None: not known):

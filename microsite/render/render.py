@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 import jinja2
+import jinja2.bccache
+import jinja2.defaults
 from markupsafe import Markup
 
 from ..features import i18n, ics, lang, paging, redirects, related, seo, timeline
@@ -132,7 +134,33 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
     for name, function in list(env.filters.items()):
         if jinja2.defaults.DEFAULT_FILTERS.get(name) is not function:
             env.filters[name] = _at_render(function)
+    env.bytecode_cache = Compiled(repr(sorted(env.filters)))
     return env
+
+
+class Compiled(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the whole process; Jinja checks each against its source.
+
+    Every build of the process reuses them (a session's rebuilds, a check, a test run's many
+    builds). Compiled code depends on the template's text and on which filters the environment
+    has (a site's own filters never run at compile time: `_at_render`), so that set is in the key.
+    """
+
+    _store: dict[tuple[str, str], bytes] = {}
+    _MOST = 512
+
+    def __init__(self, filters: str) -> None:
+        self.filters = filters
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self._store.get((self.filters, bucket.key))
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if len(self._store) > self._MOST:
+            self._store.clear()
+        self._store[(self.filters, bucket.key)] = bucket.bytecode_to_string()
 
 
 def _at_render(function: Callable[..., Any]) -> Callable[..., Any]:
