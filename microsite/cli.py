@@ -8,6 +8,7 @@ pays only for what it uses (`deploy` never loads the Markdown and template engin
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 import signal
 import sys
@@ -247,8 +248,9 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
 """name -> (help, add its options, run it)."""
 
 
+@functools.cache
 def parser() -> argparse.ArgumentParser:
-    """Describe the command line."""
+    """Describe the command line; made once a process, as parsing leaves it as it was."""
     p = argparse.ArgumentParser(
         prog="microsite",
         description="Build a static microsite from Markdown articles and a crew/mission YAML file.",

@@ -414,18 +414,22 @@ class Store:
 
     def _write(self, path: str, data: bytes) -> bool:
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            folder, name = os.path.split(path)
+            temp = os.path.join(folder, f".{name}.{os.getpid()}")
+            try:
+                f = open(temp, "wb")
+            except FileNotFoundError:  # the first entry of its folder
+                os.makedirs(folder, exist_ok=True)
+                f = open(temp, "wb")
+            with f:
+                f.write(data)
+            os.replace(temp, path)
             if not self._tagged and not (self.folder / "CACHEDIR.TAG").exists():
                 (self.folder / "CACHEDIR.TAG").write_text(
                     "Signature: 8a477f597d28d172789f06886806bc55\n# microsite build cache; deleting it is safe.\n", encoding="utf-8")
                 # git ignores the folder by itself, so `git add -A` in a site never commits the cache
                 (self.folder / ".gitignore").write_text("# made by microsite\n*\n", encoding="utf-8")
             self._tagged = True
-            folder, name = os.path.split(path)
-            temp = os.path.join(folder, f".{name}.{os.getpid()}")
-            with open(temp, "wb") as f:
-                f.write(data)
-            os.replace(temp, path)
             return True
         except OSError:
             return False  # a cache that cannot be written only makes the next build slower
