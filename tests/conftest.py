@@ -25,10 +25,11 @@ settings.register_profile("fast", settings.get_profile("full"), max_examples=10,
 settings.load_profile("full")
 
 
-# Long tests first, longest first, so that `-n auto` starts them at once on every worker instead of
-# finding one of them left for the end: by their durations in the last run with the same Hypothesis
-# profile (kept in pytest's cache), or with none known yet, the tests marked slow. The others keep
-# their order, so a module's tests stay together and share its module-scoped fixtures.
+# Long tests spread evenly through the order, longest first: xdist hands each worker a run of
+# consecutive tests, so each run holds its share of them and every worker starts its long ones
+# early, with none left for the end. A test is long by its duration in the last run with the same
+# Hypothesis profile (kept in pytest's cache), or, with none known yet, by its slow mark. The
+# others keep their order, so a module's tests stay together and share its module-scoped fixtures.
 LONG = 3.0
 
 
@@ -42,7 +43,13 @@ def pytest_collection_modifyitems(config, items):
     def length(item) -> float:
         seconds = last.get(item.nodeid, 60.0 if item.get_closest_marker("slow") else 0.0)
         return seconds if seconds >= LONG else 0.0
-    items.sort(key=lambda item: -length(item))
+    long = sorted((item for item in items if length(item)), key=lambda item: -length(item))
+    if not long:
+        return
+    others = iter([item for item in items if not length(item)])
+    step = len(items) / len(long)
+    at = {round(k * step): item for k, item in enumerate(long)}
+    items[:] = [at[i] if i in at else next(others) for i in range(len(items))]
 
 
 _durations: dict[str, float] = {}
