@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import textwrap
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
@@ -281,18 +282,41 @@ def article_folders(articles: Path) -> list[tuple[Path, str]]:
     return found
 
 
+class _Anchors(HTMLParser):
+    """The ids of a page and the href or src of its a, link, img and script tags, in order: what
+    BeautifulSoup would find there (it reads pages with this same parser), without building a tree."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id") is not None:
+            self.ids.add(values["id"])
+        if tag in ("a", "link", "img", "script"):
+            link = values.get("href") or values.get("src")
+            if link:
+                self.links.append(link)
+
+    handle_startendtag = handle_starttag
+
+
+def anchors(page: Path) -> _Anchors:
+    found = _Anchors()
+    found.feed(page.read_text(encoding="utf-8"))
+    found.close()
+    return found
+
+
 def broken_links(site_dir: Path, base_path: str = "/") -> list[str]:
     """Every internal href/src on every page that does not resolve to a file (and fragment)."""
     broken = []
-    ids: dict[Path, set[str]] = {}
-    for page in published_pages(site_dir):
-        soup = parse(page)
-        ids[page] = {tag["id"] for tag in soup.find_all(id=True)}
-    for page in published_pages(site_dir):
-        soup = parse(page)
-        for tag in soup.find_all(["a", "link", "img", "script"]):
-            href = tag.get("href") or tag.get("src")
-            if not href or href.startswith(("mailto:", "tel:")):
+    pages = {page: anchors(page) for page in published_pages(site_dir)}
+    for page, found in pages.items():
+        for href in found.links:
+            if href.startswith(("mailto:", "tel:")):
                 continue
             target, fragment = resolve(site_dir, page, href, base_path)
             if target is None:
@@ -300,7 +324,7 @@ def broken_links(site_dir: Path, base_path: str = "/") -> list[str]:
             if not target.is_file():
                 broken.append(f"{page.relative_to(site_dir)}: {href}")
             elif fragment and target.suffix == ".html":
-                target_ids = ids.get(target) or {t["id"] for t in parse(target).find_all(id=True)}
+                target_ids = (pages.get(target) or anchors(target)).ids
                 if unquote(fragment) not in target_ids:
                     broken.append(f"{page.relative_to(site_dir)}: {href} (no such id)")
     return broken
