@@ -37,9 +37,15 @@ def large_site(root: Path, title: str = "Test Orbit") -> Path:
     return root
 
 
+def _as_from_a_terminal() -> None:
+    """Let Ctrl-C reach the build even when the tests run where SIGINT is ignored (a background job
+    of a script, as `make test &`): Python leaves an inherited ignored SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_build(source: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--source", str(source), "-q", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal)
 
 
 def wait_until_half_written(proc: subprocess.Popen, output: Path, files: int = 60) -> Path:
