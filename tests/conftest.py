@@ -26,11 +26,12 @@ settings.register_profile("fast", settings.get_profile("full"), max_examples=10,
 settings.load_profile("full")
 
 
-# Long tests spread evenly through the order, longest first: xdist hands each worker a run of
-# consecutive tests, so each run holds its share of them and every worker starts its long ones
-# early, with none left for the end. A test is long by its duration in the last run with the same
-# Hypothesis profile (kept in pytest's cache), or, with none known yet, by its slow mark. The
-# others keep their order, so a module's tests stay together and share its module-scoped fixtures.
+# Modules with long tests spread evenly through the order, longest first: xdist hands each worker a
+# run of consecutive tests, so each run holds its share of them and every worker starts its long
+# ones early, with none left for the end. A module's tests stay together, so a module-scoped
+# fixture (an installed package, a generated site) is made once, not once a test. A test is long by
+# its duration in the last run with the same Hypothesis profile (kept in pytest's cache), or, with
+# none known yet, by its slow mark. The other modules keep their order.
 LONG = 3.0
 
 
@@ -44,13 +45,20 @@ def pytest_collection_modifyitems(config, items):
     def length(item) -> float:
         seconds = last.get(item.nodeid, 60.0 if item.get_closest_marker("slow") else 0.0)
         return seconds if seconds >= LONG else 0.0
-    long = sorted((item for item in items if length(item)), key=lambda item: -length(item))
+    module = lambda item: item.nodeid.split("::")[0]
+    long = {module(item) for item in items if length(item)}
     if not long:
         return
-    others = iter([item for item in items if not length(item)])
-    step = len(items) / len(long)
-    at = {round(k * step): item for k, item in enumerate(long)}
-    items[:] = [at[i] if i in at else next(others) for i in range(len(items))]
+    by_module: dict[str, list] = {}
+    for item in items:
+        if module(item) in long:
+            by_module.setdefault(module(item), []).append(item)
+    groups = sorted(by_module.values(), key=lambda group: -sum(map(length, group)))
+    others = [item for item in items if module(item) not in long]
+    units = len(groups) + len(others)
+    at = {round(k * units / len(groups)): group for k, group in enumerate(groups)}
+    rest = iter(others)
+    items[:] = [item for i in range(units) for item in (at[i] if i in at else [next(rest)])]
 
 
 _durations: dict[str, float] = {}
