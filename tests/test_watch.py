@@ -54,7 +54,10 @@ def test_a_body_edit_reaches_its_page_before_the_rebuild_and_as_the_rebuild_writ
             os.rename(path.parent / ".launch.md.tmp", path)
         wait_for(lambda: "Up they went, on time." in page_text(site, "articles/launch/index.html"), what="the early page")
         assert run.session.builds == before, "the page came from the rebuild, not before it"
-        assert "content/articles/launch.md saved: page articles/launch/index.html updated" in run.out.getvalue()
+        # the line follows the page it reports on, so a reader may see the page first
+        wait_for(lambda: "content/articles/launch.md saved: page articles/launch/index.html updated" in run.out.getvalue(),
+                 what="the saved line")
+        assert run.session.builds == before, "the saved line came after the rebuild"
         early = (site.output / "articles/launch/index.html").read_bytes()
         wait_for(lambda: run.session.builds > before and run.session.idle, what="the rebuild")
         line = run.out.getvalue().splitlines()[-1]
