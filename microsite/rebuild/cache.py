@@ -388,9 +388,13 @@ class Store:
         for packs in self.packs.values():
             packs.flush()
         for (kind, key), staged in self.staged.items():
+            path = self._path(kind, key)
             try:
-                os.makedirs(os.path.dirname(self._path(kind, key)), exist_ok=True)
-                os.replace(staged, self._path(kind, key))
+                try:
+                    os.replace(staged, path)
+                except FileNotFoundError:  # the first entry of its folder
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    os.replace(staged, path)
             except OSError:
                 pass
         self.pending = {}
@@ -527,6 +531,8 @@ class Index:
         for number, bucket in enumerate(self.new):
             if self.old[number] is not None and self.old[number].keys() == bucket.keys():
                 self.store.keep(self.kind, self.keys[number])
+            elif self.old[number] is None and not bucket:
+                continue  # neither read nor filled: an entry left on disk is unused, and pruned
             else:
                 self.store.put(self.kind, self.keys[number], bucket, now=now)
         self.old = [None] * BUCKETS

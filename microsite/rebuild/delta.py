@@ -89,7 +89,7 @@ class _Unpickler(pickle.Unpickler):
 @dataclass(frozen=True)
 class State:
     """What a command-line build leaves for a rebuild after body edits: this head, and each
-    article's and page's record in BUCKETS entries, so a rebuild reads the few it needs."""
+    article's and page's record in `buckets` entries, so a rebuild reads the few it needs."""
 
     token: str
     """Names this state; the build record (cache.Rebuild) and every bucket name the state they go with."""
@@ -100,13 +100,17 @@ class State:
     shards: search.Shards
     assets: bytes
     """The static files and images the pages were rendered with (assets and images.Library)."""
+    buckets: int
+    """How many entries the records are spread over: more for a larger site, up to BUCKETS."""
 
 
 BUCKETS = 32
+PER_BUCKET = 256
+"""Pages a bucket holds before the records are spread over one more (a small site writes one file)."""
 
 
-def _bucket(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8", "surrogatepass")) % BUCKETS
+def _bucket(name: str, buckets: int) -> int:
+    return zlib.crc32(name.encode("utf-8", "surrogatepass")) % buckets
 
 
 def _bucket_key(rebuild: cache.Rebuild, kind: str, number: int) -> bytes:
@@ -120,20 +124,24 @@ def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, li
     reads, or the last build's for pages carried over; unknown when neither)."""
     token = os.urandom(8).hex()
     own = {source: page.path for source, page in render.article_pages(pages).items()}
+    count = max(1, min(BUCKETS, len(pages) // PER_BUCKET))
     store.put(KIND, rebuild.key, State(
         token=token,
         site=_dump(dataclasses.replace(site, articles=()), by_reference=False),
         own=own,
         shards=search.Shards.of(site),
         assets=pickle.dumps((static, library), protocol=pickle.HIGHEST_PROTOCOL),
+        buckets=count,
     ))
     for kind, records, name, dump in (
             ("articles", site.articles, lambda a: a.source, lambda a: _dump(a, top=a)),
             ("pages", pages, lambda page: page.path, _dump)):
-        buckets: list[list[Any]] = [[] for _ in range(BUCKETS)]
+        buckets: list[list[Any]] = [[] for _ in range(count)]
         for record in records:
-            buckets[_bucket(name(record))].append(record)
+            buckets[_bucket(name(record), count)].append(record)
         for number, bucket in enumerate(buckets):  # written one at a time: never all of them in memory
+            if not bucket:
+                continue  # a name that falls here is not in the state, as when the entry is another build's
             store.put(KIND, _bucket_key(rebuild, kind, number), (token, {name(r): dump(r) for r in bucket}), now=True)
     before = _Reads(rebuild.delta)
     after = _Reads({})
@@ -205,7 +213,7 @@ class _Records:
         self._buckets: dict[tuple[str, int], dict[str, bytes]] = {}
 
     def _stored(self, kind: str, name: str) -> bytes:
-        number = _bucket(name)
+        number = _bucket(name, self.state.buckets)
         bucket = self._buckets.get((kind, number))
         if bucket is None:
             found = self.store.get(KIND, _bucket_key(self.rebuild, kind, number))
