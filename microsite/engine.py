@@ -451,7 +451,7 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
     env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
     env.interned = state.interned
     inputs = deps.Inputs(env, static, library, recorded=True)
-    stands = _plan_stands(state, kinds, changed)  # every context is as planned last time, but for the changed records
+    stands = _plan_stands(state, kinds, changed, site)  # every context is as planned last time, but for the changed records
     pages = list(state.pages.values()) if stands else render.plan(site, state.similar)
     parts = {template: inputs.part(template) for template in {page.template for page in pages}}
     stale = deps.Stale(changed, renamed)
@@ -467,7 +467,7 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
             rename.append(page)
     if stands and todo:
         current = {render.record_key(r): r for r in (*site.articles, *site.crew, *(m for v in site.views.values() for m in v.crew))}
-        again = {page.path: Page(page.path, page.template, deps.repoint(page.context, current)) for page in todo}
+        again = {page.path: dataclasses.replace(page, context=deps.repoint(page.context, current)) for page in todo}
         todo = list(again.values())
         pages = [again.get(page.path, page) for page in pages]
     _refuse_clashes(pages, static, library, site)
@@ -543,16 +543,29 @@ def _copies(library: images.Library) -> set[str]:
     return library.outputs() - {card.output for card in library.cards}
 
 
-def _plan_stands(state: State, kinds: list[changes.Change] | None, changed: Mapping[str, set[str]]) -> bool:
-    """Tell whether the last build's plan holds: only templates, static files or articles'
-    fields that planning does not read changed (render.PLAN_FIELDS)."""
+def _plan_stands(state: State, kinds: list[changes.Change] | None, changed: Mapping[str, set[str]], site: Site) -> bool:
+    """Tell whether the last build's plan holds: only templates, static files, articles' fields
+    that planning does not read (render.PLAN_FIELDS) or crew members' fields it does not read changed."""
     if kinds is None or not state.pages or any(c.kind not in _PLAN_KEEPS for c in kinds):
         return False
-    return all(key.startswith("asset:") or not (fields & render.PLAN_FIELDS or render.ANY in fields)
+    if any(c.kind is changes.Kind.MISSION for c in kinds) and not _crew_alone(state.site, site):
+        return False
+    return all(key.startswith(("asset:", "crew:")) or not (fields & render.PLAN_FIELDS or render.ANY in fields)
                for key, fields in changed.items())
 
 
-_PLAN_KEEPS = frozenset({changes.Kind.ARTICLE, changes.Kind.TEMPLATE, changes.Kind.STATIC, changes.Kind.STYLESHEET})
+def _crew_alone(old: Site, new: Site) -> bool:
+    """Tell whether mission.yaml changed nothing planning reads: the same events and mission, the
+    same crew members in the same places, each with the same URL. (A site in several languages
+    plans each language's mission data into its pages.)"""
+    def crew(site: Site) -> list[tuple]:
+        return [(member.id, member.url, member.place) for member in site.crew]
+    return not old.config.languages and not new.config.languages and old.events == new.events \
+        and old.data.get("mission") == new.data.get("mission") and crew(old) == crew(new)
+
+
+_PLAN_KEEPS = frozenset({changes.Kind.ARTICLE, changes.Kind.MISSION, changes.Kind.TEMPLATE, changes.Kind.STATIC,
+                         changes.Kind.STYLESHEET})
 
 
 def _one_body(changed: Mapping[str, set[str]], records: Records) -> bool:

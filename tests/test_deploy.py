@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -452,8 +453,9 @@ def test_header_rules_stay_within_the_hosts_limits():
         assert not any(matches(pattern, rel) for rel in outputs if not hosts.fingerprinted(rel)), pattern
     text = hosts.headers_file(outputs, "/").decode()
     assert max(len(line) for line in text.splitlines()) <= 2000
-    many = [Redirect(f"old/{'x' * (number % 7)}{number}/", "articles/new/", "New") for number in range(2100)]
-    many.append(Redirect("long/" + "y" * 1200 + "/", "articles/new/", "New"))
+    new = SimpleNamespace(url="articles/new/", title="New")
+    many = [Redirect(f"old/{'x' * (number % 7)}{number}/", new) for number in range(2100)]
+    many.append(Redirect("long/" + "y" * 1200 + "/", new))
     lines = hosts.redirects_file(many, "/").decode().splitlines()[1:]
     assert len(lines) == 2000 and all(len(line) <= 1000 for line in lines)
 

@@ -283,6 +283,31 @@ def test_a_role_edit_renders_the_pages_that_show_the_role_not_those_that_name_th
     assert "articles/landing/index.html" not in rendered, "the article names Novitsky but does not show his role"
 
 
+def test_a_role_edit_keeps_the_plan_and_an_event_edit_plans_again(site, tmp_path):
+    """Planning reads no crew member's role: the last plan holds, with the edited member put in.
+    The mission page's timeline is planned from the events, so an event edit plans the site again."""
+    state, settings_ = State(), Settings(source=site.source, output=site.output)
+    engine.rebuild(settings_, state)
+    before = dict(state.pages)
+    site.write("content/mission.yaml", MISSION_YAML.replace("role: Commander", "role: Soyuz commander"))
+    engine.rebuild(settings_, state, ["content/mission.yaml"])
+    assert state.pages["articles/the-film/index.html"] is before["articles/the-film/index.html"], "the site was planned again"
+    assert state.pages["crew/novitsky/index.html"].context["member"].role == "Soyuz commander"
+    assert "Soyuz commander" in site.page("crew/novitsky/index.html").get_text()
+    files, dirs = clean(site.source, tmp_path / "clean")
+    assert tree(site.output) == files and folders(site.output) == dirs
+    before = dict(state.pages)
+    launch = re.search(r"^ *title: Launch$", MISSION_YAML, re.M)
+    assert launch, "the mission of the tests has a launch event"
+    site.write("content/mission.yaml", MISSION_YAML.replace("role: Commander", "role: Soyuz commander")
+               .replace(launch.group(), launch.group().replace("Launch", "Lift-off")))
+    engine.rebuild(settings_, state, ["content/mission.yaml"])
+    assert state.pages["articles/the-film/index.html"] is not before["articles/the-film/index.html"]
+    assert "Lift-off" in site.page("mission/index.html").get_text()
+    files, dirs = clean(site.source, tmp_path / "clean")
+    assert tree(site.output) == files and folders(site.output) == dirs
+
+
 def test_a_role_edit_renders_the_list_page_that_shows_the_crew_not_the_pages_after_it(site, tmp_path):
     site.write("content/site.yaml", SITE_YAML + "per_page: 1\n")
     state, settings_ = State(), Settings(source=site.source, output=site.output)
@@ -324,6 +349,25 @@ def test_a_title_edit_replaces_the_articles_card_in_place(session, tmp_path):
     assert old.startswith("cards/articles/launch.") and new.startswith("cards/articles/launch.")
     assert site.page("articles/launch/index.html").find("meta", property="og:image")["content"].endswith("/" + new)
     assert {new, "articles/launch/index.html"} <= set(state.last.rewritten) and old in state.last.removed
+    files, dirs = clean(site.source, tmp_path / "clean")
+    assert tree(site.output) == files and folders(site.output) == dirs
+
+
+def test_a_title_edit_keeps_the_plan_and_reaches_the_redirect_of_an_alias(site, tmp_path):
+    """Planning copies no title: the last plan holds, with the edited article put in, and the page
+    at an alias of the article names it by its new title."""
+    text = lambda title: article(title, "2021-10-05", "Up they go.", tags="[soyuz]", crew="[peresild]", aliases="[lift-off]")  # noqa: E731
+    site.write("content/articles/launch.md", text("The launch"))
+    state, settings_ = State(), Settings(source=site.source, output=site.output)
+    engine.rebuild(settings_, state)
+    before = dict(state.pages)
+    site.write("content/articles/launch.md", text("The launch, retold"))
+    engine.rebuild(settings_, state, ["content/articles/launch.md"])
+    assert state.pages["crew/index.html"] is before["crew/index.html"], "the site was planned again"
+    moved = site.page("articles/lift-off/index.html")
+    assert moved.find("p", class_="lede").a.get_text() == "The launch, retold"
+    assert "The launch, retold" in moved.title.get_text()
+    assert "articles/lift-off/index.html" in state.last.rewritten
     files, dirs = clean(site.source, tmp_path / "clean")
     assert tree(site.output) == files and folders(site.output) == dirs
 

@@ -17,13 +17,28 @@ from ..output.write import safe_relative
 
 @dataclass(frozen=True)
 class Redirect:
-    """One old path and the article it now points to."""
+    """One old path and the article it now points to. The article is held, not copied from, so
+    a rebuild that keeps the plan puts the edited article in and its title reaches the page."""
 
     path: str
     """Site path of the old URL, e.g. `articles/old-slug/`."""
-    target: str
-    """Site path of the article, e.g. `articles/new-slug/`."""
-    title: str
+    article: Any
+    """The article (model.Article) the path now leads to."""
+
+    READS = {"target": "url", "title": "title", "path": "aliases"}
+    """The article's field each name reads (render.Reads notes it)."""
+
+    @property
+    def target(self) -> str:
+        """Site path of the article, e.g. `articles/new-slug/`."""
+        return self.article.url
+
+    @property
+    def title(self) -> str:
+        return self.article.title
+
+    def __repr__(self) -> str:  # what a page can print of it, which is what fingerprints digest (deps.Digests)
+        return f"Redirect(path={self.path!r}, target={self.target!r}, title={self.title!r})"
 
     @property
     def output(self) -> str:
@@ -86,7 +101,7 @@ def check_conflicts(metas) -> list[SiteError]:
 
 def redirects(articles) -> list[tuple[Any, Redirect]]:
     """List the redirect pages of every article's aliases, each with its article."""
-    return [(a, Redirect(path, a.url, a.title)) for a in articles for path in a.aliases]
+    return [(a, Redirect(path, a)) for a in articles for path in a.aliases]
 
 
 def slug_aliases(pairs) -> dict[str, str]:

@@ -292,7 +292,7 @@ class _ByLanguage:
         return f"_ByLanguage({sorted(self.helpers.items())!r})"
 
 
-PLAN_FIELDS = frozenset({"source", "slug", "url", "date", "updated", "modified", "title", "tags", "crew", "mentions",
+PLAN_FIELDS = frozenset({"source", "slug", "url", "date", "updated", "modified", "tags", "crew", "mentions",
                          "people", "events", "aliases", "draft", "series", "field_lines", "alias_places", "lang", "original",
                          "prefix", "local_url"})
 """The fields of an article `plan` reads (its order, related articles, series, tags, crew,
@@ -630,7 +630,10 @@ class Reads:
         hundreds of thousands of reads of far fewer distinct fields."""
 
     def note(self, record: Any, name: str = ANY) -> None:
-        """Note that the page read field `name` of `record` (ANY: all of it)."""
+        """Note that the page read field `name` of `record` (ANY: all of it); what a page reads
+        of a redirect it reads of the redirect's article."""
+        if type(record) is redirects.Redirect:
+            record, name = record.article, redirects.Redirect.READS.get(name, ANY)
         key = record_key(record)
         if key is not None:
             read = (key, name)
