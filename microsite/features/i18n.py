@@ -4,6 +4,7 @@ files, and the interface strings of each language with CLDR plurals and dates (B
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -195,7 +196,13 @@ class Strings:
 
 def plural_form(code: str, count: int) -> str:
     """The CLDR plural category of a count in a language: `one`, `few`, `many` or `other`."""
-    return babel.Locale.parse(code.replace("-", "_")).plural_form(abs(count))
+    return _plural_rule(code)(abs(count))
+
+
+@functools.lru_cache(maxsize=None)
+def _plural_rule(code: str) -> Callable[[int], str]:
+    """A language's plural rule, parsed once: every list page asks it for every article's reading time."""
+    return babel.Locale.parse(code.replace("-", "_")).plural_form
 
 
 def load_strings(folders: list[Path], codes: list[str], read) -> Strings:
