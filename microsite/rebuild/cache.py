@@ -303,6 +303,35 @@ class _Packs:
                     os.unlink(os.path.join(self.root, name))
 
 
+class _Recent:
+    """Entries of the kinds whose key names their value (SHARED), kept in memory for the whole
+    process up to MOST bytes, newest last: a process that builds one site into several folders
+    (a check, then a build; a test suite) draws each card once, whichever cache it asks."""
+
+    MOST = 8 << 20
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, bytes], bytes] = {}
+        self.size = 0
+
+    def get(self, kind: str, key: bytes) -> bytes | None:
+        return self.entries.get((kind, key))
+
+    def add(self, kind: str, key: bytes, value: Any) -> None:
+        if not isinstance(value, bytes) or len(value) > self.MOST or (kind, key) in self.entries:
+            return
+        self.entries[(kind, key)] = value
+        self.size += len(value)
+        while self.size > self.MOST:
+            oldest = next(iter(self.entries))
+            self.size -= len(self.entries.pop(oldest))
+
+
+SHARED = ("cards",)
+"""Kinds whose entries are bytes named by a digest of everything that makes them."""
+_RECENT = _Recent()
+
+
 class Store:
     """A folder of checksummed pickles; a missing or damaged entry reads as absent."""
 
@@ -348,7 +377,7 @@ class Store:
             with open(path, "rb") as f:
                 data = f.read()
         except OSError:
-            return None
+            return self._recent(kind, key)
         value = _unframe(data)
         if value is not _DAMAGED:
             return value
@@ -357,7 +386,14 @@ class Store:
                 os.unlink(path)
             except OSError:
                 pass
-        return None
+        return self._recent(kind, key)
+
+    def _recent(self, kind: str, key: bytes) -> Any | None:
+        """An entry this cache lacks that this process made for another: stored here too."""
+        value = _RECENT.get(kind, key) if kind in SHARED else None
+        if value is not None:
+            self.put(kind, key, value)
+        return value
 
     def keep(self, kind: str, key: bytes) -> None:
         """Mark an entry as used without reading it, so `prune` leaves it."""
@@ -367,6 +403,8 @@ class Store:
         """Store a value when the build succeeds (`flush`); with `now`, write it at once into the
         staging folder instead of holding it in memory until then."""
         self.used.setdefault(kind, set()).add(key)
+        if kind in SHARED:
+            _RECENT.add(kind, key, value)
         if not now:
             self.pending[(kind, key)] = value
             return
