@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -137,6 +138,20 @@ def test_a_request_without_host_is_refused(shared):
         sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
         reply = sock.recv(100)
     assert reply.split()[1] in (b"400", b"403")
+
+
+def test_a_client_that_leaves_before_its_answer_prints_nothing(shared, capsys):
+    """A browser that closes its connection mid-answer is no error of the site's: no traceback."""
+    capsys.readouterr()
+    for _ in range(20):
+        sock = socket.create_connection(("127.0.0.1", shared.port), timeout=10)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+        sock.sendall(b"GET / HTTP/1.0\r\nHost: evil.example\r\n\r\n")
+        sock.close()
+    status, _, _ = get(shared.port, "/")  # answered after them: the server still serves
+    assert status == 200
+    time.sleep(0.2)
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_live_reload_from_a_foreign_origin_is_refused(shared):

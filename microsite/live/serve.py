@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ..source import content, yaml12
@@ -383,6 +384,11 @@ class DevServer(ThreadingHTTPServer):
             if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES) or isinstance(exc, socket.gaierror):
                 raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
             raise
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that leaves before its answer is sent is no error of the site's."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
     def url(self) -> str:
         host = self.server_address[0]
