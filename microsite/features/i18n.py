@@ -181,7 +181,7 @@ class Strings:
     def text(self, code: str, key: str, count: int | None = None, **values: Any) -> str:
         """The string `key` in language `code`, in the plural form CLDR gives `count`, filled in."""
         entry = self.get(code, key)
-        if isinstance(entry, Mapping):
+        if not isinstance(entry, str) and isinstance(entry, Mapping):  # most strings have no plural forms
             form = plural_form(code, count if count is not None else 0)
             entry = entry.get(form, entry.get("other", ""))
         if count is not None:

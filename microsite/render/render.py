@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import traceback
 import uuid
 from dataclasses import dataclass, replace
@@ -64,6 +65,15 @@ def _json_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~/#?=&%-]*")
+"""What `quote` leaves as it is with the safe characters of a URL path (most site paths)."""
+
+
+def _quoted(path: str) -> str:
+    """A site path as a URL path: what is not ASCII or not safe in a URL percent-encoded."""
+    return path if _UNQUOTED.fullmatch(path) else quote(path, safe="/#?=&%~")
+
+
 _language: str | None = None
 """Code of the language of the page being rendered, in a multilingual site: what `url`, `t` and
 dates on that page speak (`lang` in the page's context)."""
@@ -95,15 +105,15 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
         return prefixes.get(_language, "") + path
 
     def root_url(path: str = "") -> str:
-        return base_path + quote(path.lstrip("/"), safe="/#?=&%~")
+        return base_path + _quoted(path.lstrip("/"))
 
     def url(path: str = "") -> str:
         """Root-relative URL of a site path, under the site's base path (and the page's language)."""
-        return base_path + quote(local(path), safe="/#?=&%~")
+        return base_path + _quoted(local(path))
 
     def abs_url(path: str = "") -> str:
         """Absolute URL of a site path, for feeds, canonical links and sitemaps."""
-        return site.config.base_url + quote(local(path), safe="/#?=&%~")
+        return site.config.base_url + _quoted(local(path))
 
     def asset(name: str) -> str:
         """URL of a static file by its name in `static/`, fingerprinted where it applies."""
@@ -632,11 +642,11 @@ class Reads:
     def note(self, record: Any, name: str = ANY) -> None:
         """Note that the page read field `name` of `record` (ANY: all of it); what a page reads
         of a redirect it reads of the redirect's article."""
-        if type(record) is redirects.Redirect:
-            record, name = record.article, redirects.Redirect.READS.get(name, ANY)
-        key = record_key(record)
-        if key is not None:
-            read = (key, name)
+        kind = type(record)
+        if kind is redirects.Redirect:
+            record, name, kind = record.article, redirects.Redirect.READS.get(name, ANY), Article
+        if kind is Article or kind is CrewMember:
+            read = (record_key(record), name)
             self.fields.add(self.interned.setdefault(read, read))
 
     def asset(self, name: str) -> None:
