@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import random
 import re
 import shutil
@@ -38,15 +39,26 @@ def folders(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_dir()}
 
 
+CLEAN: dict[str, tuple[dict[str, bytes], set[str]] | None] = {}
+"""What a clean build made of each set of sources seen: a clean build depends on nothing else."""
+
+
 def clean(source: Path, scratch: Path) -> tuple[dict[str, bytes], set[str]] | None:
     """A clean build of the source in one process, into a fresh folder with no cache; None when it fails."""
-    shutil.rmtree(scratch, ignore_errors=True)
-    output = scratch / "output"
-    try:
-        engine.build(Settings(source=source, output=output, jobs=1))
-    except BuildFailed:
-        return None
-    return tree(output), folders(output)
+    digest = hashlib.sha256()
+    for path in sorted(p for part in ("content", "templates", "static", "i18n") for p in (source / part).rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(source).as_posix()}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
+    key = digest.hexdigest()
+    if key not in CLEAN:
+        shutil.rmtree(scratch, ignore_errors=True)
+        output = scratch / "output"
+        try:
+            engine.build(Settings(source=source, output=output, jobs=1))
+            CLEAN[key] = tree(output), folders(output)
+        except BuildFailed:
+            CLEAN[key] = None
+        shutil.rmtree(scratch, ignore_errors=True)
+    return CLEAN[key]
 
 
 def write(source: Path, rel: str, text: str) -> str:
