@@ -30,7 +30,7 @@ test: $(STAMP) chromium nginx
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(JOBS)
 
 # The inner loop: every module's tests without Chromium, nginx or the slow ones, with a tenth of the
-# Hypothesis examples: about a minute and a half on two idle cores (the goal is one minute).
+# Hypothesis examples: about a minute on two idle cores.
 test-fast: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(JOBS) -m "not browser and not nginx and not slow" --hypothesis-profile=fast
 
