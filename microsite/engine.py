@@ -470,7 +470,8 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
         again = {page.path: dataclasses.replace(page, context=deps.repoint(page.context, current)) for page in todo}
         todo = list(again.values())
         pages = [again.get(page.path, page) for page in pages]
-    _refuse_clashes(pages, static, library, site)
+    if not (stands and _same_files(state, static, library)):  # else the last build's claims, which did not clash
+        _refuse_clashes(pages, static, library, site)
     planned = {page.path: page for page in pages}
     gone = [path for path in state.pages if path not in planned]
     names = {before: after for before, after in renamed.values()}
@@ -509,6 +510,13 @@ whole output and swaps it in, so that readers see the site before or after it; a
 replaces each file in place, which is quicker than staging thousands of unchanged files."""
 _PLAIN = re.compile(r"[A-Za-z0-9._/-]+")
 """Static paths that appear in pages as written (url() quotes nothing in them, HTML escapes nothing)."""
+
+
+def _same_files(state: State, static: Mapping[str, Any], library: images.Library) -> bool:
+    """Tell whether the static files and image copies claim the output paths they claimed last time."""
+    return state.library is not None and library.pictures is state.library.pictures \
+        and library.originals is state.library.originals \
+        and {a.output for a in static.values()} == {a.output for a in state.static.values()}
 
 
 def _pictures_named(old: Site | None, new: Site) -> bool:
