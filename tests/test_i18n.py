@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -227,6 +228,18 @@ def served_bilingual(bilingual: Site):
     server.server_close()
 
 
+def test_the_search_status_line_speaks_the_language_of_its_page(built_bilingual: Site):
+    """The script counts results in the browser: each page hands it its language's plural forms."""
+    forms = {}
+    for lang, rel in (("en", "search/index.html"), ("ru", "ru/search/index.html")):
+        status = built_bilingual.page(rel).select_one(".search-status")
+        forms[lang] = json.loads(status["data-found"]), status["data-none"]
+    assert forms["en"] == ({"one": "{n} result for “{query}”", "other": "{n} results for “{query}”"}, "Nothing found for “{query}”")
+    found, none = forms["ru"]
+    assert set(found) == {"one", "few", "many", "other"} and found["many"] == "{n} результатов по запросу «{query}»"
+    assert none == "По запросу «{query}» ничего не найдено"
+
+
 @pytest.mark.browser
 def test_russian_search_finds_both_spellings_in_a_real_browser(served_bilingual):
     from urllib.parse import quote
@@ -247,6 +260,8 @@ def test_russian_search_finds_both_spellings_in_a_real_browser(served_bilingual)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             cyrillic, latin = search(page, "Пересильд"), search(page, "Peresild")
+            status = page.inner_text(".search-status")
+            assert status.endswith("по запросу «Peresild»") and status.split()[1] in ("результат", "результата", "результатов"), status
             assert errors == []
             assert "/ru/crew/peresild/" in cyrillic and "/ru/crew/peresild/" in latin
             assert {"/ru/articles/launch/", "/ru/articles/landing/"} <= set(latin)

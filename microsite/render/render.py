@@ -200,6 +200,12 @@ def _add_language_helpers(env: Environment, site: Site, strings: i18n.Strings, r
         """Interface string `key` in the page's language, in the plural form of `count`."""
         return strings.text(here(), key, count, **values)
 
+    def t_forms(key: str) -> dict[str, str]:
+        """Every plural form of interface string `key` in the page's language, unfilled, by CLDR
+        category: for a script that counts in the browser (`Intl.PluralRules`)."""
+        entry = strings.get(here(), key)
+        return {str(form): str(text) for form, text in entry.items()} if isinstance(entry, Mapping) else {"other": str(entry)}
+
     def date(value: dt.datetime | dt.date) -> str:
         return i18n.format_date(value, here())
 
@@ -207,7 +213,7 @@ def _add_language_helpers(env: Environment, site: Site, strings: i18n.Strings, r
         return site.config.tag_names.get(name, {}).get(here(), name)
 
     names = {language.code: language.name for language in site.config.languages}
-    env.globals.update(t=t, t_in=strings.text, languages=site.config.languages, root_url=root_url, alternates={}, feed_key="", page_lang=here,
+    env.globals.update(t=t, t_forms=t_forms, t_in=strings.text, languages=site.config.languages, root_url=root_url, alternates={}, feed_key="", page_lang=here,
                        language_name=lambda code: names.get(code, code))
     env.filters.update(tag_name=tag_name)
     if site.config.languages:

@@ -43,6 +43,10 @@ function item(data) {
   return li;
 }
 
+// The status line in the page's language: the theme's strings, each plural form by the browser's CLDR rules.
+const foundForms = JSON.parse(status.dataset.found || "{}");
+const plurals = new Intl.PluralRules(document.documentElement.lang || "en");
+
 let latest = 0;
 async function run(query) {
   const ticket = ++latest;
@@ -63,7 +67,9 @@ async function run(query) {
   results.hidden = found.length === 0;
   everything.hidden = found.length > 0;
   const count = search.results.length;
-  status.textContent = count ? `${count} result${count === 1 ? "" : "s"} for \u201c${query}\u201d` : `Nothing found for \u201c${query}\u201d`;
+  const said = count ? foundForms[plurals.select(count)] || foundForms.other : status.dataset.none;
+  status.textContent = said ? said.replaceAll("{n}", count.toLocaleString(plurals.resolvedOptions().locale)).replaceAll("{query}", query)
+    : count ? `${count} result${count === 1 ? "" : "s"} for \u201c${query}\u201d` : `Nothing found for \u201c${query}\u201d`;
 }
 
 let timer;
