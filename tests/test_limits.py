@@ -30,12 +30,12 @@ PIECES = [
     # lines that end a paragraph, or look as though they might
     st.sampled_from(["", "", "  ", "\t", "\x0b", "\u2028"]),
     # lines thick with inline marks, enough together to pass the limit
-    st.sampled_from(["`*_<&ab ", "`*_<&ab ["]).flatmap(lambda marks: st.lists(runs(list(marks), 300), min_size=1, max_size=8)).map(
+    st.sampled_from(["`*_<&ab ", "`*_<&ab ["]).flatmap(lambda marks: st.lists(runs(list(marks), 600), min_size=1, max_size=8)).map(
         lambda lines: "\n".join("".join(line) for line in lines)),
     st.sampled_from(["# Heading", "###### h", "===", "---", "- item", "1. item", "| a | b |", "#nope"]),
     st.integers(10, 34).map(lambda count: "[" * count),
     # many short lines: headings past their limit
-    runs(["## H", "", "x", "---"], 150).map("\n".join),
+    runs(["## H", "", "x", "---"], 300).map("\n".join),
     st.sampled_from(["Plain text with a [link](https://example.org) and *stress*.", "    indented code [[[", "text"]),
 ]
 
