@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import feedparser
 import pytest
 
-from conftest import MISSION_YAML, SITE_YAML, Site, article, broken_links, built_once, copy_of, parse
+from conftest import MISSION_YAML, ROOT, SITE_YAML, Site, article, broken_links, built_once, copy_of, parse
 
 LANGUAGES = """\
 languages:
@@ -238,6 +238,17 @@ def test_the_search_status_line_speaks_the_language_of_its_page(built_bilingual:
     found, none = forms["ru"]
     assert set(found) == {"one", "few", "many", "other"} and found["many"] == "{n} результатов по запросу «{query}»"
     assert none == "По запросу «{query}» ничего не найдено"
+
+
+def test_a_site_table_without_the_search_strings_keeps_the_scripts_own_line(site: Site):
+    """A site's own table of the default language made before the search strings still builds:
+    the page hands the script no forms, and the script says it in English."""
+    theme = (ROOT / "microsite/theme/i18n/en.yaml").read_text(encoding="utf-8")
+    site.write("i18n/en.yaml", "".join(line for line in theme.splitlines(keepends=True) if not line.startswith("search_found:")
+                                       and not line.startswith("search_none:")))
+    site.build()
+    status = site.page("search/index.html").select_one(".search-status")
+    assert json.loads(status["data-found"]) == {} and status["data-none"] == ""
 
 
 @pytest.mark.browser

@@ -202,8 +202,13 @@ def _add_language_helpers(env: Environment, site: Site, strings: i18n.Strings, r
 
     def t_forms(key: str) -> dict[str, str]:
         """Every plural form of interface string `key` in the page's language, unfilled, by CLDR
-        category: for a script that counts in the browser (`Intl.PluralRules`)."""
-        entry = strings.get(here(), key)
+        category: for a script that counts in the browser (`Intl.PluralRules`). Empty when no
+        table has the key (a site's own table of the default language may predate it): the
+        script then says it its own way."""
+        try:
+            entry = strings.get(here(), key)
+        except LookupError:
+            return {}
         return {str(form): str(text) for form, text in entry.items()} if isinstance(entry, Mapping) else {"other": str(entry)}
 
     def date(value: dt.datetime | dt.date) -> str:
