@@ -10,6 +10,7 @@ matches a path. `microsite deploy` applies the same rules (`cache_control`) to S
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Iterable
@@ -107,9 +108,16 @@ def headers_file(files: Iterable[str], base_path: str) -> bytes:
 def host_files(site, pages, static, library) -> dict[str, bytes]:
     """`_redirects` and `_headers` by output path, from a build's planned pages, static files and
     images (the search index, added later, holds no fingerprinted file)."""
-    files = [page.path for page in pages] + [asset.output for asset in static.values()] + sorted(library.outputs())
+    files = (*(page.path for page in pages), *(asset.output for asset in static.values()), *sorted(library.outputs()))
     return {REDIRECTS: redirects_file((replace(r, path=a.prefix + r.path) for a, r in redirects(site.articles)), site.config.base_path),
-            HEADERS: headers_file(files, site.config.base_path)}
+            HEADERS: _headers_of(files, site.config.base_path)}
+
+
+@functools.lru_cache(maxsize=2)
+def _headers_of(files: tuple[str, ...], base_path: str) -> bytes:
+    """`headers_file` of the same files as the last build's, made once: a session's rebuild seldom
+    adds or removes a fingerprinted file, and a large site's patterns take a scan of every path."""
+    return headers_file(files, base_path)
 
 
 def publish(tx, site, pages, static, library) -> int:
