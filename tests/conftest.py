@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import textwrap
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -166,6 +167,13 @@ class Result:
     status: int
     out: str
     err: str
+
+
+def from_a_terminal() -> None:
+    """For a command a test starts and stops with Ctrl-C: SIGINT at its default, as a terminal
+    leaves it, even where the tests run with it ignored (a background job of a script, as
+    `make test &`); Python leaves an inherited ignored SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_build(capsys, args: list[str], expect: int | None = 0) -> Result:

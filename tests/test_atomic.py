@@ -14,7 +14,7 @@ import pytest
 
 from microsite.rebuild.cache import FOLDER as CACHE  # the build cache beside the output (make build's, not a leftover)
 
-from conftest import MISSION_YAML, ROOT, SITE_YAML, article, article_pages
+from conftest import MISSION_YAML, ROOT, SITE_YAML, article, article_pages, from_a_terminal
 from microsite.output import write
 
 ARTICLES = 200
@@ -37,15 +37,9 @@ def large_site(root: Path, title: str = "Test Orbit") -> Path:
     return root
 
 
-def _as_from_a_terminal() -> None:
-    """Let Ctrl-C reach the build even when the tests run where SIGINT is ignored (a background job
-    of a script, as `make test &`): Python leaves an inherited ignored SIGINT ignored."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def start_build(source: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--source", str(source), "-q", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=from_a_terminal)
 
 
 def wait_until_half_written(proc: subprocess.Popen, output: Path, files: int = 60) -> Path:

@@ -22,7 +22,7 @@ from microsite.rebuild import cache
 from bs4 import BeautifulSoup
 from hypothesis import given, settings as hsettings, strategies as st
 
-from conftest import MISSION_YAML, ROOT, SITE_YAML, article, examples, text
+from conftest import MISSION_YAML, ROOT, SITE_YAML, article, examples, from_a_terminal, text
 from live import EventStream, Running, settle, wait_for
 from microsite import cli
 from microsite.live.serve import CLIENT, locate
@@ -370,7 +370,7 @@ def peak_memory(pid: int) -> int:
 def start_cli(site, *args: str) -> tuple[subprocess.Popen, str]:
     """Run `build.py serve` as a user would and return it with the URL it printed."""
     proc = subprocess.Popen([sys.executable, "build.py", "serve", "--source", str(site.source), *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=from_a_terminal)
     line = proc.stdout.readline()
     match = re.search(r"http://[^ ]+", line)
     if not match:
@@ -425,7 +425,7 @@ def test_port_in_use_is_a_clear_usage_error(site):
 @pytest.mark.slow
 def test_listening_on_every_interface_warns(site):
     proc = subprocess.Popen([sys.executable, "build.py", "serve", "--source", str(site.source), "--host", "0.0.0.0", "--port", "0"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=from_a_terminal)
     try:
         warning = proc.stderr.readline()
     finally:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import article, article_pages, parse, run_build, text
+from conftest import article, article_pages, from_a_terminal, parse, run_build, text
 from live import Running, settle, wait_for
 
 
@@ -194,7 +194,7 @@ def test_watch_command_stops_cleanly_on_ctrl_c(site):
     import time
 
     proc = subprocess.Popen([sys.executable, "build.py", "watch", "--source", str(site.source)], cwd=Path(__file__).parent.parent,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=from_a_terminal)
     try:
         wait_for(lambda: (site.output / "index.html").is_file(), what="the first build")
         time.sleep(0.3)
