@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 build: $(STAMP)
 	$(BIN)/python build.py
 
-# Tests run on every core (JOBS=0 runs them in this process, one at a time).
+# Tests run on every core (JOBS=0 runs them in this process, one at a time); a worker that runs
+# out of tests takes some of another's, so no long test is left for one worker at the end.
 JOBS ?= auto
+DIST = $(if $(filter 0,$(JOBS)),,--dist worksteal)
 
 # Python keeps the compiled modules (and pytest its rewritten test modules) even where the
 # environment says not to: every test worker and every Python a test starts would compile them anew.
@@ -27,12 +29,12 @@ TEST_TMP ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$$(df -Pk /dev/shm 
 TEST_ENV = $(if $(TEST_TMP),mkdir -p $(TEST_TMP) && TMPDIR=$(TEST_TMP))
 
 test: $(STAMP) chromium nginx
-	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(JOBS)
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(JOBS) $(DIST)
 
 # The inner loop: every module's tests without Chromium, nginx or the slow ones, with a tenth of the
 # Hypothesis examples: about a minute on two idle cores.
 test-fast: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(JOBS) -m "not browser and not nginx and not slow" --hypothesis-profile=fast
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(JOBS) $(DIST) -m "not browser and not nginx and not slow" --hypothesis-profile=fast
 
 # Build, serve on http://127.0.0.1:8000/ and reload the browser on every change.
 serve: $(STAMP)
