@@ -32,7 +32,7 @@ test: $(STAMP) chromium nginx
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(JOBS) $(DIST)
 
 # The inner loop: every module's tests without Chromium, nginx or the slow ones, with a tenth of the
-# Hypothesis examples: about a minute on two idle cores.
+# Hypothesis examples: about 50 s on two idle cores.
 test-fast: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(JOBS) $(DIST) -m "not browser and not nginx and not slow" --hypothesis-profile=fast
 
