@@ -21,6 +21,7 @@ from . import engine
 from .output import claims, images, write
 from .render import render
 from .errors import BuildFailed, SiteError
+from .features.slugs import make_slug
 from .model import Settings, Site
 
 
@@ -89,6 +90,22 @@ def _line_of(raw: content.RawArticle, needle: str) -> tuple[int, int] | None:
     return raw.body_line + line, column
 
 
+def _tag_spellings(site: Site, raws) -> list[SiteError]:
+    """Tags spelt otherwise than one with the same slug: they share its page, which takes the
+    spelling of the newest article that uses it; each other spelling is pointed out where written."""
+    first: dict[str, tuple[str, str]] = {}
+    found = []
+    for article in site.articles:  # newest first, as the page takes its name
+        for name in article.tags:
+            slug = make_slug(name)
+            shown, where = first.setdefault(slug, (name, article.source))
+            if shown != name:
+                found.append(SiteError(article.source, *raws[article.source].front.where("tags"),
+                                       f"warning: tag {name!r} shares the page tags/{slug}/ with {shown!r} ({where}), "
+                                       f"which names it; spell them alike"))
+    return found
+
+
 def check_site(settings: Settings, now: dt.datetime | None = None) -> tuple[list[SiteError], list[SiteError]]:
     """Validate and render the whole site in memory as a build at `now` would; return the warnings
     and the scheduled articles it holds back, raise BuildFailed on errors."""
@@ -139,6 +156,8 @@ def check_site(settings: Settings, now: dt.datetime | None = None) -> tuple[list
                 where = _line_of(raw, src) or (raw.body_line, 1)
                 warnings.append(SiteError(article.source, *where,
                                           f"warning: image {src!r} has no alt text; write it as ![what it shows]({src})"))
+
+    warnings += _tag_spellings(site, raws)
 
     strings = site.config.strings
     if site.config.languages and strings:

@@ -114,3 +114,15 @@ def test_a_missing_lead_image_is_an_error_at_its_line(site):
     site.write("content/articles/warned.md", WARNED.replace("image: favicon.svg", "image: lead.jpg"))
     result = check(site, expect=1)
     assert "content/articles/warned.md:4:1: image 'lead.jpg' not found beside the article or under static/" in result.err
+
+
+def test_two_spellings_of_one_tag_are_pointed_out_where_the_other_is_written(site):
+    """`Crew life` and `crew-life` make one page, named by the newest article's spelling."""
+    site.write("content/articles/newer.md", article("Newer", "2021-10-20", tags="[Crew life, soyuz]"))
+    site.write("content/articles/older.md", article("Older", "2021-10-01", tags="[crew-life]"))
+    result = check(site, expect=0)
+    assert result.err.splitlines() == [
+        "content/articles/older.md:4:1: warning: tag 'crew-life' shares the page tags/crew-life/ with 'Crew life' "
+        "(content/articles/newer.md), which names it; spell them alike",
+    ]
+    check(site, "--strict", expect=1)
