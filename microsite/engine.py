@@ -470,10 +470,9 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
         again = {page.path: dataclasses.replace(page, context=deps.repoint(page.context, current)) for page in todo}
         todo = list(again.values())
         pages = [again.get(page.path, page) for page in pages]
-    same_paths = stands or (len(pages) == len(state.pages) and all(page.path in state.pages for page in pages))
-    if not (same_paths and _same_files(state, static, library)):  # else the last build's claims, which did not clash
-        _refuse_clashes(pages, static, library, site)
     planned = {page.path: page for page in pages}
+    if not (planned.keys() == state.pages.keys() and _same_files(state, static, library)):  # else the last build's claims, which did not clash
+        _refuse_clashes(pages, static, library, site)
     gone = [path for path in state.pages if path not in planned]
     names = {before: after for before, after in renamed.values()}
     fresh = whole or not state.output_is_ours(settings.output)

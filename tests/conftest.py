@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import signal
 import textwrap
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -167,6 +169,16 @@ class Result:
     status: int
     out: str
     err: str
+
+
+def sources_digest(folder: Path, flags: Iterable[str] = ()) -> str:
+    """A digest of everything a build reads (the files under content/, templates/, static/ and
+    i18n/) and of its flags: what a clean build's output depends on, so one per digest will do."""
+    digest = hashlib.sha256(json.dumps(list(flags)).encode())
+    for part in ("content", "templates", "static", "i18n"):
+        for path in sorted(p for p in (folder / part).rglob("*") if p.is_file()):
+            digest.update(f"{path.relative_to(folder).as_posix()}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def from_a_terminal() -> None:

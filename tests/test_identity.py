@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 from PIL import Image
 
-from conftest import ROOT, examples
+from conftest import ROOT, examples, sources_digest
 from live import Running, settle, wait_for
 from microsite import cli
 
@@ -35,15 +35,6 @@ def tree(folder: Path) -> dict[str, str]:
     """Every file of a folder by relative path, with a digest of its bytes."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def sources(folder: Path, flags: list[str]) -> str:
-    """A digest of everything a build reads: the files under content/, templates/ and static/, and the flags."""
-    digest = hashlib.sha256(json.dumps(flags).encode())
-    for part in ("content", "templates", "static"):
-        for rel, file_digest in tree(folder / part).items():
-            digest.update(f"{part}/{rel}\0{file_digest}\0".encode())
-    return digest.hexdigest()
 
 
 CLEAN: dict[str, dict[str, str] | None] = {}
@@ -343,7 +334,7 @@ class EditSequence(RuleBasedStateMachine):
 
     def clean_build(self) -> dict[str, str] | None:
         """Build the sources as they are into a new folder, in one process: no cache, no memory of earlier builds."""
-        key = sources(self.source, self.builds.flags())
+        key = sources_digest(self.source, self.builds.flags())
         if key not in CLEAN:
             folder = self.root / f"clean-{next(self.clean_builds)}"
             status = cli.main(["--source", str(self.source), "--output", str(folder / "output"), "--jobs", "1", "-q", *self.builds.flags()])

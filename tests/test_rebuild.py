@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import random
 import re
 import shutil
@@ -18,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from PIL import Image
 
-from conftest import MISSION_YAML, ROOT, SITE_YAML, article, examples, steps
+from conftest import MISSION_YAML, ROOT, SITE_YAML, article, examples, sources_digest, steps
 from microsite import engine
 from microsite.errors import BuildFailed
 from microsite.features import related
@@ -45,10 +44,7 @@ CLEAN: dict[str, tuple[dict[str, bytes], set[str]] | None] = {}
 
 def clean(source: Path, scratch: Path) -> tuple[dict[str, bytes], set[str]] | None:
     """A clean build of the source in one process, into a fresh folder with no cache; None when it fails."""
-    digest = hashlib.sha256()
-    for path in sorted(p for part in ("content", "templates", "static", "i18n") for p in (source / part).rglob("*") if p.is_file()):
-        digest.update(f"{path.relative_to(source).as_posix()}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
-    key = digest.hexdigest()
+    key = sources_digest(source)
     if key not in CLEAN:
         shutil.rmtree(scratch, ignore_errors=True)
         output = scratch / "output"

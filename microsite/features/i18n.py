@@ -188,6 +188,15 @@ class Strings:
             values["n"] = count
         return str(entry).format(**values) if values else str(entry)
 
+    def forms(self, code: str, key: str) -> dict[str, str]:
+        """Every plural form of string `key` in language `code`, unfilled, by CLDR category ("other"
+        alone for a string without forms); empty when no table has the key."""
+        try:
+            entry = self.get(code, key)
+        except LookupError:
+            return {}
+        return {str(form): str(text) for form, text in entry.items()} if isinstance(entry, Mapping) else {"other": str(entry)}
+
     def missing(self) -> list[tuple[str, str]]:
         """(language, key) of each key the default language has and another lacks."""
         base = self.tables.get(self.default, {})

@@ -201,15 +201,10 @@ def _add_language_helpers(env: Environment, site: Site, strings: i18n.Strings, r
         return strings.text(here(), key, count, **values)
 
     def t_forms(key: str) -> dict[str, str]:
-        """Every plural form of interface string `key` in the page's language, unfilled, by CLDR
-        category: for a script that counts in the browser (`Intl.PluralRules`). Empty when no
-        table has the key (a site's own table of the default language may predate it): the
-        script then says it its own way."""
-        try:
-            entry = strings.get(here(), key)
-        except LookupError:
-            return {}
-        return {str(form): str(text) for form, text in entry.items()} if isinstance(entry, Mapping) else {"other": str(entry)}
+        """Every plural form of interface string `key` in the page's language, for a script that
+        counts in the browser (`Intl.PluralRules`); empty when no table has the key (a site's own
+        table of the default language may predate it), and the script says it its own way."""
+        return strings.forms(here(), key)
 
     def date(value: dt.datetime | dt.date) -> str:
         return i18n.format_date(value, here())
