@@ -312,6 +312,7 @@ def rebuild(settings: Settings, state: State, changed: Iterable[str] | None = No
         done = _rebuild(settings, state, records, kinds, whole, early, started, written)
     except BaseException:
         store.discard()  # the cache entries of a failed build never reach the disk
+        state.fragments.clear()  # nor its macros' output: the next build compares its records with the last good one's
         state.hashes = cache.Hashes(state.hashes.previous)  # nor its digests: the files may change before the next
         if not early:
             state.unsettled = None if changed is None else set(changed)
@@ -448,9 +449,10 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
                 renamed[f"asset:{name}"] = (before.output, after.output)
     if early and not _one_body(changed, records):
         return None
-    env = render.environment(theme_dirs(settings.source, "templates"), site, static, library)
+    env = render.environment(theme_dirs(settings.source, "templates"), site, static, library, state.fragments)
     env.interned = state.interned
     inputs = deps.Inputs(env, static, library, recorded=True)
+    state.fragments.begin(inputs.part, None if whole else changed)
     stands = _plan_stands(state, kinds, changed, site)  # every context is as planned last time, but for the changed records
     pages = list(state.pages.values()) if stands else render.plan(site, state.similar)
     parts = {template: inputs.part(template) for template in {page.template for page in pages}}

@@ -331,6 +331,48 @@ def test_a_role_edit_renders_the_list_page_that_shows_the_crew_not_the_pages_aft
     assert tree(site.output) == files and folders(site.output) == dirs
 
 
+CACHED_TAG = """{% extends "base.html" %}
+{% block main %}
+<h1>{{ tag.name }}</h1>
+<ul>{% for article in articles %}{{ cached("_lines.html", "line", article, crew=crew[-1].id, note=none) }}{% endfor %}</ul>
+<p>{{ cached("_lines.html", "all", articles) }}</p>
+{% endblock %}
+"""
+LINES = """{% macro line(article, crew, note) %}<li>{{ article.title }}, told to {% for member in crew_list if member.id == crew %}{{ member.role }}{% endfor %}</li>{% endmacro %}
+{% macro all(articles) %}{{ articles|map(attribute="title")|join(", ") }}{% endmacro %}
+{% set crew_list = crew %}
+"""
+
+
+def test_a_cached_macro_prints_anew_what_a_changed_record_makes_it_print(site, tmp_path):
+    """`cached` keeps a macro's output for the next build of a session, and drops it when a record
+    the macro read changed, even one it reached through a global (`crew`), not its arguments."""
+    site.write("templates/tag.html", CACHED_TAG)
+    site.write("templates/_lines.html", LINES)
+    state, settings_ = State(), Settings(source=site.source, output=site.output)
+    engine.rebuild(settings_, state)
+    page = site.page("tags/soyuz/index.html")
+    assert [li.get_text() for li in page.select("main li")] == ["The landing, told to Commander", "The launch, told to Commander"]
+    assert page.select_one("main p").get_text() == "The landing, The launch"
+    for rel, text in [("content/mission.yaml", MISSION_YAML.replace("role: Commander", "role: Soyuz commander")),
+                      ("content/articles/launch.md", article("The lift-off", "2021-10-05", "Up they go.", tags="[soyuz]", crew="[peresild]"))]:
+        site.write(rel, text)
+        engine.rebuild(settings_, state, [rel])
+        files, dirs = clean(site.source, tmp_path / "clean")
+        assert tree(site.output) == files and folders(site.output) == dirs
+    page = site.page("tags/soyuz/index.html")
+    assert [li.get_text() for li in page.select("main li")] == ["The landing, told to Soyuz commander", "The lift-off, told to Soyuz commander"]
+    assert page.select_one("main p").get_text() == "The landing, The lift-off"
+
+
+def test_a_cached_macro_that_does_not_exist_is_named_at_its_line(site):
+    site.write("templates/tag.html", CACHED_TAG.replace('"line"', '"lines"'))
+    site.write("templates/_lines.html", LINES)
+    with pytest.raises(BuildFailed) as failed:
+        engine.build(Settings(source=site.source, output=site.output))
+    assert any(e.path == "templates/tag.html" and e.line == 4 and "lines" in e.message for e in failed.value.errors), failed.value.errors
+
+
 def test_a_stylesheet_edit_renders_nothing_and_puts_the_new_name_into_every_page(session):
     site, settings_, state = session
     css = (ROOT / "microsite/theme/static/style.css").read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ from typing import Any
 from ..output import search
 from ..output.write import MARKER
 from ..features import related
-from ..render.render import Read
+from ..render.render import Fragments, Read
 from ..model import Page, Site
 from . import cache
 
@@ -73,6 +73,8 @@ class State:
         """Every page of the last build, by output path, in plan order."""
         self.reads: dict[str, frozenset[Read]] = {}
         """What rendering read of each page's records (render.Reads), by output path."""
+        self.fragments = Fragments()
+        """What cached macros printed (render.Fragments), for the next builds' pages."""
         self.interned: dict[Read, Read] = {}
         """Each distinct read once, shared by the pages' reads of every build (render.Reads)."""
         self.parts: dict[str, str | None] = {}

@@ -80,8 +80,9 @@ dates on that page speak (`lang` in the page's context)."""
 
 
 def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asset],
-                library: images.Library | None = None) -> Environment:
-    """Make the Jinja2 environment: autoescape on, undefined names are errors, site helpers global."""
+                library: images.Library | None = None, fragments: Fragments | None = None) -> Environment:
+    """Make the Jinja2 environment: autoescape on, undefined names are errors, site helpers global.
+    `fragments` keeps what `cached` macros printed beyond this environment (a session's builds)."""
     env = Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml", "htm"), default_for_string=True),
@@ -134,6 +135,14 @@ def environment(template_dirs: list[Path], site: Site, assets: Mapping[str, Asse
         abs_url=abs_url,
         asset=asset,
     )
+    env.fragments = fragments or Fragments()
+
+    def cached(template: str, macro: str, *args: Any, **kwargs: Any) -> Any:
+        """What macro `macro` of `template` prints for these arguments, rendered once and then
+        reused (`Fragments`): for a macro that reads only its arguments and the globals."""
+        return env.fragments.call(env, template, macro, args, kwargs)
+
+    env.globals["cached"] = cached
     def urn(value: str) -> str:
         """A permanent Atom id that survives moving the site to another address."""
         return f"urn:uuid:{uuid.uuid5(FEED_NAMESPACE, f'{site.config.title}:{value}')}"
@@ -671,6 +680,7 @@ class Environment(jinja2.Environment):
     through here, so the recorder of the page being rendered (`reads`) sees what it reads."""
 
     reads: Reads | None = None
+    fragments: Fragments
     interned: dict[Read, Read] | None = None
     """Reads shared across pages (Reads.interned); a session keeps one table for all its builds."""
 
@@ -702,6 +712,101 @@ class Environment(jinja2.Environment):
             yield reads
         finally:
             self.reads = None
+
+
+class Fragments:
+    """What macros called through `cached` printed, by template, macro, arguments and the page's
+    language, for every page that calls them again.
+
+    A macro imported without context sees only its arguments and the globals, so what it prints
+    is a function of its arguments, the page's language, and its template's part (deps.Inputs.part:
+    the template files and the globals they name) but for the fields of records it reads, which
+    each entry keeps (the pages that print it read them too). Arguments are plain values and
+    records, the very objects (a record that changed is another object). An environment of its
+    own keeps entries for its builds only; a session's keeps them across builds (`begin`)."""
+
+    MOST = 16 << 20
+    """Characters kept at most; past that the entries start again."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple, tuple[Any, tuple, Any, frozenset[Read]]] = {}
+        self._readers: dict[str, set[tuple]] = {}
+        """Keys of the entries that read each record, for dropping those an edit changes."""
+        self._size = 0
+        self._stamp: Callable[[str], Any] = lambda template: ""
+
+    def begin(self, part: Callable[[str], str | None], changed: Mapping[str, set[str]] | None) -> None:
+        """Start a build whose templates' parts are `part` and whose records changed these fields
+        since the last one (None: not known): entries that read a changed field are dropped, and
+        those made with another part of their template are not used."""
+        self._stamp = part
+        if changed is None or len(changed) > len(self._entries) // 4 + 64:
+            self.clear()
+            return
+        for key, fields in changed.items():
+            for entry in self._readers.pop(key, ()):
+                found = self._entries.get(entry)
+                if found is not None and (ANY in fields or any((key, name) in found[3] for name in (*fields, ANY))):
+                    del self._entries[entry]
+                    self._size -= len(found[2])
+                elif found is not None:
+                    self._readers.setdefault(key, set()).add(entry)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._readers.clear()
+        self._size = 0
+
+    def call(self, env: Environment, template: str, macro: str, args: tuple, kwargs: Mapping[str, Any]) -> Any:
+        """Print macro `macro` of `template` (imported without context) with these arguments."""
+        names = tuple(sorted(kwargs))
+        values = (*args, *(kwargs[name] for name in names))
+        key = _fragment_key(template, macro, values, names)
+        stamp = self._stamp(template) if key is not None else None
+        if stamp is None:
+            return getattr(env.get_template(template).module, macro)(*args, **kwargs)
+        records = tuple(value for value in values if type(value) not in _PLAIN)
+        found = self._entries.get(key)
+        if found is not None and found[0] == stamp and all(a is b for a, b in zip(found[1], records)):
+            if env.reads is not None:
+                env.reads.fields.update(found[3])
+            return found[2]
+        outer = env.reads
+        env.reads = Reads(env.interned)
+        try:
+            text = getattr(env.get_template(template).module, macro)(*args, **kwargs)
+            reads = frozenset(env.reads.fields)
+        finally:
+            env.reads = outer
+        if outer is not None:
+            outer.fields.update(reads)
+        if found is not None:
+            self._size -= len(found[2])
+        if self._size > self.MOST:
+            self.clear()
+        self._entries[key] = (stamp, records, text, reads)
+        self._size += len(text)
+        for record in {read[0] for read in reads}:
+            self._readers.setdefault(record, set()).add(key)
+        return text
+
+
+def _fragment_key(template: str, macro: str, values: tuple, names: tuple[str, ...]) -> tuple | None:
+    """The key of a cached macro call, or None when an argument is neither a plain value nor a record."""
+    parts: list[Any] = [template, macro, _language, names]
+    for value in values:
+        kind = type(value)
+        if kind in _PLAIN:
+            parts.append((kind, value))
+            continue
+        key = record_key(value)
+        if key is None:
+            return None
+        parts.append(key)
+    return tuple(parts)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass(frozen=True)
