@@ -300,7 +300,7 @@ def rebuild(settings: Settings, state: State, changed: Iterable[str] | None = No
     kinds = None if changed is None else changes.classify(changed, BUNDLED)
     whole = state.records is None or kinds is None or any(c.kind in changes.FULL for c in kinds) \
         or not state.output_is_ours(settings.output) or _came_due(state.site)
-    if early and whole:
+    if early and (whole or not _front_as_before(settings, state, kinds)):
         return None
     try:
         records = None if whole else _update(settings, state, kinds)
@@ -320,6 +320,23 @@ def rebuild(settings: Settings, state: State, changed: Iterable[str] | None = No
     if done is not None:
         state.unsettled = set()
     return done
+
+
+def _front_as_before(settings: Settings, state: State, kinds: list[changes.Change]) -> bool:
+    """Tell whether the change may be an edit of one article's body alone: one article file,
+    there before and after, with the front matter it had. Reading that one file is all it takes,
+    so an early build gives up at once on an edit that the full rebuild, soon after, must do."""
+    if len(kinds) != 1 or kinds[0].kind is not changes.Kind.ARTICLE:
+        return False
+    rel = kinds[0].path
+    before = state.records.raws.get(rel)
+    if before is None:
+        return False
+    try:
+        after = content.read_article(settings.source / rel, rel, state.records.limit)
+    except (yaml12.LocatedProblem, OSError):
+        return False
+    return after.front == before.front and after.body_line == before.body_line
 
 
 def _came_due(site: Site | None) -> bool:
