@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -116,7 +117,8 @@ class TocEntry:
 
 @dataclass(frozen=True)
 class Article:
-    """One published Markdown article, converted and validated."""
+    """One published Markdown article, converted and validated. What its fields give (`url`,
+    `modified`) is computed once: planning and rendering ask for it hundreds of thousands of times."""
 
     source: str
     """Path of the Markdown file relative to the source folder."""
@@ -155,21 +157,21 @@ class Article:
     prefix: str = ""
     """Folder of the language's pages (`ru/`), empty in the default language."""
 
-    @property
+    @cached_property
     def people(self) -> tuple[str, ...]:
         """Crew ids listed in front matter or mentioned in the body."""
         return tuple(dict.fromkeys(self.crew + self.mentions))
 
-    @property
+    @cached_property
     def url(self) -> str:
         return SitePath(f"{self.prefix}articles/{self.slug}/")
 
-    @property
+    @cached_property
     def local_url(self) -> str:
         """Its URL inside its language's folder."""
         return f"articles/{self.slug}/"
 
-    @property
+    @cached_property
     def modified(self) -> dt.datetime:
         return self.updated or self.date
 

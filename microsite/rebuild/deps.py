@@ -14,6 +14,7 @@ values), and no field it read of those records changed (`stale`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Iterable, Mapping, NamedTuple
 
 import jinja2
@@ -221,7 +222,7 @@ def same_shape(old: Any, new: Any) -> bool:
 
 def _names(kind: type) -> tuple[str, ...]:
     """Every name a template can read of a record: its fields and its properties."""
-    properties = [name for name in dir(kind) if isinstance(getattr(kind, name, None), property)]
+    properties = [name for name in dir(kind) if isinstance(getattr(kind, name, None), (property, functools.cached_property))]
     return tuple(f.name for f in dataclasses.fields(kind)) + tuple(properties)
 
 
