@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -117,8 +116,7 @@ class TocEntry:
 
 @dataclass(frozen=True)
 class Article:
-    """One published Markdown article, converted and validated. What its fields give (`url`,
-    `modified`) is computed once: planning and rendering ask for it hundreds of thousands of times."""
+    """One published Markdown article, converted and validated."""
 
     source: str
     """Path of the Markdown file relative to the source folder."""
@@ -157,21 +155,21 @@ class Article:
     prefix: str = ""
     """Folder of the language's pages (`ru/`), empty in the default language."""
 
-    @cached_property
+    @property
     def people(self) -> tuple[str, ...]:
         """Crew ids listed in front matter or mentioned in the body."""
         return tuple(dict.fromkeys(self.crew + self.mentions))
 
-    @cached_property
+    @property
     def url(self) -> str:
         return SitePath(f"{self.prefix}articles/{self.slug}/")
 
-    @cached_property
+    @property
     def local_url(self) -> str:
         """Its URL inside its language's folder."""
         return f"articles/{self.slug}/"
 
-    @cached_property
+    @property
     def modified(self) -> dt.datetime:
         return self.updated or self.date
 

@@ -14,7 +14,6 @@ values), and no field it read of those records changed (`stale`).
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, Iterable, Mapping, NamedTuple
 
 import jinja2
@@ -222,7 +221,7 @@ def same_shape(old: Any, new: Any) -> bool:
 
 def _names(kind: type) -> tuple[str, ...]:
     """Every name a template can read of a record: its fields and its properties."""
-    properties = [name for name in dir(kind) if isinstance(getattr(kind, name, None), (property, functools.cached_property))]
+    properties = [name for name in dir(kind) if isinstance(getattr(kind, name, None), property)]
     return tuple(f.name for f in dataclasses.fields(kind)) + tuple(properties)
 
 
