@@ -729,7 +729,7 @@ class Fragments:
     """Characters kept at most; past that the entries start again."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple, tuple[Any, tuple, Any, frozenset[Read]]] = {}
+        self._entries: dict[tuple, tuple[Any, tuple, Any, tuple[Read, ...]]] = {}
         self._readers: dict[str, set[tuple]] = {}
         """Keys of the entries that read each record, for dropping those an edit changes."""
         self._size = 0
@@ -775,7 +775,7 @@ class Fragments:
         env.reads = Reads(env.interned)
         try:
             text = getattr(env.get_template(template).module, macro)(*args, **kwargs)
-            reads = frozenset(env.reads.fields)
+            reads = tuple(env.reads.fields)
         finally:
             env.reads = outer
         if outer is not None:
