@@ -223,7 +223,7 @@ def _build(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, start
         errors = _publish_static(tx, static, progress)
         images.publish(tx, library, settings.output, progress)
         cards.publish(tx, library.cards, store, settings.jobs, progress)
-        reads: dict[str, frozenset[render.Read]] = {}
+        reads: dict[str, render.Fields] = {}
         unread = delta.unknown_reads(rebuild)  # rendered to learn what they read, once
         todo = list(rebuild.stale(deps.Inputs(env, static, library=library), pages, tx, unread))
         render.render_all(env, todo, _emitter(tx, errors), settings.jobs, reads, progress)
@@ -497,7 +497,7 @@ def _rebuild(settings: Settings, state: State, records: Records, kinds: list[cha
     fresh = whole or not state.output_is_ours(settings.output)
     staged = fresh or len(todo) > max(MAX_IN_PLACE, len(pages) // 5) or any(c.kind is changes.Kind.IMAGE for c in kinds) \
         or (library is not state.library and _copies(library) != _copies(state.library))
-    reads: dict[str, frozenset[render.Read]] = {}
+    reads: dict[str, render.Fields] = {}
     if staged:
         outcome, record = _write_whole(settings, state, site, static, library, env, pages, todo, rename, names, reads, fresh)
         written(list(outcome.rewritten))
@@ -613,7 +613,7 @@ def _renamed(data: bytes, names: Mapping[str, str]) -> bytes:
 
 def _write_whole(settings: Settings, state: State, site: Site, static: dict, library: images.Library, env: render.Environment,
                  pages: list[Page], todo: list[Page], rename: list[Page], names: Mapping[str, str],
-                 reads: dict[str, frozenset[render.Read]], fresh: bool) -> tuple[Outcome, search.Record]:
+                 reads: dict[str, render.Fields], fresh: bool) -> tuple[Outcome, search.Record]:
     """Stage the whole output in the session's spare folder, keeping the files of pages that need
     nothing, and swap it in. The index is made there too when the output is `fresh` (the state
     cannot vouch for it); otherwise its files are kept, for `_index` to bring up to date."""
@@ -653,7 +653,7 @@ def _write_whole(settings: Settings, state: State, site: Site, static: dict, lib
 
 def _write_in_place(settings: Settings, state: State, site: Site, pages: list[Page], static: dict, library: images.Library,
                     env: render.Environment, todo: list[Page], rename: list[Page], names: Mapping[str, str], gone: list[str],
-                    kinds: list[changes.Change], reads: dict[str, frozenset[render.Read]]) -> Outcome:
+                    kinds: list[changes.Change], reads: dict[str, render.Fields]) -> Outcome:
     """Replace the few files that change in the finished output, each atomically (write.patch); in
     pages that only name renamed static files, put the new names in place. The host files
     (`_redirects`, `_headers`) are written again when what they list changed."""

@@ -118,7 +118,7 @@ def _bucket_key(rebuild: cache.Rebuild, kind: str, number: int) -> bytes:
 
 
 def save(store: cache.Store, rebuild: cache.Rebuild, site: Site, static: Any, library: Any, pages: list[Page],
-         rendered: dict[str, frozenset[render.Read]]) -> dict[str, Any]:
+         rendered: dict[str, render.Fields]) -> dict[str, Any]:
     """Keep the State of a finished full build; return what its record says of it: the state's
     token, no edited articles yet, and which pages read which articles' body fields (this build's
     reads, or the last build's for pages carried over; unknown when neither)."""
@@ -339,7 +339,7 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     static, library = pickle.loads(state.assets)
     env = render.environment(template_dirs, site, static, library)
     texts: dict[str, bytes] = {}
-    rendered: dict[str, frozenset[render.Read]] = {}
+    rendered: dict[str, render.Fields] = {}
     render.render_all(env, pages, lambda page, text: texts.__setitem__(page.path, text.encode("utf-8")), 1, rendered)
 
     output = settings.output.absolute()

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 import jinja2
 from jinja2 import meta
 
-from ..render.render import ANY, Read, record_key
+from ..render.render import ANY, Fields, record_key
 from ..source.content import text_digest as _hash
 from ..model import Article, CrewMember, Page
 
@@ -262,24 +262,34 @@ class Stale:
 
     def __init__(self, changed: Mapping[str, set[str]], renamed: Iterable[str]):
         renamed = set(renamed)
-        self._render: list[Read] = []
-        self._rename: list[Read] = []
+        self._render: dict[str, frozenset[str]] = {}
+        self._rename: dict[str, frozenset[str]] = {}
         for key, fields in changed.items():
             names = set(fields) | {ANY}
             if ANY in fields:
                 names |= _every_name(key)
-            (self._rename if key in renamed else self._render).extend((key, name) for name in names)
+            (self._rename if key in renamed else self._render)[key] = frozenset(names)
 
-    def __call__(self, old: Page | None, new: Page, reads: frozenset[Read] | None, parts_same: bool) -> str:
+    def __call__(self, old: Page | None, new: Page, reads: Fields | None, parts_same: bool) -> str:
         """What to do with `new`, given the page at its path in the last build, what rendering read
         then (None: unknown) and whether its template's part is the same."""
         if old is None or reads is None or not parts_same or old.template != new.template:
             return RENDER
         if old is not new and old.context != new.context and not same_shape(old.context, new.context):
             return RENDER
-        if any(read in reads for read in self._render):
+        if _reads_any(reads, self._render):
             return RENDER
-        return RENAME if any(read in reads for read in self._rename) else KEEP
+        return RENAME if _reads_any(reads, self._rename) else KEEP
+
+
+def _reads_any(reads: Fields, fields: Mapping[str, frozenset[str]]) -> bool:
+    """Tell whether a page read any of these fields, by record key."""
+    read = reads.by_record
+    for key, names in fields.items():
+        got = read.get(key)
+        if got is not None and not names.isdisjoint(got):
+            return True
+    return False
 
 
 def _every_name(key: str) -> set[str]:

@@ -18,7 +18,7 @@ from typing import Any
 from ..output import search
 from ..output.write import MARKER
 from ..features import related
-from ..render.render import Fragments, Read
+from ..render.render import Fields, Fragments
 from ..model import Page, Site
 from . import cache
 
@@ -71,11 +71,11 @@ class State:
         self.library: Any = None
         self.pages: dict[str, Page] = {}
         """Every page of the last build, by output path, in plan order."""
-        self.reads: dict[str, frozenset[Read]] = {}
+        self.reads: dict[str, Fields] = {}
         """What rendering read of each page's records (render.Reads), by output path."""
         self.fragments = Fragments()
         """What cached macros printed (render.Fragments), for the next builds' pages."""
-        self.interned: dict[Read, Read] = {}
+        self.interned: dict[Any, Any] = {}
         """Each distinct read once, shared by the pages' reads of every build (render.Reads)."""
         self.parts: dict[str, str | None] = {}
         """Each template's part (deps.Inputs.part) in the last build."""

@@ -8,7 +8,7 @@ import json
 import re
 import traceback
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
@@ -642,17 +642,52 @@ def record_key(record: Any) -> str | None:
     return None
 
 
+class Fields:
+    """What one page read, as a set of reads (`(key, name) in fields`, iterating gives the reads)
+    kept as the names read of each record: a site's pages read the same few sets of fields of
+    many records, so each set of names is one object shared by every page that reads it
+    (`Reads.interned`), and a page costs a small dict instead of a set of every read."""
+
+    __slots__ = ("by_record",)
+
+    def __init__(self, by_record: Mapping[str, frozenset[str]] | None = None) -> None:
+        self.by_record: Mapping[str, frozenset[str]] = by_record or {}
+
+    def __contains__(self, read: Read) -> bool:
+        names = self.by_record.get(read[0])
+        return names is not None and read[1] in names
+
+    def __iter__(self) -> Iterator[Read]:
+        for key, names in self.by_record.items():
+            for name in names:
+                yield key, name
+
+    def __len__(self) -> int:
+        return sum(map(len, self.by_record.values()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Fields) and self.by_record == other.by_record
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Fields({sorted(self)!r})"
+
+
+NONE_READ = Fields()
+
+
 class Reads:
     """The recorder handed to rendering: which fields of which records one page read.
 
     Templates reach a field through the environment's attribute and item lookups (`Environment`),
     and the helpers that print or describe a record say what they read (`note`)."""
 
-    def __init__(self, interned: dict[Read, Read] | None = None) -> None:
-        self.fields: set[Read] = set()
+    def __init__(self, interned: dict[Any, Any] | None = None) -> None:
+        self.by_record: dict[str, set[str]] = {}
         self.interned = {} if interned is None else interned
-        """One tuple for each read, shared by every page that makes it: a site's pages make
-        hundreds of thousands of reads of far fewer distinct fields."""
+        """One object for each record key and each set of names read, shared by every page that
+        reads it: a site's pages make hundreds of thousands of reads of far fewer distinct ones."""
 
     def note(self, record: Any, name: str = ANY) -> None:
         """Note that the page read field `name` of `record` (ANY: all of it); what a page reads
@@ -661,18 +696,40 @@ class Reads:
         if kind is redirects.Redirect:
             record, name, kind = record.article, redirects.Redirect.READS.get(name, ANY), Article
         if kind is Article or kind is CrewMember:
-            read = (record_key(record), name)
-            self.fields.add(self.interned.setdefault(read, read))
+            self._add(record_key(record), name)
 
     def asset(self, name: str) -> None:
         """Note that the page named the static file `name` (its fingerprinted path)."""
-        read = (f"asset:{name}", "output")
-        self.fields.add(self.interned.setdefault(read, read))
+        self._add(f"asset:{name}", "output")
+
+    def _add(self, key: str, name: str) -> None:
+        names = self.by_record.get(key)
+        if names is None:
+            self.by_record[self.interned.setdefault(key, key)] = {name}
+        else:
+            names.add(name)
+
+    def add(self, fields: Fields) -> None:
+        """Note every read of `fields` (what a cached macro read, for a page that prints it)."""
+        for key, names in fields.by_record.items():
+            own = self.by_record.get(key)
+            if own is None:
+                self.by_record[key] = set(names)
+            else:
+                own.update(names)
+
+    def frozen(self) -> Fields:
+        """What the page read, for keeps."""
+        if not self.by_record:
+            return NONE_READ
+        intern = self.interned.setdefault
+        return Fields({key: intern(names := frozenset(found), names) for key, found in self.by_record.items()})
 
 
-def bodies_read(reads: frozenset[Read]) -> frozenset[str]:
+def bodies_read(reads: Fields) -> frozenset[str]:
     """The articles (by source) whose body fields a page read."""
-    return frozenset(key for key, name in reads if (name in BODY_FIELDS or name == ANY) and key.startswith("content/"))
+    return frozenset(key for key, names in reads.by_record.items()
+                     if key.startswith("content/") and (ANY in names or not BODY_FIELDS.isdisjoint(names)))
 
 
 class Environment(jinja2.Environment):
@@ -681,8 +738,9 @@ class Environment(jinja2.Environment):
 
     reads: Reads | None = None
     fragments: Fragments
-    interned: dict[Read, Read] | None = None
-    """Reads shared across pages (Reads.interned); a session keeps one table for all its builds."""
+    interned: dict[Any, Any] | None = None
+    """Record keys and sets of names shared across pages (Reads.interned); a session keeps one
+    table for all its builds."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if self.reads is not None:
@@ -729,7 +787,7 @@ class Fragments:
     """Characters kept at most; past that the entries start again."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple, tuple[Any, tuple, Any, tuple[Read, ...]]] = {}
+        self._entries: dict[tuple, tuple[Any, tuple, Any, Fields]] = {}
         self._readers: dict[str, set[tuple]] = {}
         """Keys of the entries that read each record, for dropping those an edit changes."""
         self._size = 0
@@ -769,24 +827,24 @@ class Fragments:
         found = self._entries.get(key)
         if found is not None and found[0] == stamp and all(a is b for a, b in zip(found[1], records)):
             if env.reads is not None:
-                env.reads.fields.update(found[3])
+                env.reads.add(found[3])
             return found[2]
         outer = env.reads
         env.reads = Reads(env.interned)
         try:
             text = getattr(env.get_template(template).module, macro)(*args, **kwargs)
-            reads = tuple(env.reads.fields)
+            reads = env.reads.frozen()
         finally:
             env.reads = outer
         if outer is not None:
-            outer.fields.update(reads)
+            outer.add(reads)
         if found is not None:
             self._size -= len(found[2])
         if self._size > self.MOST:
             self.clear()
         self._entries[key] = (stamp, records, text, reads)
         self._size += len(text)
-        for record in {read[0] for read in reads}:
+        for record in reads.by_record:
             self._readers.setdefault(record, set()).add(key)
         return text
 
@@ -814,7 +872,7 @@ class Rendered:
     """One page's outcome: its text and what it read, or the problem that stopped it."""
 
     text: str | None
-    reads: frozenset[Read] = frozenset()
+    reads: Fields = field(default_factory=lambda: NONE_READ)
     """The fields of records the page read."""
     problem: SiteError | None = None
     shared: bool = False
@@ -825,13 +883,21 @@ def _attempt(env: Environment, page: Page) -> Rendered:
     """Render one page, recording what it reads; a template problem becomes part of the outcome."""
     with env.recording(Reads(env.interned)) as reads:
         try:
-            return Rendered(_render(env, page), frozenset(reads.fields))
+            return Rendered(_render(env, page), reads.frozen())
         except _PageProblem as exc:
             return Rendered(None, problem=exc.error, shared=exc.shared)
 
 
+def _shared(fields: Fields, interned: dict[Any, Any] | None) -> Fields:
+    """What a page rendered in a worker read, made of the keys and sets of names this process
+    shares (Reads.interned) instead of the copies it arrived as."""
+    if interned is None or not fields.by_record:
+        return fields
+    return Fields({interned.setdefault(key, key): interned.setdefault(names, names) for key, names in fields.by_record.items()})
+
+
 def render_all(env: Environment, pages: list[Page], emit: Callable[[Page, str], None], workers: int = 1,
-               reads: dict[str, frozenset[Read]] | None = None, progress: Progress = NONE) -> None:
+               reads: dict[str, Fields] | None = None, progress: Progress = NONE) -> None:
     """Render pages into `emit`, in order, collecting every template problem.
 
     With `workers` other than 1 (0: one per core), pages are rendered in forked processes and
@@ -851,7 +917,7 @@ def render_all(env: Environment, pages: list[Page], emit: Callable[[Page, str], 
                 errors.append(done.problem)
             continue
         if reads is not None:
-            reads[page.path] = done.reads
+            reads[page.path] = done.reads if workers == 1 else _shared(done.reads, env.interned)
         try:
             emit(page, done.text)
         except BuildFailed as exc:
