@@ -823,7 +823,7 @@ class Fragments:
         stamp = self._stamp(template) if key is not None else None
         if stamp is None:
             return getattr(env.get_template(template).module, macro)(*args, **kwargs)
-        records = tuple(value for value in values if type(value) not in _PLAIN)
+        records = tuple(value for value in values if record_key(value) is not None)
         found = self._entries.get(key)
         if found is not None and found[0] == stamp and all(a is b for a, b in zip(found[1], records)):
             if env.reads is not None:
@@ -854,7 +854,7 @@ def _fragment_key(template: str, macro: str, values: tuple, names: tuple[str, ..
     parts: list[Any] = [template, macro, _language, names]
     for value in values:
         kind = type(value)
-        if kind in _PLAIN:
+        if kind in _PLAIN or _is_value(value):
             parts.append((kind, value))
             continue
         key = record_key(value)
@@ -865,6 +865,14 @@ def _fragment_key(template: str, macro: str, values: tuple, names: tuple[str, ..
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_value(value: Any) -> bool:
+    """Tell a frozen record of plain values (a list's `Pager`), which equal values stand for."""
+    kind = type(value)
+    params = getattr(kind, "__dataclass_params__", None)
+    return params is not None and params.frozen and record_key(value) is None \
+        and all(type(getattr(value, name)) in _PLAIN for name in kind.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
