@@ -117,10 +117,10 @@ def _prefix(folder: str) -> str:
     return folder[:folder.index(FOLDER)]
 
 
-def merged_folders(site: Site, prefix: str = "") -> list[str]:
+def merged_folders(site: Site, prefix: str = "") -> tuple[str, ...]:
     """Folders of the shards the search page of a language merges into the first (`pagefind/shard-N/`),
     inside that language's folder."""
-    return [f"{folder[len(prefix):]}/" for folder in layout(site) if _prefix(folder) == prefix and folder != prefix + FOLDER]
+    return tuple(f"{folder[len(prefix):]}/" for folder in layout(site) if _prefix(folder) == prefix and folder != prefix + FOLDER)
 
 
 def has_index(site: Site, prefix: str = "") -> bool:

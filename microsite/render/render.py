@@ -868,8 +868,11 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _is_value(value: Any) -> bool:
-    """Tell a frozen record of plain values (a list's `Pager`), which equal values stand for."""
+    """Tell a frozen record or a tuple of plain values (a list's `Pager`, the search page's
+    shards), which equal values stand for."""
     kind = type(value)
+    if kind is tuple:
+        return all(type(item) in _PLAIN or _is_value(item) for item in value)
     params = getattr(kind, "__dataclass_params__", None)
     return params is not None and params.frozen and record_key(value) is None \
         and all(type(getattr(value, name)) in _PLAIN for name in kind.__dataclass_fields__)
