@@ -365,6 +365,22 @@ def test_a_cached_macro_prints_anew_what_a_changed_record_makes_it_print(site, t
     assert page.select_one("main p").get_text() == "The landing, The lift-off"
 
 
+def test_cached_calls_with_equal_values_of_other_types_or_other_pagers_print_their_own_output(site):
+    """1, True and 1.0 are equal in Python: a cached call tells them apart by type. A pager (a
+    frozen record of plain values) is keyed by its values, so each page of a list prints its own."""
+    site.write("templates/_lines.html", '{% macro show(value) %}[{{ value }}]{% endmacro %}'
+                                        '{% macro place(pager) %}{{ pager.number }}/{{ pager.count }}{% endmacro %}')
+    site.write("templates/tag.html", """{% extends "base.html" %}
+{% block main %}
+<p>{% for v in [1, true, 1.0, "1", none, (1, 2)] %}{{ cached("_lines.html", "show", v) }}{% endfor %} {{ cached("_lines.html", "place", pager) }}</p>
+{% endblock %}
+""")
+    site.write("content/site.yaml", SITE_YAML + "per_page: 1\n")
+    engine.build(Settings(source=site.source, output=site.output))
+    for number, rel in [(1, "tags/soyuz/index.html"), (2, "tags/soyuz/page/2/index.html")]:
+        assert site.page(rel).select_one("main p").get_text() == f"[1][True][1.0][1][None][(1, 2)] {number}/2"
+
+
 def test_a_cached_macro_that_does_not_exist_is_named_at_its_line(site):
     site.write("templates/tag.html", CACHED_TAG.replace('"line"', '"lines"'))
     site.write("templates/_lines.html", LINES)
