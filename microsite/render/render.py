@@ -8,7 +8,7 @@ import json
 import re
 import traceback
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
@@ -662,14 +662,6 @@ class Fields:
             for name in names:
                 yield key, name
 
-    def __len__(self) -> int:
-        return sum(map(len, self.by_record.values()))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Fields) and self.by_record == other.by_record
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return f"Fields({sorted(self)!r})"
 
@@ -804,10 +796,13 @@ class Fragments:
         for key, fields in changed.items():
             for entry in self._readers.pop(key, ()):
                 found = self._entries.get(entry)
-                if found is not None and (ANY in fields or any((key, name) in found[3] for name in (*fields, ANY))):
+                if found is None:
+                    continue
+                read = found[3].by_record.get(key, frozenset())
+                if ANY in fields or ANY in read or not read.isdisjoint(fields):
                     del self._entries[entry]
                     self._size -= len(found[2])
-                elif found is not None:
+                else:
                     self._readers.setdefault(key, set()).add(entry)
 
     def clear(self) -> None:
@@ -883,7 +878,7 @@ class Rendered:
     """One page's outcome: its text and what it read, or the problem that stopped it."""
 
     text: str | None
-    reads: Fields = field(default_factory=lambda: NONE_READ)
+    reads: Fields = NONE_READ
     """The fields of records the page read."""
     problem: SiteError | None = None
     shared: bool = False
