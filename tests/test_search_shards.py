@@ -196,7 +196,7 @@ def test_pages_whose_paths_a_glob_would_misread_are_indexed_too(tmp_path):
         (staging / rel).parent.mkdir(parents=True)
         (staging / rel).write_text("<html><body><main data-pagefind-body><p>Hello orbit</p></main></body></html>")
     for chosen in (pages[:1], pages):
-        [files] = search._index([[(rel, str(staging / rel)) for rel in chosen]], "en")
+        [files] = [dict(files) for files in search._index([[(rel, str(staging / rel)) for rel in chosen]], "en")]
         assert f'"page_count":{len(chosen)}' in files["pagefind-entry.json"].decode()
 
 

@@ -34,7 +34,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Mapping, NamedTuple
+from typing import Iterable, Iterator, Mapping, NamedTuple
 
 from ..rebuild import cache
 from ..render import parallel
@@ -282,8 +282,9 @@ class _Service:
         self.log.seek(0)
         return f"pagefind exited with status {status}: {self.log.read().decode('utf-8', 'replace').strip()[-2000:]}"
 
-    def files(self) -> dict[str, bytes]:
-        """Wait for the index; return its files by path inside the bundle folder."""
+    def files(self) -> Iterator[tuple[str, bytes]]:
+        """Wait for the index; return its files (path inside the bundle folder, bytes) by path,
+        each decoded only when asked for, so a shard's index is never held twice."""
         try:
             for number in range(1, self.last):
                 self._answer(number)
@@ -293,7 +294,8 @@ class _Service:
             self.proc.wait()
         finally:
             self.stop()
-        return {file["path"]: base64.b64decode(file["content"]) for file in found}
+        found.sort(key=lambda file: file["path"], reverse=True)
+        return _decoded(found)
 
     def stop(self) -> None:
         """End the service, finished or not."""
@@ -307,30 +309,36 @@ class _Service:
         self.log.close()
 
 
+def _decoded(found: list[dict]) -> Iterator[tuple[str, bytes]]:
+    """Files of a service's answer, listed last first, decoded one at a time and let go."""
+    while found:
+        file = found.pop()
+        yield file["path"], base64.b64decode(file["content"])
+
+
 def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Progress = NONE,
-           languages: list[str] | None = None) -> list[dict[str, bytes]]:
+           languages: list[str] | None = None) -> Iterator[Iterator[tuple[str, bytes]]]:
     """Index each job's pages, `at_once` shards at a time, in `language` or each job's of
-    `languages`; return each job's index files. `progress` counts the shards indexed."""
-    results: list[dict[str, bytes]] = []
+    `languages`; yield each job's index files in job order, to be used up before the next (a
+    site's whole index is never in memory at once). `progress` counts the shards indexed."""
     running: list[_Service] = []
     try:
         for pages, speaking in zip(jobs, languages or [language] * len(jobs)):
             running.append(_Service(pages, speaking))
             if len(running) >= at_once:
-                results.append(running.pop(0).files())
+                yield running.pop(0).files()
                 progress.advance()
         while running:
-            results.append(running.pop(0).files())
+            yield running.pop(0).files()
             progress.advance()
     finally:
         for service in running:
             service.stop()
-    return results
 
 
-def _bundle(folder: str, files: dict[str, bytes]) -> dict[str, bytes]:
-    """The files of one shard's index that the output needs, by output path."""
-    return {f"{folder}/{rel}": data for rel, data in sorted(files.items()) if folder.endswith(FOLDER) or _is_data(rel)}
+def _bundle(folder: str, files: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
+    """The files of one shard's index that the output needs, with their output paths."""
+    return ((f"{folder}/{rel}", data) for rel, data in files if folder.endswith(FOLDER) or _is_data(rel))
 
 
 @dataclass(frozen=True)
@@ -436,7 +444,7 @@ class Update:
         try:
             while self._running:
                 folder, service = self._running.pop(0)
-                files = _bundle(folder, service.files())
+                files = dict(_bundle(folder, service.files()))
                 writes.update(files)
                 self._made[self._bundles[folder]] = sorted(files)
                 self._start()
@@ -510,7 +518,7 @@ def publish(tx, site: Site, previous: Record, progress: Progress = NONE) -> tupl
                       [reading(folder)[0] for folder, _, _ in todo]) if todo else []
         for (folder, key, _), files in zip(todo, made):
             stamps: dict[str, Stamp | None] = {}
-            for rel, data in _bundle(folder, files).items():
+            for rel, data in _bundle(folder, files):
                 tx.write(rel, data)
                 stamps[rel] = _stamp(os.path.join(staging, rel))
             record.shards[key] = stamps
