@@ -264,11 +264,13 @@ class Stale:
         renamed = set(renamed)
         self._render: dict[str, frozenset[str]] = {}
         self._rename: dict[str, frozenset[str]] = {}
+        shared: dict[frozenset[str], frozenset[str]] = {}  # one set for the many records changed alike (all of them, in a full build)
         for key, fields in changed.items():
             names = set(fields) | {ANY}
             if ANY in fields:
                 names |= _every_name(key)
-            (self._rename if key in renamed else self._render)[key] = frozenset(names)
+            names = frozenset(names)
+            (self._rename if key in renamed else self._render)[key] = shared.setdefault(names, names)
 
     def __call__(self, old: Page | None, new: Page, reads: Fields | None, parts_same: bool) -> str:
         """What to do with `new`, given the page at its path in the last build, what rendering read
