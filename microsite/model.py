@@ -113,6 +113,12 @@ class TocEntry:
     id: str
     title: str
 
+    def __reduce__(self):
+        """Unpickle through the constructor: an instance restored from its state dict keeps a
+        dict of its own, and a site's tables of contents come back from the workers in the tens
+        of thousands."""
+        return (TocEntry, (self.level, self.id, self.title))
+
 
 @dataclass(frozen=True)
 class Article:
