@@ -25,7 +25,8 @@ MAX_NODES = 200_000
 
 
 class YamlMap(dict):
-    """A mapping that remembers the 1-based line and column of itself and of each key."""
+    """A mapping that remembers the 1-based line and column of itself and of each key (`key_marks`,
+    shared by mappings laid out alike: read only once loaded)."""
 
     line: int = 0
     column: int = 0
@@ -47,7 +48,7 @@ class YamlList(list):
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.item_marks: list[tuple[int, int]] = []
+        self.item_marks: tuple[tuple[int, int], ...] | list[tuple[int, int]] = []
 
     def where(self, index: int) -> tuple[int, int]:
         """Return (line, column) of item `index`."""
@@ -77,8 +78,24 @@ class YamlProblem(Exception):
         self.message, self.line, self.column = message, line, column
 
 
+_SHARED: dict = {}
+"""Marks and keys met before, handed out again: a site's front matters mostly sit on the same
+lines with the same keys, and their marks are kept for as long as the articles are."""
+MAX_SHARED = 1 << 16
+
+
+def _shared(value):
+    """An equal value met before, or this one, remembered while there is room."""
+    found = _SHARED.get(value)
+    if found is not None:
+        return found
+    if len(_SHARED) < MAX_SHARED:
+        _SHARED[value] = value
+    return value
+
+
 def _mark(node, offset: int = 0) -> tuple[int, int]:
-    return node.start_mark.line + 1 + offset, node.start_mark.column + 1
+    return _shared((node.start_mark.line + 1 + offset, node.start_mark.column + 1))
 
 
 def _scalar(node):
@@ -152,6 +169,7 @@ def _build(node, budget: list[int], offset: int, depth: int = 0):
         for item in node.value:
             out.append(_build(item, budget, offset, depth + 1))
             out.item_marks.append(_mark(item, offset))
+        out.item_marks = _shared(tuple(out.item_marks))
         return out
     if isinstance(node, yaml.MappingNode):
         out = YamlMap()
@@ -165,10 +183,27 @@ def _build(node, budget: list[int], offset: int, depth: int = 0):
             if key in out:
                 first = out.key_marks[key][0]
                 raise YamlProblem(f"duplicate key {key!r} (first defined on line {first}); keep only one", *_mark(key_node))
+            if type(key) is str:
+                key = _shared(key)
             out[key] = _build(value_node, budget, offset, depth + 1)
             out.key_marks[key] = _mark(key_node, offset)
+        out.key_marks = _marks_of(out.key_marks)
         return out
     raise YamlProblem(f"unsupported YAML node {type(node).__name__}", *_mark(node))  # pragma: no cover
+
+
+def _marks_of(marks: dict) -> dict:
+    """The marks of a mapping, as a mapping laid out alike before had them: shared, read only."""
+    try:
+        layout = ("marks", *marks.items())
+        found = _SHARED.get(layout)
+    except TypeError:  # an unhashable key: never shared
+        return marks
+    if found is not None:
+        return found
+    if len(_SHARED) < MAX_SHARED:
+        _SHARED[layout] = marks
+    return marks
 
 
 def load(text: str, line_offset: int = 0):
