@@ -326,11 +326,13 @@ def _index(jobs: list[list[Page]], language: str, at_once: int = 1, progress: Pr
         for pages, speaking in zip(jobs, languages or [language] * len(jobs)):
             running.append(_Service(pages, speaking))
             if len(running) >= at_once:
-                yield running.pop(0).files()
+                files = running.pop(0).files()
                 progress.advance()
+                yield files
         while running:
-            yield running.pop(0).files()
+            files = running.pop(0).files()
             progress.advance()
+            yield files
     finally:
         for service in running:
             service.stop()
