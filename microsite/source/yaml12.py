@@ -84,13 +84,15 @@ lines with the same keys, and their marks are kept for as long as the articles a
 MAX_SHARED = 1 << 16
 
 
-def _shared(value):
-    """An equal value met before, or this one, remembered while there is room."""
-    found = _SHARED.get(value)
+def _shared(value, key=None):
+    """The value remembered under `key` (by default the value itself) when there is one, else
+    this one, remembered while there is room."""
+    key = value if key is None else key
+    found = _SHARED.get(key)
     if found is not None:
         return found
     if len(_SHARED) < MAX_SHARED:
-        _SHARED[value] = value
+        _SHARED[key] = value
     return value
 
 
@@ -195,15 +197,9 @@ def _build(node, budget: list[int], offset: int, depth: int = 0):
 def _marks_of(marks: dict) -> dict:
     """The marks of a mapping, as a mapping laid out alike before had them: shared, read only."""
     try:
-        layout = ("marks", *marks.items())
-        found = _SHARED.get(layout)
+        return _shared(marks, ("marks", *marks.items()))
     except TypeError:  # an unhashable key: never shared
         return marks
-    if found is not None:
-        return found
-    if len(_SHARED) < MAX_SHARED:
-        _SHARED[layout] = marks
-    return marks
 
 
 def load(text: str, line_offset: int = 0):
