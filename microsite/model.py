@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -113,11 +115,53 @@ class TocEntry:
     id: str
     title: str
 
+
+class Toc(Sequence):
+    """An article's table of contents: a sequence of its headings (TocEntry), each made when asked
+    for. A site keeps every article's outline for the whole of a session, tens of thousands of
+    headings, so they are held as one string of their ids and titles and an array of their levels
+    and lengths: a fifth of what as many records take."""
+
+    __slots__ = ("_text", "_sizes")
+
+    def __init__(self, entries: Iterable[TocEntry] = ()) -> None:
+        entries = tuple(entries)
+        self._text = "".join(entry.id + entry.title for entry in entries)
+        self._sizes = array("I", [n for entry in entries for n in (entry.level, len(entry.id), len(entry.title))])
+
+    @classmethod
+    def _packed(cls, text: str, sizes: bytes) -> "Toc":
+        toc = cls.__new__(cls)
+        toc._text, toc._sizes = text, array("I", sizes)
+        return toc
+
+    def __iter__(self) -> Iterator[TocEntry]:
+        text, sizes, at = self._text, self._sizes, 0
+        for i in range(0, len(sizes), 3):
+            level, id_end = sizes[i], at + sizes[i + 1]
+            end = id_end + sizes[i + 2]
+            yield TocEntry(level, text[at:id_end], text[id_end:end])
+            at = end
+
+    def __len__(self) -> int:
+        return len(self._sizes) // 3
+
+    def __getitem__(self, index):
+        return tuple(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Toc):
+            return self._text == other._text and self._sizes == other._sizes
+        return isinstance(other, tuple) and tuple(self) == other
+
+    def __hash__(self) -> int:
+        return hash((self._text, self._sizes.tobytes()))
+
+    def __repr__(self) -> str:
+        return f"Toc({list(self)!r})"
+
     def __reduce__(self):
-        """Unpickle through the constructor: an instance restored from its state dict keeps a
-        dict of its own, and a site's tables of contents come back from the workers in the tens
-        of thousands."""
-        return (TocEntry, (self.level, self.id, self.title))
+        return (Toc._packed, (self._text, self._sizes.tobytes()))
 
 
 @dataclass(frozen=True)
@@ -138,7 +182,7 @@ class Article:
     image_alt: str | None
     body: Any
     """The article body as HTML (bodies.Html: `str()` gives the text, which may be fetched from the cache)."""
-    toc: tuple[TocEntry, ...]
+    toc: Toc
     words: int
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     """Front-matter fields the generator does not know; handed to templates unchanged."""

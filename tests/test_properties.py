@@ -1,7 +1,8 @@
-"""Property-based tests: front-matter splitting, slugs and output paths hold for any input."""
+"""Property-based tests: front-matter splitting, slugs, output paths and outlines hold for any input."""
 
 from __future__ import annotations
 
+import pickle
 import re
 import tempfile
 from urllib.parse import unquote
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import examples
+from microsite.model import Toc, TocEntry
 from microsite.output import write
 from microsite.source import yaml12
 from microsite.source.content import split_front_matter
@@ -102,3 +104,18 @@ def test_a_transaction_writes_only_inside_its_output(names):
         assert {p for p in base.rglob("*")} - inside == {base / "outside"}
         for path in inside:
             assert path.resolve().is_relative_to(output.resolve())
+
+
+heading = st.builds(TocEntry, st.integers(1, 6), st.text(max_size=30), st.text(max_size=60))
+
+
+@NO_DEADLINE
+@given(st.lists(heading, max_size=12), st.lists(heading, max_size=12))
+def test_an_outline_gives_back_its_headings_whatever_they_hold(entries, others):
+    toc = Toc(entries)
+    assert list(toc) == entries
+    assert len(toc) == len(entries)
+    assert [toc[i] for i in range(-len(entries), len(entries))] == entries + entries
+    again = pickle.loads(pickle.dumps(toc))
+    assert again == toc and hash(again) == hash(toc) and list(again) == entries
+    assert (Toc(others) == toc) == (others == entries), "equal exactly when the headings are"

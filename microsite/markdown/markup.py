@@ -12,7 +12,7 @@ from markdown.extensions.toc import slugify_unicode
 from . import inline
 from .bodies import Html
 from .mentions import Crew, MentionExtension, Ref
-from ..model import TocEntry
+from ..model import Toc, TocEntry
 from .urls import SafeLinks
 
 ANCHOR_TITLE = "Link to this section"
@@ -47,7 +47,7 @@ class Converted:
     """An article body turned into HTML, with its headings and length."""
 
     html: Html
-    toc: tuple[TocEntry, ...]
+    toc: Toc
     words: int
     mentions: tuple[str, ...] = ()
     """Ids of the crew members the body mentions by name or `[[crew:id]]`."""
@@ -98,5 +98,5 @@ def convert(text: str, allow_html: bool = True, crew: Crew = NO_CREW) -> Convert
     html = _EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", md.convert(text))
     html = _TABLE_OPEN.sub(_TABLE_WRAP + r"\g<0>", html).replace("</table>", "</table></div>").replace(_CODE_OPEN, _CODE_FOCUSABLE)
     state = mentions.state
-    return Converted(Html(html), tuple(_flatten(md.toc_tokens)), len(_WORD.findall(text)),
+    return Converted(Html(html), Toc(_flatten(md.toc_tokens)), len(_WORD.findall(text)),
                      tuple(state.mentioned), tuple(state.refs))
