@@ -694,9 +694,9 @@ def _index(settings: Settings, state: State, site: Site, outcome: Outcome, gone:
     renamed = {rel for rel, kind in outcome.rewritten.items() if rel in members and kind == ASSETS}
     update = search.Update(output, search.Shards.of(state.site), after, state.search, changed, renamed)
     try:
-        writes, removes = update.finish()
-        with write.BuildLock.held(output):
-            written = write.patch(output, writes, removes)
+        with write.BuildLock.held(output), write.Patch(output) as batch:
+            _, removes = update.finish(batch)
+            written = batch.commit()
     finally:
         update.stop()
     outcome.rewritten.update((rel, CONTENT) for rel in written)

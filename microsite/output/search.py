@@ -41,6 +41,7 @@ from ..render import parallel
 from ..errors import BuildFailed, SiteError
 from ..model import Site
 from ..progress import NONE, Progress
+from .write import Patch
 
 FOLDER = "pagefind"
 """Where the index lives in the output; templates load `pagefind/pagefind.js` from here."""
@@ -438,17 +439,21 @@ class Update:
             service.stop()
         self._running = []
 
-    def finish(self) -> tuple[dict[str, bytes], list[str]]:
-        """Wait for the indexers; return the index files to write (output path -> bytes) and
-        those to remove."""
-        writes: dict[str, bytes] = {}
+    def finish(self, batch: Patch) -> tuple[list[str], list[str]]:
+        """Wait for the indexers, staging each shard's index files in `batch` as soon as that
+        shard is done (a rebuild that changed every page would otherwise hold the whole index),
+        and the removal of those no shard makes any more; return the paths of both."""
+        writes: list[str] = []
         self._made: dict[bytes, list[str]] = {}
         try:
             while self._running:
                 folder, service = self._running.pop(0)
-                files = dict(_bundle(folder, service.files()))
-                writes.update(files)
-                self._made[self._bundles[folder]] = sorted(files)
+                made = []
+                for rel, data in _bundle(folder, service.files()):
+                    batch.write(rel, data)
+                    made.append(rel)
+                writes += made
+                self._made[self._bundles[folder]] = sorted(made)
                 self._start()
         except Exception as exc:
             self.stop()
@@ -456,6 +461,8 @@ class Update:
         old_files = {rel for files in self.gone.values() for rel in files}
         self.removes = sorted(old_files - set(writes) - {rel for key in self._rekeyed.values() for rel in self.record.shards[key]}
                               - {rel for key in self._keys if key in self.record.shards for rel in self.record.shards[key]})
+        for rel in self.removes:
+            batch.remove(rel)
         return writes, self.removes
 
     def commit(self, removed_pages: Iterable[str]) -> Record:

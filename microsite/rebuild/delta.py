@@ -350,10 +350,11 @@ def _apply(settings: Settings, store: cache.Store, rebuild: cache.Rebuild, state
     # the pages are in place: index again the shards that hold the changed ones
     update = search.Update(output, state.shards, state.shards, record, {rel for rel in written if state.shards.folder(rel)}, set())
     try:
-        writes, removes = update.finish()
+        with write.Patch(output) as batch:
+            writes, removes = update.finish(batch)
+            written += batch.commit()
     finally:
         update.stop()
-    written += write.patch(output, writes, removes)
     search.remember(store, output, update.commit(()))
     files = dict(rebuild.previous_files)
     for rel in written:
