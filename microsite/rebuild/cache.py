@@ -335,8 +335,11 @@ _RECENT = _Recent()
 class Store:
     """A folder of checksummed pickles; a missing or damaged entry reads as absent."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, shared: bool = True):
         self.folder = folder
+        self.shared = shared
+        """Whether entries of the SHARED kinds go through the process's memory of recent ones
+        (_RECENT): a session, which builds one site into one folder, has no use for it."""
         self.used: dict[str, set[bytes]] = {}
         """Keys this build read or wrote, by kind: what `prune` keeps."""
         self.pending: dict[tuple[str, bytes], Any] = {}
@@ -348,9 +351,9 @@ class Store:
         self.packs = {kind: _Packs(self, kind) for kind in PACKED}
 
     @classmethod
-    def beside(cls, output: Path) -> "Store":
+    def beside(cls, output: Path, shared: bool = True) -> "Store":
         """The cache belonging to an output folder: a sibling, never inside what is published."""
-        return cls(output.absolute().parent / FOLDER)
+        return cls(output.absolute().parent / FOLDER, shared)
 
     def _path(self, kind: str, key: bytes) -> str:
         name = key.hex()
@@ -390,7 +393,7 @@ class Store:
 
     def _recent(self, kind: str, key: bytes) -> Any | None:
         """An entry this cache lacks that this process made for another: stored here too."""
-        value = _RECENT.get(kind, key) if kind in SHARED else None
+        value = _RECENT.get(kind, key) if self.shared and kind in SHARED else None
         if value is not None:
             self.put(kind, key, value)
         return value
@@ -403,7 +406,7 @@ class Store:
         """Store a value when the build succeeds (`flush`); with `now`, write it at once into the
         staging folder instead of holding it in memory until then."""
         self.used.setdefault(kind, set()).add(key)
-        if kind in SHARED:
+        if self.shared and kind in SHARED:
             _RECENT.add(kind, key, value)
         if not now:
             self.pending[(kind, key)] = value

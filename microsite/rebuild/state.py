@@ -94,9 +94,10 @@ class State:
         return self.records.site if self.records else None
 
     def open_store(self, output: Path) -> cache.Store:
-        """The cache beside the output, opened once for the whole session."""
+        """The cache beside the output, opened once for the whole session (which keeps no
+        process-wide copies of cards: its own cache has them)."""
         if self.store is None:
-            self.store = cache.Store.beside(output)
+            self.store = cache.Store.beside(output, shared=False)
         return self.store
 
     def output_is_ours(self, output: Path) -> bool:
