@@ -13,11 +13,15 @@ import datetime as dt
 import io
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import UsageError
 from .features.slugs import make_slug, transliterate
 from .rebuild.cache import FOLDER as CACHE_FOLDER
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 

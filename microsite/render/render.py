@@ -344,31 +344,32 @@ def plan(site: Site, similar: related.Related | None = None) -> list[Page]:
     if not site.config.languages:
         pages, sitemap = _plan_language(site, similar)
         return pages + _plan_root(sitemap)
-    planned = {lang.code: _plan_language(site.views[lang.code], similar.part(lang.code) if similar else None, lang,
-                                         (search.merged_folders(site, lang.prefix), search.has_index(site, lang.prefix)),
-                                         i18n.Spoken(site.config.strings, lang.code) if site.config.strings else timeline.ENGLISH,
-                                         site.articles[0].modified if site.articles else None)
-               for lang in site.config.languages}
+    planned = {language.code: _plan_language(
+                   site.views[language.code], similar.part(language.code) if similar else None, language,
+                   (search.merged_folders(site, language.prefix), search.has_index(site, language.prefix)),
+                   i18n.Spoken(site.config.strings, language.code) if site.config.strings else timeline.ENGLISH,
+                   site.articles[0].modified if site.articles else None)
+               for language in site.config.languages}
     found: dict[tuple[str, str], dict[str, SitePath]] = {}
-    for lang in site.config.languages:
-        for page in planned[lang.code][0]:
+    for language in site.config.languages:
+        for page in planned[language.code][0]:
             if _is_page(page):
-                found.setdefault(_identity(page), {})[lang.code] = SitePath(lang.prefix + page.context["page_url"])
+                found.setdefault(_identity(page), {})[language.code] = SitePath(language.prefix + page.context["page_url"])
     pages: list[Page] = []
     sitemap: list[tuple] = []
-    for lang in site.config.languages:
-        view = site.views[lang.code]
-        shared = {"lang": lang.code, "site": view.config, "data": view.data, "mission": view.data.get("mission", {}),
+    for language in site.config.languages:
+        view = site.views[language.code]
+        shared = {"lang": language.code, "site": view.config, "data": view.data, "mission": view.data.get("mission", {}),
                   "film": view.data.get("film", {}), "crew": view.crew, "events": view.events, "tags": view.tags,
-                  "feed_key": f":{lang.code}" if lang.prefix else ""}
-        own, entries = planned[lang.code]
+                  "feed_key": f":{language.code}" if language.prefix else ""}
+        own, entries = planned[language.code]
         for page in own:
             alternates = found.get(_identity(page), {}) if _is_page(page) else {}
-            pages.append(replace(page, path=lang.prefix + page.path,
+            pages.append(replace(page, path=language.prefix + page.path,
                                  context={**shared, **page.context, "alternates": alternates,
-                                          "site_path": SitePath(lang.prefix + page.context["page_url"])}))
-        originals = {a.local_url: ("article", a.original or a.source) for a in view.articles if a.prefix == lang.prefix}
-        sitemap += [(SitePath(lang.prefix + path), modified, found.get(originals.get(path, ("page", path)), {}))
+                                          "site_path": SitePath(language.prefix + page.context["page_url"])}))
+        originals = {a.local_url: ("article", a.original or a.source) for a in view.articles if a.prefix == language.prefix}
+        sitemap += [(SitePath(language.prefix + path), modified, found.get(originals.get(path, ("page", path)), {}))
                     for path, modified in entries]
     return pages + _plan_root(sitemap)
 
