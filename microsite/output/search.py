@@ -445,19 +445,19 @@ class Update:
         and the removal of those no shard makes any more; return the paths of both."""
         writes: list[str] = []
         self._made: dict[bytes, list[str]] = {}
-        try:
-            while self._running:
-                folder, service = self._running.pop(0)
-                made = []
-                for rel, data in _bundle(folder, service.files()):
-                    batch.write(rel, data)
-                    made.append(rel)
-                writes += made
-                self._made[self._bundles[folder]] = sorted(made)
+        while self._running:
+            folder, service = self._running.pop(0)
+            try:
+                files = dict(_bundle(folder, service.files()))
                 self._start()
-        except Exception as exc:
-            self.stop()
-            raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
+            except Exception as exc:
+                self.stop()
+                raise BuildFailed([SiteError(FOLDER, 0, 0, f"search index failed: {exc!r}")]) from exc
+            for rel, data in files.items():
+                batch.write(rel, data)
+            writes += files
+            self._made[self._bundles[folder]] = sorted(files)
+            del files
         old_files = {rel for files in self.gone.values() for rel in files}
         self.removes = sorted(old_files - set(writes) - {rel for key in self._rekeyed.values() for rel in self.record.shards[key]}
                               - {rel for key in self._keys if key in self.record.shards for rel in self.record.shards[key]})
