@@ -39,7 +39,7 @@ from ..markdown import bodies, markup
 from ..source import content
 from ..render import parallel
 from ..output import write
-from ..model import Page, Settings
+from ..model import Page, Settings, Toc
 from ..progress import NONE, Progress
 
 FOLDER = ".microsite-cache"
@@ -502,7 +502,7 @@ class Store:
 class Outline:
     """All of a converted body but its HTML: what pages that do not print the body read of it."""
 
-    toc: tuple
+    toc: Toc
     words: int
     mentions: tuple[str, ...]
     refs: tuple
